@@ -1,0 +1,185 @@
+"""Ingest benchmark: how fast events get from a real Socket.IO server into the EventStore.
+
+Prints, from one run (these machines are noisy: compare figures of the same run only):
+  * events/s into the store through RealtimeClient, and events/s of a bare socketio.AsyncClient
+    with a no-op handler, over the same flood from the same server process, and their ratio;
+  * out-of-order applications seen by a subscriber (seq must only grow);
+  * the store's median cost per direct `apply` over 1M events, and the RSS growth over them.
+
+Run: python bench/ingest.py [--events 50000] [--rounds 3] [--direct 1000000] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from array import array
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import psutil  # noqa: E402
+import socketio  # noqa: E402
+
+from realtime.client import RealtimeClient  # noqa: E402
+from realtime.store import EventStore  # noqa: E402
+
+
+def workload(n: int, offset: int = 0):
+    """The event mix: 9 progress updates to 1 finding, over 100 scans, seq increasing."""
+    for i in range(offset, offset + n):
+        scan = i % 100
+        if i % 10 == 9:
+            yield "vulnerability_found", {
+                "seq": i, "scan_id": scan, "title": f"Reflected XSS in parameter q{i}",
+                "severity": ("critical", "high", "medium", "low", "info")[i % 5],
+                "cvss_score": 6.1, "url": f"https://target{scan}.example.com/search?q={i}"}
+        else:
+            yield "scan_progress", {"seq": i, "scan_id": scan, "progress": (i // 100) % 101,
+                                    "phase": "vulnerability_testing", "current_step": "fuzzing"}
+
+
+def serve(port: int) -> None:
+    import uvicorn
+
+    sio = socketio.AsyncServer(async_mode="asgi")
+
+    @sio.event
+    async def flood(sid, n):
+        for event, data in workload(n):
+            await sio.emit(event, data, to=sid)
+        await sio.emit("flood_done", {}, to=sid)
+
+    uvicorn.run(socketio.ASGIApp(sio), host="127.0.0.1", port=port, log_level="warning")
+
+
+async def bare_round(url: str, n: int) -> float:
+    client = socketio.AsyncClient()
+    done = asyncio.Event()
+
+    async def noop(data):
+        pass
+
+    client.on("scan_progress", noop)
+    client.on("vulnerability_found", noop)
+    client.on("flood_done", lambda data: done.set())
+    await client.connect(url, transports=["websocket"])
+    start = time.perf_counter()
+    await client.emit("flood", n)
+    await asyncio.wait_for(done.wait(), 600)
+    elapsed = time.perf_counter() - start
+    await client.disconnect()
+    return n / elapsed
+
+
+def store_round(url: str, n: int) -> tuple[float, int]:
+    """Events/s into the store through RealtimeClient, and the seq inversions the store saw."""
+    store = EventStore()
+    client = RealtimeClient(store)
+    finished = []
+    client.on("flood_done", lambda data: finished.append(time.perf_counter()))
+    client.connect(url)
+    assert client.wait_connected(10), client.status
+    start = time.perf_counter()
+    client.send("flood", n)
+    deadline = time.time() + 600
+    while not finished and time.time() < deadline:
+        time.sleep(0.01)
+    elapsed = finished[0] - start
+    client.close()
+    snap = store.snapshot()
+    assert snap.last_seq == n - 1, snap.last_seq  # every event was applied
+    return n / elapsed, snap.seq_inversions
+
+
+def direct(n: int) -> tuple[float, float, float]:
+    """Median µs per apply over n events, and RSS growth in MB (whole run, and second half)."""
+    timings = array("d", bytes(8 * n))  # allocated before the baseline so it is not counted
+    proc = psutil.Process()
+    events = workload(n)
+    gc.collect()
+    store = EventStore()
+    rss0 = proc.memory_info().rss
+    rss_half = None
+    clock = time.perf_counter_ns
+    apply = store.apply
+    for i, (event, data) in enumerate(events):
+        t = clock()
+        apply(event, data)
+        timings[i] = clock() - t
+        if i == n // 2:
+            gc.collect()
+            rss_half = proc.memory_info().rss
+    gc.collect()
+    rss1 = proc.memory_info().rss
+    return (statistics.median(timings) / 1000, (rss1 - rss0) / 2**20, (rss1 - rss_half) / 2**20)
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=50_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--direct", type=int, default=1_000_000)
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return {}
+
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        bare, into_store, inversions = [], [], 0
+        for _ in range(args.rounds):  # interleaved so drift hits both alike
+            bare.append(asyncio.run(bare_round(url, args.events)))
+            rate, inv = store_round(url, args.events)
+            into_store.append(rate)
+            inversions += inv
+    finally:
+        server.terminate()
+        server.wait(10)
+    median_us, growth, growth_half = direct(args.direct)
+    figures = {
+        "events_per_round": args.events, "rounds": args.rounds,
+        "bare_events_per_s": round(statistics.median(bare)),
+        "store_events_per_s": round(statistics.median(into_store)),
+        "ratio": round(statistics.median(into_store) / statistics.median(bare), 3),
+        "out_of_order": inversions,
+        "direct_apply_events": args.direct,
+        "apply_median_us": round(median_us, 2),
+        "rss_growth_mb": round(growth, 1),
+        "rss_growth_second_half_mb": round(growth_half, 1),
+    }
+    goals = {"ratio": (figures["ratio"] >= 0.8, "≥ 0.8"), "out_of_order": (inversions == 0, "0"),
+             "apply_median_us": (median_us <= 20, "≤ 20"), "rss_growth_mb": (growth <= 50, "≤ 50")}
+    print(f"{'figure':28} {'value':>12}  goal")
+    for key, value in figures.items():
+        ok, goal = goals.get(key, (None, ""))
+        verdict = "" if ok is None else ("PASS" if ok else "MISS")
+        print(f"{key:28} {value:>12}  {goal} {verdict}")
+    print("rounds (events/s): bare", [round(x) for x in bare], "store", [round(x) for x in into_store])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=2)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""RealtimeClient: the guide's WebSocketService for Python, safe to call from any thread.
+
+A `socketio.AsyncClient` runs on its own asyncio loop in a daemon thread. The sync
+`socketio.Client` handles each message on a new thread and reorders events (DEVELOPERS.md); one
+loop keeps them in arrival order. Every received event goes to the store first (the single
+writer), then to subscribers.
+
+Reconnection is ours rather than the library's so that the guide's schedule holds for first
+connects too: quick attempts 1 s, 2 s, 4 s, 5 s, 5 s, then `connection_error`, then a slow retry
+every 30 s for as long as the client lives (`reconnect_now()` cuts a wait short).
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import socketio
+
+from realtime import protocol
+from realtime.options import ClientOptions
+from realtime.store import ConnectionState, EventStore
+
+log = logging.getLogger("bughunt.client")
+
+Handler = Callable[..., Any]
+
+
+class RealtimeClient:
+    def __init__(self, store: EventStore, options: ClientOptions | None = None):
+        self.store = store
+        self.options = options or ClientOptions()
+        self._lock = threading.Lock()
+        self._handlers: dict[str, tuple[Handler, ...]] = {}
+        self._rooms: Counter[str] = Counter()
+        self._outbox: deque[tuple[str, Any]] = deque(maxlen=self.options.max_outbox)
+        self._dropped = 0
+        self._status = ConnectionState()
+        self._connected = threading.Event()
+        self._sio: socketio.AsyncClient | None = None
+        self._out: asyncio.Queue | None = None  # ordered emits of the live connection
+        self._supervisor: asyncio.Task | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="realtime-client",
+                                        daemon=True)
+        self._thread.start()
+
+    # ---- public API (any thread) ---------------------------------------------------------
+
+    @property
+    def status(self) -> ConnectionState:
+        return self._status
+
+    def connect(self, url: str, auth: Any = None) -> None:
+        """Start connecting in the background and return at once."""
+        self._call(self._start(url, auth))
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    def disconnect(self, timeout: float = 5.0) -> None:
+        self._call(self._stop(), wait=timeout)
+
+    def reconnect_now(self) -> None:
+        """Cut the current retry wait short."""
+        self._loop.call_soon_threadsafe(lambda: self._wake and self._wake.set())
+
+    def close(self) -> None:
+        """Disconnect and stop the loop thread; the client cannot be used afterwards."""
+        self.disconnect()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def on(self, event: str, handler: Handler) -> Callable[[], None]:
+        """Subscribe; `'*'` handlers get (event, data). Returns the unsubscribe function."""
+        with self._lock:
+            self._handlers[event] = self._handlers.get(event, ()) + (handler,)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                handlers = list(self._handlers.get(event, ()))
+                if handler in handlers:
+                    handlers.remove(handler)
+                    self._handlers[event] = tuple(handlers)
+
+        return unsubscribe
+
+    def send(self, event: str, data: Any = None, callback: Handler | None = None) -> str:
+        """Emit now when connected ('sent'), else queue until reconnect ('queued')."""
+        with self._lock:
+            if self._out is not None:
+                self._enqueue(event, data, callback)
+                return "sent"
+            if len(self._outbox) == self._outbox.maxlen:
+                self._dropped += 1
+            self._outbox.append((event, data))
+        self._publish_status(queued=len(self._outbox), dropped=self._dropped)
+        return "queued"
+
+    def join_room(self, room: str) -> None:
+        """Join (reference-counted); rooms are re-joined after every reconnect."""
+        with self._lock:
+            self._rooms[room] += 1
+            first = self._rooms[room] == 1
+            if first and self._out is not None:
+                self._enqueue("join_room", {"room": room}, self._room_ack(room))
+        if first:
+            self._publish_status()
+
+    def leave_room(self, room: str) -> None:
+        with self._lock:
+            if self._rooms[room] <= 0:
+                return
+            self._rooms[room] -= 1
+            last = self._rooms[room] == 0
+            if last:
+                del self._rooms[room]
+                if self._out is not None:
+                    self._enqueue("leave_room", {"room": room}, None)
+        if last:
+            self._publish_status()
+
+    @property
+    def rooms(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(sorted(self._rooms))
+
+    # ---- loop side -----------------------------------------------------------------------
+
+    def _call(self, coro: Any, wait: float | None = None) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(wait) if wait is not None else None
+
+    def _enqueue(self, event: str, data: Any, callback: Handler | None) -> None:
+        # Called under self._lock: the queue order is the order the callers saw.
+        out = self._out
+        self._loop.call_soon_threadsafe(out.put_nowait, (event, data, callback))
+
+    async def _start(self, url: str, auth: Any) -> None:
+        await self._stop()
+        self._wake = asyncio.Event()
+        self._publish_status(url=url, reason="connecting", attempts=0)
+        self._supervisor = asyncio.create_task(self._supervise(url, auth))
+
+    async def _stop(self) -> None:
+        task, self._supervisor = self._supervisor, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            self._publish_status(connected=False, reason="client disconnect", since=time.time())
+
+    async def _supervise(self, url: str, auth: Any) -> None:
+        retries = 0  # failed reconnect attempts in the current outage
+        first = True
+        while True:
+            error = await self._session(url, auth)
+            if error is None:
+                retries = 0  # the link was up: a new outage starts a fresh schedule
+            else:
+                retries += not first
+                self._publish_status(connected=False, reason=error, attempts=retries,
+                                     since=self._status.since or time.time())
+                if retries == self.options.reconnect_attempts:
+                    self._dispatch(protocol.CONNECTION_ERROR, {"error": error, "attempts": retries})
+            first = False
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._delay(retries + 1))
+            except TimeoutError:
+                pass
+
+    def _delay(self, attempt: int) -> float:
+        """Wait before reconnect attempt `attempt` (1-based): 1, 2, 4, 5, 5 s, then slowly."""
+        o = self.options
+        if attempt > o.reconnect_attempts:
+            return o.slow_retry
+        return min(o.reconnect_delay * 2 ** (attempt - 1), o.reconnect_delay_max)
+
+    async def _session(self, url: str, auth: Any) -> str | None:
+        """One connection: connect, run until it drops. Returns an error when it never came
+        up, None when it was up and then dropped."""
+        sio = socketio.AsyncClient(reconnection=False)
+        closed = asyncio.Event()
+        reason = "transport closed"
+
+        async def on_disconnect(*args: Any) -> None:
+            nonlocal reason
+            reason = str(args[0]) if args else "server disconnect"
+            closed.set()
+
+        sio.on("*", self._receive)
+        sio.on("disconnect", on_disconnect)
+        transports = [t.strip() for t in self.options.transports.split(",") if t.strip()]
+        try:
+            await asyncio.wait_for(sio.connect(url, auth=auth, transports=transports,
+                                               wait_timeout=self.options.connect_timeout),
+                                   self.options.connect_timeout)
+        except asyncio.CancelledError:
+            await sio.disconnect()
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
+            await _quietly(sio.disconnect())
+            return _describe(exc)
+        out: asyncio.Queue = asyncio.Queue()
+        with self._lock:
+            # Rooms first so that their events flow, then what was sent while offline.
+            for room in self._rooms:
+                out.put_nowait(("join_room", {"room": room}, self._room_ack(room)))
+            while self._outbox:
+                out.put_nowait(self._outbox.popleft() + (None,))
+            self._out = out
+        self._sio = sio
+        self._connected.set()
+        self._publish_status(connected=True, reason=None, attempts=0, since=time.time(),
+                             queued=0)
+        log.info("connected to %s", url)
+        sender = asyncio.create_task(self._drain(sio, out))
+        try:
+            await closed.wait()
+        except asyncio.CancelledError:
+            reason = "client disconnect"
+            raise
+        finally:
+            with self._lock:
+                self._out = None
+            # Sends that saw the link up were scheduled with call_soon_threadsafe before _out
+            # was cleared; one loop turn lands them in `out`, so none is lost.
+            await asyncio.sleep(0)
+            with self._lock:
+                unsent = []
+                while not out.empty():
+                    event, data, _ = out.get_nowait()
+                    if event not in ("join_room", "leave_room"):
+                        unsent.append((event, data))
+                self._outbox.extendleft(reversed(unsent))
+            self._connected.clear()
+            sender.cancel()
+            self._sio = None
+            await _quietly(sio.disconnect())
+            self._publish_status(connected=False, reason=reason, since=time.time(),
+                                 queued=len(self._outbox))
+            log.warning("disconnected from %s: %s", url, reason)
+        return None
+
+    async def _drain(self, sio: socketio.AsyncClient, out: asyncio.Queue) -> None:
+        while True:
+            event, data, callback = await out.get()
+            try:
+                await sio.emit(event, data, callback=callback)
+            except Exception:  # noqa: BLE001 - the link is going; keep it for the next one
+                with self._lock:
+                    self._outbox.appendleft((event, data))
+                return
+
+    def _room_ack(self, room: str) -> Handler:
+        def ack(reply: Any = None, *_: Any) -> None:
+            if isinstance(reply, dict) and reply.get("ok") is False:
+                log.warning("join %s refused: %s", room, protocol.preview(reply.get("error"), 200))
+        return ack
+
+    async def _receive(self, event: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else (list(args) if args else None)
+        parsed = self.store.apply(event, data)
+        if parsed is None and event in protocol.SERVER_EVENTS:
+            return  # rejected: it is in the store's rejected list, not for subscribers
+        handlers = self._handlers.get(event, ())
+        star = self._handlers.get("*", ())
+        if handlers or star:
+            if parsed is not None:
+                data = parsed.model_dump(exclude_none=True)
+            self._dispatch(event, data, handlers, star)
+
+    def _dispatch(self, event: str, data: Any, handlers: tuple[Handler, ...] | None = None,
+                  star: tuple[Handler, ...] | None = None) -> None:
+        for handler in self._handlers.get(event, ()) if handlers is None else handlers:
+            self._run_handler(handler, event, data)
+        for handler in self._handlers.get("*", ()) if star is None else star:
+            self._run_handler(handler, event, data, star=True)
+
+    def _run_handler(self, handler: Handler, event: str, data: Any, star: bool = False) -> None:
+        try:
+            result = handler(event, data) if star else handler(data)
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                task.add_done_callback(lambda t: t.cancelled() or t.exception() and log.error(
+                    "handler for %s failed", event, exc_info=t.exception()))
+        except Exception:  # noqa: BLE001 - one bad handler must not stop the stream
+            log.exception("handler for %s failed", event)
+
+    def _publish_status(self, **changes: Any) -> None:
+        with self._lock:
+            changes.setdefault("rooms", tuple(sorted(self._rooms)))
+            old = self._status
+            new = self._status = replace(old, **changes)
+        if (old.connected, old.reason, old.attempts) != (new.connected, new.reason, new.attempts):
+            line = "connected" if new.connected else f"disconnected: {new.reason}"
+            self.store.set_connection(new, log=line)
+            if old.connected != new.connected or not new.connected:
+                payload = {"connected": new.connected}
+                if new.reason:
+                    payload["reason"] = new.reason
+                self._dispatch(protocol.CONNECTION_STATUS, payload)
+        else:
+            self.store.set_connection(new)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "connection timed out"
+    text = str(exc) or type(exc).__name__
+    return text
+
+
+async def _quietly(coro: Any) -> None:
+    try:
+        await coro
+    except Exception:  # noqa: BLE001 - best-effort cleanup of a dead connection
+        pass

@@ -1,0 +1,251 @@
+"""The event catalogue: every event of the wire protocol, its fields, aliases and validation.
+
+One definition used by both ends (client store and gateway). Everything in an event is
+untrusted, so every field has a type and a size limit; a payload that does not fit is rejected
+with a reason instead of raising into a client or server thread.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+)
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+NOTIFICATION_TYPES = ("success", "error", "warning", "info")
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
+
+# Client-local events: produced by RealtimeClient itself, never on the wire.
+CONNECTION_STATUS = "connection_status"
+CONNECTION_ERROR = "connection_error"
+
+ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
+
+
+def _id_to_str(value: Any) -> Any:
+    # Ids arrive as ints or UUID strings; bool is an int in Python but never an id.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _room_id(value: Any) -> str:
+    # One plain validator rather than a before-validator plus pattern: ids are on every event.
+    value = _id_to_str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string or an integer, got {type(value).__name__}")
+    if not ID_RE.match(value):
+        raise ValueError("must be 1-64 letters, digits, '-' or '_'")
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _notification_type(value: Any) -> str:
+    value = _lower(value)
+    return value if value in NOTIFICATION_TYPES else "info"
+
+
+def _aliases(*names: str) -> Any:
+    return AliasChoices(*names)
+
+
+Id = Annotated[str, PlainValidator(_room_id, json_schema_input_type=str | int)]
+Count = Annotated[int, Field(strict=True, ge=0)]
+Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+
+
+def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
+    return Annotated[str, StringConstraints(max_length=limit)]
+
+
+class Event(BaseModel):
+    """Fields every server event may carry."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    seq: Annotated[int, Field(strict=True, ge=0)] | None = None
+    timestamp: datetime | None = None
+
+    def epoch(self, default: float) -> float:
+        """The event's own time in epoch seconds (naive times are UTC), else `default`."""
+        if self.timestamp is None:
+            return default
+        ts = self.timestamp
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        return ts.timestamp()
+
+
+class ScanStarted(Event):
+    scan_id: Id
+    scan_name: Text(200) | None = Field(None, validation_alias=_aliases("scan_name", "target_name"))
+    target: Text(2048) | None = Field(None, validation_alias=_aliases("target", "target_url"))
+    status: Annotated[Literal["queued", "running"], BeforeValidator(_lower)] = "running"
+
+
+class ScanProgress(Event):
+    scan_id: Id
+    progress: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
+    phase: Text(100) | None = Field(None, validation_alias=_aliases("phase", "current_phase"))
+    current_step: Text(500) | None = None
+    vulnerabilities_found: Count | None = None
+
+
+class ScanCompleted(Event):
+    scan_id: Id
+    scan_name: Text(200) | None = None
+    total_vulnerabilities: Count | None = None
+    duration: Seconds | None = None
+
+
+class ScanFailed(Event):
+    scan_id: Id
+    scan_name: Text(200) | None = None
+    error: Text(2000) | None = None
+
+
+class VulnerabilityFound(Event):
+    scan_id: Id
+    title: Text(500) = Field(validation_alias=_aliases("title", "vulnerability_name", "name"))
+    severity: Annotated[Literal[SEVERITIES], BeforeValidator(_lower)]  # type: ignore[valid-type]
+    id: Annotated[str, BeforeValidator(_id_to_str), StringConstraints(max_length=128)] | None = None
+    cvss_score: Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)] | None = None
+    url: Text(2048) | None = Field(None, validation_alias=_aliases("url", "affected_url"))
+    vulnerability_type: Text(100) | None = None
+    description: Text(10_000) | None = None
+
+    def finding_id(self) -> str:
+        """The given id, else one derived from what identifies a finding, so a re-sent finding
+        is recognised as the same one."""
+        if self.id:
+            return self.id
+        key = "\x1f".join((self.scan_id, self.title, self.url or ""))
+        return "f-" + hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+class MetricsUpdate(Event):
+    total_scans: Count | None = None
+    active_scans: Count | None = Field(None, validation_alias=_aliases("active_scans", "activeScans"))
+    total_vulnerabilities: Count | None = Field(
+        None, validation_alias=_aliases("total_vulnerabilities", "vulnerabilitiesFound"))
+    critical_count: Count | None = Field(
+        None, validation_alias=_aliases("critical_count", "criticalVulns"))
+    completed_scans: Count | None = Field(
+        None, validation_alias=_aliases("completed_scans", "completedScans"))
+    targets_scanned: Count | None = Field(
+        None, validation_alias=_aliases("targets_scanned", "targetsScanned"))
+
+    def values(self) -> dict[str, int]:
+        return self.model_dump(exclude_none=True, exclude={"seq", "timestamp"})
+
+
+class Notification(Event):
+    message: Text(2000)
+    id: Annotated[str, BeforeValidator(_id_to_str), StringConstraints(max_length=128)] | None = None
+    type: Annotated[str, BeforeValidator(_notification_type)] = "info"
+    title: Text(200) | None = None
+    scan_id: Id | None = None
+    user_id: Id | None = None
+
+
+SERVER_EVENTS: dict[str, type[Event]] = {
+    "scan_started": ScanStarted,
+    "scan_progress": ScanProgress,
+    "scan_completed": ScanCompleted,
+    "scan_failed": ScanFailed,
+    "vulnerability_found": VulnerabilityFound,
+    "metrics_update": MetricsUpdate,
+    "notification": Notification,
+}
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RoomRequest(Request):
+    room: Annotated[str, StringConstraints(pattern=ROOM_RE.pattern)]
+
+
+class StartScan(Request):
+    target: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    scan_name: Text(200) | None = None
+    options: dict[str, Any] | None = Field(None, max_length=50)
+
+
+CLIENT_EVENTS: dict[str, type[Request]] = {
+    "join_room": RoomRequest,
+    "leave_room": RoomRequest,
+    "start_scan": StartScan,
+}
+
+
+class InvalidEvent(ValueError):
+    """A payload that does not fit its event; `reason` says why, in one line."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reason(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in item["loc"]) or "payload"
+        parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _validate(model: type[BaseModel], payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        raise InvalidEvent(f"payload must be a JSON object, got {type(payload).__name__}")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(_reason(exc)) from None
+
+
+def parse(event: str, payload: Any) -> Event:
+    """Validate and normalise a server event. Raises InvalidEvent (unknown name included)."""
+    model = SERVER_EVENTS.get(event)
+    if model is None:
+        raise InvalidEvent(f"unknown event {preview(event, 80)}")
+    return _validate(model, payload)
+
+
+def parse_request(event: str, payload: Any) -> Request:
+    """Validate a client → server request (join_room, leave_room, start_scan)."""
+    return _validate(CLIENT_EVENTS[event], payload)
+
+
+def is_room(room: Any) -> bool:
+    return isinstance(room, str) and ROOM_RE.match(room) is not None
+
+
+def preview(payload: Any, limit: int = 1000) -> str:
+    """A bounded, printable copy of untrusted data for logs and the rejected list."""
+    if isinstance(payload, str):
+        text = payload
+    else:
+        try:
+            text = json.dumps(payload, default=repr, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):
+            text = repr(payload)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more chars)"

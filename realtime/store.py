@@ -1,0 +1,410 @@
+"""EventStore: the state every page reads. One writer applies events; readers take snapshots.
+
+Writes happen under a lock into mutable internal records; `snapshot()` turns them into frozen
+objects. Only what changed since the previous snapshot is rebuilt, and a snapshot is cached by
+version, so many viewers polling the same version share one object.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections import Counter, OrderedDict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from realtime import protocol
+from realtime.options import StoreOptions
+
+METRIC_KEYS = ("total_scans", "active_scans", "total_vulnerabilities", "critical_count",
+               "completed_scans")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    at: float
+    progress: float
+    phase: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    scan_id: str
+    name: str | None
+    target: str | None
+    status: str
+    progress: float
+    phase: str | None
+    current_step: str | None
+    error: str | None
+    vulnerability_count: int
+    started_at: float
+    updated_at: float
+    finished_at: float | None
+    duration: float | None
+    history: tuple[HistoryPoint, ...]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in protocol.TERMINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Vulnerability:
+    id: str
+    scan_id: str
+    title: str
+    severity: str
+    cvss_score: float | None
+    url: str | None
+    vulnerability_type: str | None
+    description: str | None
+    found_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: str
+    type: str
+    title: str | None
+    message: str
+    scan_id: str | None
+    read: bool
+    at: float
+
+
+class EventRecord:
+    """One line of the event log. `data` is the normalised payload, made on first read: most
+    records leave the bounded log unread, so the hot path only keeps the parsed event."""
+
+    __slots__ = ("seq", "event", "at", "_data", "_parsed")
+
+    def __init__(self, seq: int | None, event: str, data: Any, at: float,
+                 parsed: protocol.Event | None = None):
+        self.seq, self.event, self.at, self._data, self._parsed = seq, event, at, data, parsed
+
+    @property
+    def data(self) -> Any:
+        if self._parsed is not None:
+            self._data, self._parsed = self._parsed.model_dump(exclude_none=True, mode="json"), None
+        return self._data
+
+    def __repr__(self) -> str:
+        return f"EventRecord(seq={self.seq!r}, event={self.event!r}, data={self.data!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedEvent:
+    event: str
+    reason: str
+    payload: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    connected: bool = False
+    reason: str | None = None
+    attempts: int = 0
+    url: str | None = None
+    since: float | None = None
+    rooms: tuple[str, ...] = ()
+    queued: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    scans: Mapping[str, Scan]
+    vulnerabilities: tuple[Vulnerability, ...]
+    metrics: Mapping[str, int]
+    notifications: tuple[Notification, ...]
+    events: tuple[EventRecord, ...]
+    rejected: tuple[RejectedEvent, ...]
+    connection: ConnectionState
+    unread: int
+    last_seq: int | None
+    seq_inversions: int
+    taken_at: float = field(default_factory=time.time)
+
+
+class _ScanRecord:
+    """Mutable twin of Scan, changed in place by the writer."""
+
+    __slots__ = ("scan_id", "name", "target", "status", "progress", "phase", "current_step",
+                 "error", "found", "reported", "started_at", "updated_at", "finished_at",
+                 "duration", "history", "frozen")
+
+    def __init__(self, scan_id: str, at: float):
+        self.scan_id = scan_id
+        self.name = self.target = self.phase = self.current_step = self.error = None
+        self.status = "running"
+        self.progress = 0.0
+        self.found = 0  # distinct findings received for this scan
+        self.reported = 0  # count the scanner reported (it may send counts without findings)
+        self.started_at = self.updated_at = at
+        self.finished_at = self.duration = None
+        self.history: list[HistoryPoint] = []
+        self.frozen: Scan | None = None  # cached frozen copy; None when changed since
+
+    def freeze(self) -> Scan:
+        if self.frozen is None:
+            self.frozen = Scan(
+                self.scan_id, self.name, self.target, self.status, self.progress, self.phase,
+                self.current_step, self.error, max(self.found, self.reported), self.started_at,
+                self.updated_at, self.finished_at, self.duration, tuple(self.history))
+        return self.frozen
+
+
+class EventStore:
+    def __init__(self, options: StoreOptions | None = None):
+        self.options = options or StoreOptions()
+        self._lock = threading.Lock()
+        self._version = 0
+        self._scans: OrderedDict[str, _ScanRecord] = OrderedDict()
+        self._status_counts: Counter[str] = Counter()
+        self._findings: OrderedDict[str, Vulnerability] = OrderedDict()
+        self._findings_seen = 0
+        self._critical_seen = 0
+        self._server_metrics: dict[str, int] = {}
+        self._notifications: OrderedDict[str, Notification] = OrderedDict()
+        self._events: deque[EventRecord] = deque(maxlen=self.options.max_events)
+        self._rejected: deque[RejectedEvent] = deque(maxlen=self.options.max_rejected)
+        self._connection = ConnectionState()
+        self._dirty_scans: set[str] = set()
+        self._scans_view: dict[str, Scan] = {}
+        self._changed: set[str] = set()  # which snapshot parts need rebuilding
+        self._snapshot: Snapshot | None = None
+        self._last_seq = -1
+        self._seq_inversions = 0
+        self._handlers = {name: getattr(self, "_on_" + name) for name in protocol.SERVER_EVENTS}
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def apply(self, event: str, payload: Any, at: float | None = None) -> protocol.Event | None:
+        """Apply one server event. Returns the parsed event, or None when it was rejected (kept
+        in `rejected` with its reason) or is unknown (logged, no state change)."""
+        at = time.time() if at is None else at
+        try:
+            parsed = protocol.parse(event, payload)
+        except protocol.InvalidEvent as exc:
+            with self._lock:
+                if event in protocol.SERVER_EVENTS:
+                    self._rejected.append(
+                        RejectedEvent(str(event), exc.reason, protocol.preview(payload), at))
+                    self._changed.add("rejected")
+                else:  # unknown names are the '*' monitor's business, not state
+                    self._log(None, protocol.preview(event, 100), protocol.preview(payload), at)
+                self._version += 1
+            return None
+        seq = parsed.seq
+        with self._lock:
+            if seq is not None:
+                # Seen by the monitor: a stream that arrives out of order is a bug to show.
+                self._seq_inversions += seq <= self._last_seq
+                self._last_seq = max(self._last_seq, seq)
+            self._handlers[event](parsed, at)
+            self._events.append(EventRecord(seq, event, None, at, parsed))
+            self._changed.add("events")
+            self._version += 1
+        return parsed
+
+    def _log(self, seq: int | None, event: str, data: Any, at: float) -> None:
+        self._events.append(EventRecord(seq, event, data, at))
+        self._changed.add("events")
+
+    def _scan(self, scan_id: str, at: float) -> _ScanRecord:
+        rec = self._scans.get(scan_id)
+        if rec is None:
+            if len(self._scans) >= self.options.max_scans:
+                self._evict_scan()
+            rec = self._scans[scan_id] = _ScanRecord(scan_id, at)
+            self._status_counts[rec.status] += 1
+        rec.updated_at = at
+        rec.frozen = None
+        self._dirty_scans.add(scan_id)
+        return rec
+
+    def _evict_scan(self) -> None:
+        victim = next((s for s, r in self._scans.items()
+                       if r.status in protocol.TERMINAL_STATUSES), next(iter(self._scans)))
+        self._status_counts[self._scans.pop(victim).status] -= 1
+        self._scans_view.pop(victim, None)
+        self._dirty_scans.discard(victim)
+
+    def _set_status(self, rec: _ScanRecord, status: str) -> None:
+        self._status_counts[rec.status] -= 1
+        self._status_counts[status] += 1
+        rec.status = status
+
+    def _on_scan_started(self, ev: protocol.ScanStarted, at: float) -> None:
+        rec = self._scan(ev.scan_id, at)
+        if rec.status in protocol.TERMINAL_STATUSES:
+            return  # terminal states are sticky: a late start must not revive a scan
+        rec.name = ev.scan_name or rec.name
+        rec.target = ev.target or rec.target
+        rec.started_at = min(rec.started_at, ev.epoch(at))
+        if ev.status == "running" or rec.progress == 0:
+            self._set_status(rec, ev.status)
+
+    def _on_scan_progress(self, ev: protocol.ScanProgress, at: float) -> None:
+        rec = self._scan(ev.scan_id, at)
+        if rec.status in protocol.TERMINAL_STATUSES:
+            return
+        if rec.status == "queued":
+            self._set_status(rec, "running")
+        if ev.vulnerabilities_found is not None:
+            rec.reported = max(rec.reported, ev.vulnerabilities_found)
+        if ev.progress < rec.progress:
+            return  # late or reordered: never move backwards
+        rec.progress = ev.progress
+        rec.phase = ev.phase or rec.phase
+        rec.current_step = ev.current_step or rec.current_step
+        self._add_history(rec, HistoryPoint(at, ev.progress, rec.phase))
+
+    def _add_history(self, rec: _ScanRecord, point: HistoryPoint) -> None:
+        history = rec.history
+        history.append(point)
+        if len(history) > self.options.max_history:
+            # Thin out to half, keeping the first and the newest point: amortised O(1) per
+            # point, and the curve's shape survives however long the scan runs.
+            del history[1:-1:2]
+
+    def _finish(self, rec: _ScanRecord, status: str, name: str | None, at: float) -> bool:
+        if rec.status in protocol.TERMINAL_STATUSES:
+            return False  # first terminal event wins; later ones are late or duplicates
+        self._set_status(rec, status)
+        rec.name = name or rec.name
+        rec.finished_at = at
+        rec.duration = at - rec.started_at
+        return True
+
+    def _on_scan_completed(self, ev: protocol.ScanCompleted, at: float) -> None:
+        rec = self._scan(ev.scan_id, at)
+        if not self._finish(rec, "completed", ev.scan_name, at):
+            return
+        rec.progress = 100.0
+        rec.duration = ev.duration if ev.duration is not None else rec.duration
+        if ev.total_vulnerabilities is not None:
+            rec.reported = max(rec.reported, ev.total_vulnerabilities)
+        self._add_history(rec, HistoryPoint(at, 100.0, rec.phase))
+
+    def _on_scan_failed(self, ev: protocol.ScanFailed, at: float) -> None:
+        rec = self._scan(ev.scan_id, at)
+        if self._finish(rec, "failed", ev.scan_name, at):
+            rec.error = ev.error
+
+    def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:
+        fid = ev.finding_id()
+        if fid in self._findings:
+            return  # a re-sent finding is the same finding
+        rec = self._scan(ev.scan_id, at)
+        rec.found += 1
+        self._findings_seen += 1
+        self._critical_seen += ev.severity == "critical"
+        if len(self._findings) >= self.options.max_findings:
+            self._findings.popitem(last=False)
+        self._findings[fid] = Vulnerability(
+            fid, ev.scan_id, ev.title, ev.severity, ev.cvss_score, ev.url,
+            ev.vulnerability_type, ev.description, ev.epoch(at))
+        self._changed.add("findings")
+
+    def _on_metrics_update(self, ev: protocol.MetricsUpdate, at: float) -> None:
+        self._server_metrics.update(ev.values())
+
+    def _on_notification(self, ev: protocol.Notification, at: float) -> None:
+        nid = ev.id or _notification_id(ev)
+        if nid in self._notifications:
+            return
+        if len(self._notifications) >= self.options.max_notifications:
+            self._notifications.popitem(last=False)
+        self._notifications[nid] = Notification(
+            nid, ev.type, ev.title, ev.message, ev.scan_id, False, ev.epoch(at))
+        self._changed.add("notifications")
+
+    def mark_read(self, ids: Any = None) -> int:
+        """Mark the given notification ids (all when None) as read; returns how many changed."""
+        with self._lock:
+            targets = self._notifications.keys() if ids is None else set(ids)
+            changed = 0
+            for nid in list(targets):
+                n = self._notifications.get(nid)
+                if n is not None and not n.read:
+                    self._notifications[nid] = Notification(
+                        n.id, n.type, n.title, n.message, n.scan_id, True, n.at)
+                    changed += 1
+            if changed:
+                self._changed.add("notifications")
+                self._version += 1
+            return changed
+
+    def set_connection(self, state: ConnectionState, log: str | None = None) -> None:
+        """Record the client's connection state; `log` adds a line to the event log."""
+        with self._lock:
+            self._connection = state
+            if log is not None:
+                self._log(None, protocol.CONNECTION_STATUS, log, time.time())
+            self._version += 1
+
+    # ---- reading -------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            prev = self._snapshot
+            if prev is not None and prev.version == self._version:
+                return prev
+            for scan_id in self._dirty_scans:
+                self._scans_view[scan_id] = self._scans[scan_id].freeze()
+            self._dirty_scans.clear()
+            changed, self._changed = self._changed, set()
+            findings = (tuple(reversed(self._findings.values()))
+                        if prev is None or "findings" in changed else prev.vulnerabilities)
+            if prev is None or "notifications" in changed:
+                notifications = tuple(reversed(self._notifications.values()))
+                unread = sum(not n.read for n in notifications)
+            else:
+                notifications, unread = prev.notifications, prev.unread
+            snap = Snapshot(
+                version=self._version,
+                scans=MappingProxyType(dict(self._scans_view)),
+                vulnerabilities=findings,
+                metrics=MappingProxyType(self._metrics()),
+                notifications=notifications,
+                events=(tuple(reversed(self._events))
+                        if prev is None or "events" in changed else prev.events),
+                rejected=(tuple(reversed(self._rejected))
+                          if prev is None or "rejected" in changed else prev.rejected),
+                connection=self._connection,
+                unread=unread,
+                last_seq=None if self._last_seq < 0 else self._last_seq,
+                seq_inversions=self._seq_inversions,
+            )
+            self._snapshot = snap
+            return snap
+
+    def _metrics(self) -> dict[str, int]:
+        derived = {
+            "total_scans": len(self._scans),
+            "active_scans": self._status_counts["running"],
+            "total_vulnerabilities": self._findings_seen,
+            "critical_count": self._critical_seen,
+            "completed_scans": self._status_counts["completed"],
+        }
+        # What the server says wins; what it never sent is derived from what we hold.
+        return {**derived, **self._server_metrics}
+
+
+def _notification_id(ev: protocol.Notification) -> str:
+    if ev.seq is None and ev.timestamp is None:
+        return "n-" + uuid.uuid4().hex[:16]  # nothing stable to derive an id from
+    return "n-" + hashlib.sha1(
+        repr((ev.seq, ev.timestamp, ev.type, ev.title, ev.message, ev.scan_id)).encode()
+    ).hexdigest()[:16]
