@@ -54,8 +54,38 @@ class ClientOptions:
         "without WebSocket support.")
 
 
+@dataclass(frozen=True)
+class GatewayOptions:
+    host: str = setting("127.0.0.1", "BUGHUNT_GATEWAY_HOST", "Address the gateway listens on.")
+    port: int = setting(8000, "BUGHUNT_GATEWAY_PORT", "Port the gateway listens on (0: any free port).")
+    demo: bool = setting(False, "BUGHUNT_DEMO", "Run the demo scan engine (simulated scans).")
+    demo_scans: int = setting(3, "BUGHUNT_DEMO_SCANS", "Demo scans running at once.")
+    seed: int = setting(0, "BUGHUNT_DEMO_SEED", "Demo random seed; the same seed gives the same scans (0: random).")
+    speed: float = setting(1.0, "BUGHUNT_DEMO_SPEED", "Demo time scale: 10 runs scans ten times faster.")
+    redis_url: str = setting(
+        "", "BUGHUNT_REDIS_URL", "Share one event stream between gateways through Redis (e.g. redis://127.0.0.1:6379/0).")
+    redis_channel: str = setting("bughunt", "BUGHUNT_REDIS_CHANNEL", "Redis channel (and key prefix) of the stream.")
+    cors_origins: str = setting(
+        "*", "BUGHUNT_CORS_ORIGINS", "Browser origins allowed to connect, comma separated (`*`: any).")
+    launcher: str = setting(
+        "", "BUGHUNT_LAUNCHER", "Scan launcher for `start_scan`, as `module:factory` (see README).")
+    max_body_bytes: int = setting(
+        1_048_576, "BUGHUNT_MAX_BODY_BYTES", "Largest accepted body of POST /api/events (and socket message).")
+    max_batch: int = setting(1_000, "BUGHUNT_MAX_BATCH", "Most events in one POST /api/events batch.")
+    queue_size: int = setting(
+        10_000, "BUGHUNT_QUEUE_SIZE", "Events waiting to be emitted; publishers wait when it is full.")
+    metrics_interval: float = setting(
+        2.0, "BUGHUNT_METRICS_INTERVAL", "Seconds between `metrics_update` emits (only when the metrics changed).")
+    state_findings: int = setting(1_000, "BUGHUNT_STATE_FINDINGS", "Newest findings served by GET /api/state.")
+
+
 def _cast(kind: Any, raw: str) -> Any:
-    return {"int": int, "float": float, "str": str}[kind if isinstance(kind, str) else kind.__name__](raw)
+    name = kind if isinstance(kind, str) else kind.__name__
+    if name == "bool":
+        if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(raw)
+        return raw.lower() in ("1", "true", "yes", "on")
+    return {"int": int, "float": float, "str": str}[name](raw)
 
 
 def from_env(cls: type[T], env: Mapping[str, str] | None = None, **overrides: Any) -> T:
@@ -77,9 +107,28 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (StoreOptions, ClientOptions)
+        for cls in (StoreOptions, ClientOptions, GatewayOptions)
         for f in dataclasses.fields(cls)
     ]
+
+
+def add_arguments(parser: Any, cls: type) -> None:
+    """One command-line flag per field of `cls`; unset flags fall back to env, then defaults."""
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} [env {f.metadata['env']}, default {f.default!r}]"
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, help=help_text,
+                                type=lambda raw, kind=f.type: _cast(kind, raw))
+
+
+def from_args(cls: type[T], args: Any, env: Mapping[str, str] | None = None) -> T:
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+             if getattr(args, f.name, None) is not None}
+    return from_env(cls, env, **given)
 
 
 def markdown_table() -> str:
@@ -88,5 +137,19 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
-if __name__ == "__main__":
-    print(markdown_table())
+def update_readme(path: str = "README.md") -> None:
+    """Rewrite the settings table between README's `<!-- settings -->` markers."""
+    import re
+
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"<!-- settings -->.*<!-- /settings -->",
+                  lambda _: f"<!-- settings -->\n{markdown_table()}\n<!-- /settings -->", text, flags=re.S)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":  # python -m realtime.options [--write]: print or refresh README's table
+    import sys
+
+    update_readme() if "--write" in sys.argv else print(markdown_table())

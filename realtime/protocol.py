@@ -230,6 +230,14 @@ def parse(event: str, payload: Any) -> Event:
     return _validate(model, payload)
 
 
+def wire(event: str, payload: Any) -> dict[str, Any]:
+    """Validate a server event and give its canonical wire form, stamped with the time it was
+    published when it carries none. Raises InvalidEvent."""
+    data = parse(event, payload).model_dump(exclude_none=True, mode="json")
+    data.setdefault("timestamp", datetime.now(UTC).isoformat(timespec="milliseconds"))
+    return data
+
+
 def parse_request(event: str, payload: Any) -> Request:
     """Validate a client → server request (join_room, leave_room, start_scan)."""
     return _validate(CLIENT_EVENTS[event], payload)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -72,6 +72,7 @@ class Notification:
     title: str | None
     message: str
     scan_id: str | None
+    user_id: str | None
     read: bool
     at: float
 
@@ -323,7 +324,7 @@ class EventStore:
         if len(self._notifications) >= self.options.max_notifications:
             self._notifications.popitem(last=False)
         self._notifications[nid] = Notification(
-            nid, ev.type, ev.title, ev.message, ev.scan_id, False, ev.epoch(at))
+            nid, ev.type, ev.title, ev.message, ev.scan_id, ev.user_id, False, ev.epoch(at))
         self._changed.add("notifications")
 
     def mark_read(self, ids: Any = None) -> int:
@@ -334,8 +335,7 @@ class EventStore:
             for nid in list(targets):
                 n = self._notifications.get(nid)
                 if n is not None and not n.read:
-                    self._notifications[nid] = Notification(
-                        n.id, n.type, n.title, n.message, n.scan_id, True, n.at)
+                    self._notifications[nid] = replace(n, read=True)
                     changed += 1
             if changed:
                 self._changed.add("notifications")
@@ -390,16 +390,23 @@ class EventStore:
             self._snapshot = snap
             return snap
 
+    def derived_metrics(self) -> dict[str, int]:
+        """Metrics counted from what the store holds, ignoring any the server sent."""
+        with self._lock:
+            return self._derived_metrics()
+
     def _metrics(self) -> dict[str, int]:
-        derived = {
+        # What the server says wins; what it never sent is derived from what we hold.
+        return {**self._derived_metrics(), **self._server_metrics}
+
+    def _derived_metrics(self) -> dict[str, int]:
+        return {
             "total_scans": len(self._scans),
             "active_scans": self._status_counts["running"],
             "total_vulnerabilities": self._findings_seen,
             "critical_count": self._critical_seen,
             "completed_scans": self._status_counts["completed"],
         }
-        # What the server says wins; what it never sent is derived from what we hold.
-        return {**derived, **self._server_metrics}
 
 
 def _notification_id(ev: protocol.Notification) -> str:

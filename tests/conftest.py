@@ -1,4 +1,11 @@
+import json
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -6,6 +13,8 @@ from realtime.client import RealtimeClient
 from realtime.options import ClientOptions
 from realtime.store import EventStore
 from tests.sioserver import SioServer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02):
@@ -17,6 +26,72 @@ def wait_for(predicate, timeout=10.0, interval=0.02):
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {getattr(predicate, '__name__', predicate)}")
+
+
+def http(method, url, body=None, content_type="application/json", headers=None):
+    """(status, decoded JSON body) of one request; errors are answers, not exceptions."""
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+class GatewayProcess:
+    """`python -m realtime.gateway` as a real process on 127.0.0.1 and a free port."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "realtime.gateway", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"gateway did not start: {line}{self.proc.stdout.read()}")
+        self.url = line.split("listening on ")[1].split()[0]
+        self.log: list[str] = []
+        threading.Thread(target=lambda: self.log.extend(self.proc.stdout), daemon=True).start()
+
+    def post(self, body, content_type="application/json"):
+        return http("POST", self.url + "/api/events", body, content_type)
+
+    def get(self, path):
+        status, body = http("GET", self.url + path)
+        assert status == 200, body
+        return body
+
+    def publish(self, event, data):
+        status, body = self.post({"event": event, "data": data})
+        assert status == 202, body
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def gateway_factory():
+    started = []
+
+    def start(*args):
+        gw = GatewayProcess(*args)
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gateway(gateway_factory):
+    return gateway_factory("--metrics-interval", "0.2")
 
 
 @pytest.fixture
@@ -38,3 +113,52 @@ def make_client():
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def viewers():
+    from tests.viewer import Viewer
+
+    opened = []
+
+    def open_viewer(url, auth=None):
+        viewer = Viewer(url, auth)
+        opened.append(viewer)
+        return viewer
+
+    yield open_viewer
+    for viewer in opened:
+        viewer.close()
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server (Debian's package) on a free loopback port, no persistence."""
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        wait_for(lambda: _pings(redis.Redis.from_url(url)), timeout=10)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _pings(client):
+    try:
+        return client.ping()
+    except Exception:  # noqa: BLE001 - not up yet
+        return False

@@ -1,0 +1,5 @@
+"""The realtime gateway: a Socket.IO server that turns published scan events into one ordered,
+seq-stamped stream for dashboards (see README, "Gateway")."""
+from realtime.gateway.server import Gateway, RunningGateway, start_in_thread
+
+__all__ = ["Gateway", "RunningGateway", "start_in_thread"]

@@ -1,0 +1,353 @@
+"""Gateway: Socket.IO server, publishing API and the ordered event stream.
+
+Every event, whatever its source (HTTP, the demo engine, a scan launcher, another gateway via
+Redis), goes through `publish()`: validated by the protocol module, stamped, and handed to the
+stream. The stream gives it the next `seq` and delivers it: applied to this gateway's own
+EventStore (served at /api/state) and emitted to its audience. Locally the stream is one
+emitter task, so emits never interleave; with Redis it is the StreamManager.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib
+import json
+import logging
+import socket
+import threading
+import time
+from typing import Any, Protocol
+
+import socketio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from realtime import protocol
+from realtime.gateway.stream import StreamManager
+from realtime.options import GatewayOptions
+from realtime.store import EventStore
+
+VERSION = "0.1.0"
+log = logging.getLogger("bughunt.gateway")
+
+
+class ScanLauncher(Protocol):
+    """What `start_scan` hands a scan to. Configure one with `--launcher module:factory`, where
+    `factory(gateway)` returns an object with this method; it publishes the scan's events with
+    `await gateway.publish(event, data)` and returns the new scan's id at once."""
+
+    async def start_scan(self, request: protocol.StartScan) -> str: ...
+
+
+def audience(event: str, parsed: protocol.Event) -> str | list[str]:
+    """Rooms an event goes to, in one emit so each client gets it once."""
+    if isinstance(parsed, protocol.Notification):
+        if parsed.user_id:
+            return f"user_{parsed.user_id}"  # private: never to `all`
+        return ["all", f"scan_{parsed.scan_id}"] if parsed.scan_id else "all"
+    if isinstance(parsed, protocol.MetricsUpdate):
+        return "all"
+    return ["all", f"scan_{parsed.scan_id}"]
+
+
+def error(status: int, message: str, details: list | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+class Gateway:
+    def __init__(self, options: GatewayOptions | None = None):
+        self.options = options = options or GatewayOptions()
+        self.store = EventStore()
+        self.started_at = time.time()
+        self.clients = 0
+        self.emitted = 0
+        self._seq = 0
+        self._queue: asyncio.Queue | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.manager = (StreamManager(options.redis_url, channel=options.redis_channel,
+                                      deliver=self._deliver)
+                        if options.redis_url else None)
+        origins = [o.strip() for o in options.cors_origins.split(",") if o.strip()]
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi", client_manager=self.manager,
+            cors_allowed_origins="*" if origins == ["*"] else origins,
+            max_http_buffer_size=options.max_body_bytes)
+        self._register_socket_handlers()
+        http = Starlette(routes=[
+            Route("/healthz", self.healthz),
+            Route("/api/state", self.state),
+            Route("/api/events", self.post_events, methods=["POST"]),
+        ], lifespan=self._lifespan)
+        self.app = socketio.ASGIApp(self.sio, other_asgi_app=http)
+        self.launcher: ScanLauncher | None = None
+        if options.demo:
+            from realtime.gateway.demo import DemoEngine
+            self.launcher = DemoEngine(self)
+        elif options.launcher:
+            module, _, attr = options.launcher.partition(":")
+            self.launcher = getattr(importlib.import_module(module), attr)(self)
+
+    @property
+    def mode(self) -> str:
+        return "demo" if self.options.demo else "redis" if self.manager else "local"
+
+    # ---- the stream ----------------------------------------------------------------------
+
+    async def publish(self, event: str, data: Any) -> None:
+        """Validate (raises protocol.InvalidEvent) and put an event on the stream. Waits when
+        the stream is full, so a fast producer is slowed rather than dropped."""
+        await self._submit(event, protocol.wire(event, data))
+
+    async def _submit(self, event: str, wire: dict) -> None:
+        if self.manager is not None:
+            await self.manager.emit(event, wire)
+        else:
+            await self._queue.put((event, wire))
+
+    def _deliver(self, event: str, data: Any, seq: int) -> tuple[dict, Any] | None:
+        """Stamp `seq`, apply to our store, and say where the event goes. Called in stream
+        order; data from Redis is untrusted like any other, so it is validated again."""
+        try:
+            parsed = protocol.parse(event, data)
+        except protocol.InvalidEvent as exc:
+            log.warning("dropped %s from the stream: %s", protocol.preview(event, 80), exc.reason)
+            self.store.apply(event, data)  # lands in the rejected list
+            return None
+        wire = parsed.model_dump(exclude_none=True, mode="json")
+        wire["seq"] = seq
+        self.store.apply(event, wire)
+        self.emitted += 1
+        return wire, audience(event, parsed)
+
+    async def _emit_loop(self) -> None:
+        while True:
+            event, wire = await self._queue.get()
+            self._seq += 1
+            delivered = self._deliver(event, wire, self._seq)
+            if delivered is not None:
+                try:
+                    await self.sio.emit(event, delivered[0], to=delivered[1])
+                except Exception:  # noqa: BLE001 - one failed emit must not stop the stream
+                    log.exception("emit of %s failed", event)
+
+    async def _metrics_loop(self) -> None:
+        """Emit metrics from our store when they changed; with Redis only one gateway (the one
+        holding a short lease) does, so clients do not get one copy per gateway."""
+        last = None
+        interval = self.options.metrics_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                metrics = self.store.derived_metrics()
+                if metrics != last and await self._metrics_lease(interval):
+                    await self.publish("metrics_update", metrics)
+                    last = metrics
+            except Exception:  # noqa: BLE001 - try again next tick (e.g. Redis restarting)
+                log.exception("metrics update failed")
+
+    async def _metrics_lease(self, interval: float) -> bool:
+        if self.manager is None:
+            return True
+        redis, key, me = self.manager.redis, f"{self.options.redis_channel}:metrics", self.manager.host_id
+        ttl = int(interval * 3000)
+        if await redis.set(key, me, nx=True, px=ttl):
+            return True
+        holder = await redis.get(key)
+        if holder in (me, me.encode()):
+            await redis.pexpire(key, ttl)
+            return True
+        return False
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Any):
+        self._queue = asyncio.Queue(self.options.queue_size)
+        if self.manager is not None:
+            # Start listening now rather than at the first client: our store follows the
+            # stream even while nobody watches.
+            self.sio.manager_initialized = True
+            self.manager.initialize()
+            self.manager._redis_connect()
+        else:
+            self._tasks.append(asyncio.create_task(self._emit_loop()))
+        self._tasks.append(asyncio.create_task(self._metrics_loop()))
+        if self.launcher is not None and hasattr(self.launcher, "run"):
+            self._tasks.append(asyncio.create_task(self.launcher.run()))
+        log.info("gateway up (%s mode)", self.mode)
+        try:
+            yield
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks.clear()
+
+    # ---- Socket.IO -----------------------------------------------------------------------
+
+    def _register_socket_handlers(self) -> None:
+        sio = self.sio
+
+        @sio.event
+        async def connect(sid, environ, auth=None):
+            # Everyone gets all scan events unless they asked for only the rooms they join.
+            if not (isinstance(auth, dict) and auth.get("subscribe") == "rooms"):
+                await sio.enter_room(sid, "all")
+            self.clients += 1
+
+        @sio.event
+        async def disconnect(sid, *reason):
+            self.clients -= 1
+
+        @sio.on("join_room")
+        async def join_room(sid, data=None):
+            try:
+                room = protocol.parse_request("join_room", data).room
+            except protocol.InvalidEvent as exc:
+                return {"ok": False, "error": exc.reason}
+            await sio.enter_room(sid, room)
+            return {"ok": True}
+
+        @sio.on("leave_room")
+        async def leave_room(sid, data=None):
+            try:
+                room = protocol.parse_request("leave_room", data).room
+            except protocol.InvalidEvent as exc:
+                return {"ok": False, "error": exc.reason}
+            await sio.leave_room(sid, room)
+            return {"ok": True}
+
+        @sio.on("start_scan")
+        async def start_scan(sid, data=None):
+            try:
+                request = protocol.parse_request("start_scan", data)
+            except protocol.InvalidEvent as exc:
+                return {"ok": False, "error": exc.reason}
+            if self.launcher is None:
+                return {"ok": False, "error": "no scan launcher configured"}
+            try:
+                return {"ok": True, "scan_id": await self.launcher.start_scan(request)}
+            except Exception as exc:  # noqa: BLE001 - the launcher's failure is the caller's answer
+                log.exception("scan launcher failed")
+                return {"ok": False, "error": f"scan launcher failed: {protocol.preview(str(exc), 300)}"}
+
+        @sio.on("*")
+        async def other(event, sid, data=None):
+            if event in protocol.SERVER_EVENTS:
+                return {"ok": False, "error": "server events cannot be sent from a socket; "
+                                              "scanners publish with POST /api/events"}
+            return {"ok": False, "error": f"unknown event {protocol.preview(event, 80)}"}
+
+    # ---- HTTP ----------------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        snap = self.store.snapshot()
+        return JSONResponse({
+            "status": "ok", "version": VERSION, "mode": self.mode,
+            "uptime": round(time.time() - self.started_at, 3), "clients": self.clients,
+            "events_emitted": self.emitted, "last_seq": snap.last_seq,
+        })
+
+    async def state(self, request: Request) -> JSONResponse:
+        """What a dashboard that starts late needs to catch up."""
+        snap = self.store.snapshot()
+        return JSONResponse({
+            "last_seq": snap.last_seq,
+            "metrics": self.store.derived_metrics(),
+            "scans": [_plain(s) for s in sorted(snap.scans.values(), key=lambda s: -s.started_at)],
+            "vulnerabilities": [_plain(v) for v in snap.vulnerabilities[:self.options.state_findings]],
+            "vulnerabilities_total": len(snap.vulnerabilities),
+            "notifications": [_plain(n) for n in snap.notifications if n.user_id is None][:100],
+        })
+
+    async def post_events(self, request: Request) -> JSONResponse:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return error(415, "Content-Type must be application/json")
+        limit = self.options.max_body_bytes
+        if int(request.headers.get("content-length") or 0) > limit:
+            return error(413, f"body larger than {limit} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return error(413, f"body larger than {limit} bytes")
+        try:
+            doc = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return error(400, "body is not valid JSON", [str(exc)])
+        items = doc if isinstance(doc, list) else [doc]
+        if not isinstance(doc, (list, dict)) or not items:
+            return error(400, 'body must be {"event": ..., "data": {...}} or a non-empty list of them')
+        if len(items) > self.options.max_batch:
+            return error(413, f"batch of {len(items)} events; the limit is {self.options.max_batch}")
+        accepted, details = [], []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("event"), str):
+                details.append({"index": index, "error": 'each item must be {"event": "<name>", "data": {...}}'})
+                continue
+            try:
+                accepted.append((item["event"], protocol.wire(item["event"], item.get("data"))))
+            except protocol.InvalidEvent as exc:
+                details.append({"index": index, "event": protocol.preview(item["event"], 80),
+                                "error": exc.reason})
+        if details:
+            return error(400, f"{len(details)} of {len(items)} events are invalid; none were accepted",
+                         details)
+        for event, wire in accepted:
+            await self._submit(event, wire)
+        return JSONResponse({"accepted": len(accepted)}, status_code=202)
+
+    # ---- running -------------------------------------------------------------------------
+
+    def server(self) -> uvicorn.Server:
+        return uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+
+
+def _plain(obj: Any) -> dict:
+    return dataclasses.asdict(obj)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+@dataclasses.dataclass
+class RunningGateway:
+    gateway: Gateway
+    url: str
+    thread: threading.Thread
+    server: uvicorn.Server
+
+    def stop(self, timeout: float = 10) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def start_in_thread(options: GatewayOptions) -> RunningGateway:
+    """Run a gateway in a daemon thread of this process (the dashboard's demo mode)."""
+    gateway = Gateway(options)
+    sock = bind(options.host, options.port)
+    server = gateway.server()
+
+    def run() -> None:
+        asyncio.run(server.serve(sockets=[sock]))
+
+    thread = threading.Thread(target=run, name="bughunt-gateway", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        raise RuntimeError("the gateway did not start")
+    host, port = sock.getsockname()[:2]
+    return RunningGateway(gateway, f"http://{host}:{port}", thread, server)

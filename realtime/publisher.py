@@ -1,0 +1,163 @@
+"""Publisher: how scanners and scripts send events to the gateway (POST /api/events).
+
+    from realtime.publisher import Publisher
+    pub = Publisher("http://127.0.0.1:8000")
+    pub.publish("scan_progress", {"scan_id": "42", "progress": 40, "phase": "active_recon"})
+
+Command line, one event:
+    python -m realtime.publisher scan_progress '{"scan_id": "42", "progress": 40}'
+or JSON lines on stdin, `{"event": ..., "data": {...}}` each, sent in batches as they come:
+    my-scanner --json | python -m realtime.publisher
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+
+from realtime import protocol
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class PublishError(Exception):
+    """The gateway refused the events (4xx): retrying would not help. `details` says why."""
+
+    def __init__(self, status: int, body: Any):
+        self.status, self.body = status, body
+        message = body.get("error") if isinstance(body, dict) else str(body)
+        super().__init__(f"HTTP {status}: {message}")
+
+
+class Publisher:
+    def __init__(self, url: str = DEFAULT_URL, token: str | None = None, retries: int = 5,
+                 backoff: float = 0.5, timeout: float = 10.0):
+        self.endpoint = url.rstrip("/") + "/api/events"
+        self.token = token
+        self.retries, self.backoff, self.timeout = retries, backoff, timeout
+
+    def publish(self, event: str, data: dict) -> int:
+        return self.publish_many([(event, data)])
+
+    def publish_many(self, events: Iterable[tuple[str, dict]]) -> int:
+        """Send events as one batch (all or nothing). Returns how many were accepted; retries
+        with backoff while the gateway cannot be reached; raises PublishError on a refusal."""
+        body = json.dumps([{"event": e, "data": d} for e, d in events]).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for attempt in range(self.retries + 1):
+            request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return json.loads(response.read())["accepted"]
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:
+                    raise PublishError(exc.code, _json_or_text(exc.read())) from None
+                failure: Exception = exc
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+                failure = exc
+            if attempt < self.retries:
+                time.sleep(min(self.backoff * 2 ** attempt, 10))
+        raise ConnectionError(f"cannot publish to {self.endpoint}: {failure}")
+
+
+def _json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def parse_line(line: str) -> tuple[str, dict]:
+    """One JSON line `{"event": ..., "data": {...}}`, checked against the protocol."""
+    try:
+        item = json.loads(line)
+    except ValueError as exc:
+        raise protocol.InvalidEvent(f"not JSON: {exc}") from None
+    if not isinstance(item, dict) or not isinstance(item.get("event"), str):
+        raise protocol.InvalidEvent('expected {"event": "<name>", "data": {...}}')
+    protocol.parse(item["event"], item.get("data"))
+    return item["event"], item.get("data")
+
+
+def stream_lines(lines: Iterable[str], publisher: Publisher, batch: int = 100, linger: float = 0.2,
+                 errors: Any = sys.stderr) -> tuple[int, int]:
+    """Publish JSON lines as they arrive: a batch goes out when full or when no line came for
+    `linger` seconds, so slow tool output is still live. Bad lines are reported with their line
+    number and skipped. Returns (published, skipped)."""
+    lines_q: queue.Queue = queue.Queue(maxsize=batch * 10)
+    done = object()
+
+    def read() -> None:
+        for item in enumerate(lines, 1):
+            lines_q.put(item)
+        lines_q.put(done)
+
+    threading.Thread(target=read, daemon=True).start()
+    pending: list[tuple[str, dict]] = []
+    published = skipped = 0
+    while True:
+        try:
+            item = lines_q.get(timeout=linger if pending else None)
+        except queue.Empty:
+            item = None
+        if item is not None and item is not done:
+            number, line = item
+            if not line.strip():
+                continue
+            try:
+                pending.append(parse_line(line))
+            except protocol.InvalidEvent as exc:
+                skipped += 1
+                print(f"line {number}: skipped: {exc.reason}", file=errors)
+            if len(pending) < batch:
+                continue
+        if pending:
+            published += publisher.publish_many(pending)
+            pending = []
+        if item is done:
+            return published, skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m realtime.publisher", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("event", nargs="?", help="event name; omit to read JSON lines from stdin")
+    parser.add_argument("data", nargs="?", help="event data as a JSON object")
+    parser.add_argument("--url", default=os.environ.get("BUGHUNT_GATEWAY_URL", DEFAULT_URL),
+                        help="gateway URL [env BUGHUNT_GATEWAY_URL, default %(default)s]")
+    parser.add_argument("--token", default=os.environ.get("BUGHUNT_PRODUCER_TOKEN"),
+                        help="producer token [env BUGHUNT_PRODUCER_TOKEN]")
+    args = parser.parse_args(argv)
+    publisher = Publisher(args.url, args.token)
+    try:
+        if args.event is None:
+            published, skipped = stream_lines(sys.stdin, publisher)
+            print(f"published {published} events, skipped {skipped} lines", file=sys.stderr)
+            return 1 if skipped and not published else 0
+        try:
+            data = json.loads(args.data or "{}")
+            protocol.parse(args.event, data)
+        except (ValueError, protocol.InvalidEvent) as exc:
+            parser.error(getattr(exc, "reason", None) or f"data is not JSON: {exc}")
+        publisher.publish(args.event, data)
+        return 0
+    except (PublishError, ConnectionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, PublishError) and isinstance(exc.body, dict):
+            for detail in exc.body.get("details", []):
+                print(f"  {detail}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""The official JavaScript socket.io-client (what the original Next.js frontend uses)."""
+import json
+import subprocess
+from pathlib import Path
+
+JS = Path(__file__).parent / "js"
+
+
+def test_js_client_joins_a_scan_room_receives_its_progress_and_leaves(gateway):
+    assert (JS / "node_modules" / "socket.io-client").exists(), "run: npm ci --prefix tests/js"
+    node = subprocess.Popen(["node", str(JS / "interop.mjs"), gateway.url, "42"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert node.stdout.readline().strip() == "JOINED"
+        gateway.publish("scan_progress", {"scan_id": 41, "progress": 50})  # another room
+        for value in (10, 60, 100):
+            gateway.publish("scan_progress", {"scan_id": 42, "progress": value})
+        result = json.loads(node.stdout.readline())
+        assert node.wait(10) == 0
+    finally:
+        node.kill()
+    assert result["connected"] and result["joined"] == {"ok": True} and result["left"] == {"ok": True}
+    assert result["progress"] == [["42", 10], ["42", 60], ["42", 100]]
+    assert result["seqs"] == sorted(result["seqs"])

@@ -1,0 +1,34 @@
+"""A test viewer: a socketio.AsyncClient run on its own loop thread, recording what it gets."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import socketio
+
+
+class Viewer:
+    def __init__(self, url: str, auth=None):
+        self.events: list[tuple[str, object]] = []
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self.sio = socketio.AsyncClient(reconnection=False)
+
+        @self.sio.on("*")
+        async def record(event, data=None):
+            self.events.append((event, data))
+
+        self._run(self.sio.connect(url, auth=auth, transports=["websocket"]))
+
+    def _run(self, coro, timeout=10):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def call(self, event, data=None):
+        return self._run(self.sio.call(event, data, timeout=5))
+
+    def of(self, event):
+        return [d for e, d in self.events if e == event]
+
+    def close(self):
+        self._run(self.sio.disconnect())
+        self._loop.call_soon_threadsafe(self._loop.stop)
