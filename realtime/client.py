@@ -12,6 +12,7 @@ every 30 s for as long as the client lives (`reconnect_now()` cuts a wait short)
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import logging
 import threading
@@ -103,6 +104,24 @@ class RealtimeClient:
             self._outbox.append((event, data))
         self._publish_status(queued=len(self._outbox), dropped=self._dropped)
         return "queued"
+
+    def call(self, event: str, data: Any = None, timeout: float = 5.0) -> Any:
+        """Emit and wait for the server's ack; never raises. Not from the client's own thread.
+        Offline or unanswered, the answer is {"ok": False, "error": ...} like a refusal."""
+        answer: concurrent.futures.Future = concurrent.futures.Future()
+
+        def ack(*args: Any) -> None:
+            if not answer.done():
+                answer.set_result(args[0] if len(args) == 1 else list(args))
+
+        with self._lock:
+            if self._out is None:
+                return {"ok": False, "error": "not connected to the gateway"}
+            self._enqueue(event, data, ack)
+        try:
+            return answer.result(timeout)
+        except concurrent.futures.TimeoutError:
+            return {"ok": False, "error": f"no answer from the gateway within {timeout:g} s"}
 
     def join_room(self, room: str) -> None:
         """Join (reference-counted); rooms are re-joined after every reconnect."""

@@ -19,6 +19,19 @@ def setting(default: Any, env: str, help: str) -> Any:
 
 
 @dataclass(frozen=True)
+class DashboardOptions:
+    ws_url: str = setting(
+        "", "BUGHUNT_WS_URL",
+        "Gateway URL, e.g. `http://127.0.0.1:8000`. Unset: demo mode (a gateway with simulated scans "
+        "runs inside the app).")
+    ws_token: str = setting("", "BUGHUNT_WS_TOKEN", "Token sent to the gateway when connecting.")
+    user_id: str = setting("", "BUGHUNT_USER_ID", "Your user id: joins `user_<id>` for private notifications.")
+    refresh_seconds: float = setting(1.0, "BUGHUNT_REFRESH_SECONDS", "How often live areas refresh.")
+    stuck_after_seconds: float = setting(
+        120.0, "BUGHUNT_STUCK_AFTER_SECONDS", "A running scan silent this long is flagged as possibly stuck.")
+
+
+@dataclass(frozen=True)
 class StoreOptions:
     max_events: int = setting(5_000, "BUGHUNT_MAX_EVENTS", "Events kept in the live event log.")
     max_notifications: int = setting(
@@ -31,6 +44,10 @@ class StoreOptions:
         500, "BUGHUNT_MAX_HISTORY", "Progress points kept per scan (older ones are thinned out).")
     max_rejected: int = setting(
         500, "BUGHUNT_MAX_REJECTED", "Rejected events kept, with their reasons.")
+    sample_seconds: float = setting(
+        2.0, "BUGHUNT_SAMPLE_SECONDS", "Seconds between metric samples (sparklines, events/s).")
+    max_samples: int = setting(
+        300, "BUGHUNT_MAX_SAMPLES", "Metric samples kept (300 × 2 s: the last 10 minutes).")
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,7 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (StoreOptions, ClientOptions, GatewayOptions)
+        for cls in (DashboardOptions, StoreOptions, ClientOptions, GatewayOptions)
         for f in dataclasses.fields(cls)
     ]
 

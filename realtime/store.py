@@ -81,10 +81,11 @@ class EventRecord:
     """One line of the event log. `data` is the normalised payload, made on first read: most
     records leave the bounded log unread, so the hot path only keeps the parsed event."""
 
-    __slots__ = ("seq", "event", "at", "_data", "_parsed")
+    __slots__ = ("index", "seq", "event", "at", "_data", "_parsed")
 
-    def __init__(self, seq: int | None, event: str, data: Any, at: float,
+    def __init__(self, index: int, seq: int | None, event: str, data: Any, at: float,
                  parsed: protocol.Event | None = None):
+        self.index = index  # position in everything this store logged: a cursor for viewers
         self.seq, self.event, self.at, self._data, self._parsed = seq, event, at, data, parsed
 
     @property
@@ -117,6 +118,15 @@ class ConnectionState:
     dropped: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Metrics and the count of logged events at one moment, for sparklines and rates."""
+
+    at: float
+    metrics: Mapping[str, int]
+    logged: int
+
+
 @dataclass(frozen=True)
 class Snapshot:
     version: int
@@ -130,6 +140,8 @@ class Snapshot:
     unread: int
     last_seq: int | None
     seq_inversions: int
+    logged: int  # events logged so far (EventRecord.index of the newest + 1)
+    samples: tuple[Sample, ...]
     taken_at: float = field(default_factory=time.time)
 
 
@@ -180,6 +192,9 @@ class EventStore:
         self._scans_view: dict[str, Scan] = {}
         self._changed: set[str] = set()  # which snapshot parts need rebuilding
         self._snapshot: Snapshot | None = None
+        self._logged = 0
+        self._samples: deque[Sample] = deque(maxlen=self.options.max_samples)
+        self._samples_view: tuple[Sample, ...] = ()
         self._last_seq = -1
         self._seq_inversions = 0
         self._handlers = {name: getattr(self, "_on_" + name) for name in protocol.SERVER_EVENTS}
@@ -209,13 +224,14 @@ class EventStore:
                 self._seq_inversions += seq <= self._last_seq
                 self._last_seq = max(self._last_seq, seq)
             self._handlers[event](parsed, at)
-            self._events.append(EventRecord(seq, event, None, at, parsed))
-            self._changed.add("events")
+            self._log(seq, event, None, at, parsed)
             self._version += 1
         return parsed
 
-    def _log(self, seq: int | None, event: str, data: Any, at: float) -> None:
-        self._events.append(EventRecord(seq, event, data, at))
+    def _log(self, seq: int | None, event: str, data: Any, at: float,
+             parsed: protocol.Event | None = None) -> None:
+        self._events.append(EventRecord(self._logged, seq, event, data, at, parsed))
+        self._logged += 1
         self._changed.add("events")
 
     def _scan(self, scan_id: str, at: float) -> _ScanRecord:
@@ -372,11 +388,12 @@ class EventStore:
                 unread = sum(not n.read for n in notifications)
             else:
                 notifications, unread = prev.notifications, prev.unread
+            metrics = self._metrics()
             snap = Snapshot(
                 version=self._version,
                 scans=MappingProxyType(dict(self._scans_view)),
                 vulnerabilities=findings,
-                metrics=MappingProxyType(self._metrics()),
+                metrics=MappingProxyType(metrics),
                 notifications=notifications,
                 events=(tuple(reversed(self._events))
                         if prev is None or "events" in changed else prev.events),
@@ -386,6 +403,8 @@ class EventStore:
                 unread=unread,
                 last_seq=None if self._last_seq < 0 else self._last_seq,
                 seq_inversions=self._seq_inversions,
+                logged=self._logged,
+                samples=self._sample(),
             )
             self._snapshot = snap
             return snap
@@ -394,6 +413,13 @@ class EventStore:
         """Metrics counted from what the store holds, ignoring any the server sent."""
         with self._lock:
             return self._derived_metrics()
+
+    def _sample(self) -> tuple[Sample, ...]:
+        now = time.time()
+        if not self._samples or now - self._samples[-1].at >= self.options.sample_seconds:
+            self._samples.append(Sample(now, self._metrics(), self._logged))
+            self._samples_view = tuple(self._samples)
+        return self._samples_view
 
     def _metrics(self) -> dict[str, int]:
         # What the server says wins; what it never sent is derived from what we hold.

@@ -148,3 +148,11 @@ def test_reconnect_schedule_follows_the_guide_then_retries_slowly(make_client):
         assert client.status.attempts == 0
     finally:
         server.stop()
+
+
+def test_call_returns_the_ack_or_a_clear_error(server, make_client):
+    client = make_client()
+    assert client.call("start_scan", {"target": "x"}) == {"ok": False, "error": "not connected to the gateway"}
+    client.connect(server.url)
+    assert client.wait_connected(5)
+    assert client.call("start_scan", {"target": "x"}) == {"ok": True}

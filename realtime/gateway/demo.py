@@ -67,7 +67,10 @@ class DemoEngine:
         await asyncio.sleep(rng.uniform(low, high) / max(self.options.speed, 0.01))
 
     async def run(self) -> None:
-        """Keep `demo_scans` scans running for as long as the gateway lives."""
+        """Keep `demo_scans` scans running for as long as the gateway lives, from the moment the
+        first viewer connects (so that viewer sees the demo's first scans start)."""
+        while not self.gateway.clients:
+            await asyncio.sleep(0.1)
         while True:
             while sum(not t.done() for t in self._tasks) < self.options.demo_scans:
                 self._launch(None, None)

@@ -1,0 +1,63 @@
+"""Bug Hunt Monitor — `streamlit run app.py`. Entry point: settings, the shared runtime,
+navigation, the sidebar (connection, refresh, demo banner) and toasts on every page."""
+import streamlit as st
+
+from realtime import bridge, views
+
+bridge.take_routing()
+st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
+rt = bridge.runtime()
+refresh = bridge.cursor("refresh", rt.settings.refresh_seconds)
+unread = rt.store.snapshot().unread
+
+nav = st.navigation([
+    st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
+    st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
+    st.Page("pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan"),
+    st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
+            url_path="vulnerabilities"),
+    st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
+            icon=":material/notifications:", url_path="notifications"),
+    st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
+])
+
+
+@st.fragment(run_every=refresh)
+def connection_panel() -> None:
+    status = rt.client.status
+    if status.connected:
+        st.success("Connected", icon=":material/wifi:")
+    elif status.reason == "connecting":
+        st.warning("Connecting…", icon=":material/sync:")
+    else:
+        st.error(f"Disconnected — retrying (attempt {status.attempts + 1})", icon=":material/wifi_off:")
+        st.caption(views.literal(status.reason or ""))
+        if st.button("Reconnect now"):
+            rt.client.reconnect_now()
+    snap = rt.store.snapshot()
+    st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
+
+
+@st.fragment(run_every=refresh)
+def toasts() -> None:
+    """Toast what arrived since this tab's last look: once per event per tab."""
+    snap = rt.store.snapshot()
+    start = bridge.cursor("toast_cursor", snap.logged)  # a new tab starts now, not with history
+    for toast in views.plan_toasts(views.new_records(snap, start)):
+        st.toast(toast.text, icon=toast.icon)
+    st.session_state["toast_cursor"] = snap.logged
+    rt.leases.expire()
+
+
+with st.sidebar:
+    st.markdown("### :material/shield: Bug Hunt Monitor")
+    if rt.demo is not None:
+        st.info("Demo mode — simulated scans. Set `BUGHUNT_WS_URL` to watch a real gateway.")
+    if rt.error:
+        st.warning(rt.error)
+    connection_panel()
+    st.select_slider("Refresh every (s)", options=sorted({0.5, 1.0, 2.0, 5.0, 10.0, rt.settings.refresh_seconds}),
+                     key="refresh")
+    toasts()
+
+nav.run()

@@ -1,0 +1,72 @@
+"""Live events: the '*' monitor, rejected events, connection details, a send form, export."""
+import json
+import time
+
+import streamlit as st
+
+from realtime import bridge, protocol, views
+
+bridge.take_routing()
+rt = bridge.runtime()
+st.title("Live events")
+names = st.multiselect("Event", [*protocol.SERVER_EVENTS, protocol.CONNECTION_STATUS], placeholder="All events")
+paused = st.toggle("Pause", help="Freeze the list to read it; events keep arriving in the background.")
+if paused:
+    frozen = bridge.cursor("events_frozen", rt.store.snapshot())
+else:
+    st.session_state.pop("events_frozen", None)
+
+
+@st.fragment(run_every=None if paused else st.session_state.get("refresh", 1.0))
+def live() -> None:
+    snap = st.session_state["events_frozen"] if paused else rt.store.snapshot()
+    now = time.time()
+    status = snap.connection
+    st.subheader("Connection")
+    a, b, c, d = st.columns(4)
+    a.metric("State", "Connected" if status.connected else "Disconnected")
+    b.metric("Attempts", status.attempts)
+    rates = views.event_rates(snap)
+    c.metric("Events/s", rates[-1] if rates else 0, chart_data=rates or None)
+    d.metric("Last seq", snap.last_seq if snap.last_seq is not None else "—",
+             help=f"{snap.seq_inversions} events arrived out of order")
+    st.caption(f"URL: {status.url or '—'} · rooms: {', '.join(status.rooms) or 'none (all scans)'} · "
+               f"queued sends: {status.queued} (dropped {status.dropped})"
+               + (f" · last error: {views.literal(status.reason)}" if status.reason and not status.connected else ""))
+    ages = views.last_event_age(snap, now)
+    if ages:
+        st.caption("Last received: " + " · ".join(f"{name} {age}" for name, age in ages.items()))
+
+    st.subheader("Events")
+    rows = [{"#": r.index, "time": views.clock(r.at), "seq": r.seq, "event": r.event,
+             "data": r.data if isinstance(r.data, str) else json.dumps(r.data, default=str)}
+            for r in snap.events if not names or r.event in names][:500]
+    st.dataframe(rows, hide_index=True) if rows else st.info("No events yet")
+
+    st.subheader("Rejected events")
+    if snap.rejected:
+        st.dataframe([{"time": views.clock(r.at), "event": r.event, "reason": r.reason, "payload": r.payload}
+                      for r in snap.rejected], hide_index=True)
+    else:
+        st.caption("None: every event received was valid")
+
+
+live()
+
+snap = rt.store.snapshot()
+st.download_button("Export event log (JSON Lines)", views.events_jsonl(list(reversed(snap.events))),
+                   f"events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", "application/x-ndjson")
+
+st.subheader("Send an event")
+with st.form("send_event"):
+    event = st.selectbox("Event", list(protocol.CLIENT_EVENTS))
+    data = st.text_area("Data (JSON)", value='{"room": "scan_1"}')
+    if st.form_submit_button("Send"):
+        try:
+            payload = json.loads(data)
+        except ValueError as exc:
+            st.error(f"Data is not JSON: {views.literal(exc)}")
+        else:
+            answer = rt.client.call(event, payload)
+            (st.success if isinstance(answer, dict) and answer.get("ok") else st.error)(
+                "Answer: " + views.literal(json.dumps(answer, default=str)))

@@ -1,0 +1,81 @@
+"""Scan detail (/scan?id=…): progress over time, phase timeline, ETA, findings, events.
+Viewing a scan holds its room joined; the lease lapses when no tab views it any more."""
+import json
+import time
+
+import streamlit as st
+
+from realtime import bridge, protocol, views
+
+bridge.take_routing()
+rt = bridge.runtime()
+scan_id = st.query_params.get("id", "")
+
+if not scan_id:
+    st.title("Scan detail")
+    scans = views.scans_by_start(rt.store.snapshot())
+    if not scans:
+        st.info("No scans yet")
+        st.stop()
+    chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
+                          format_func=lambda sid: f"{rt.store.snapshot().scans[sid].name or sid} ({sid})")
+    if chosen:
+        st.query_params["id"] = chosen
+        st.rerun()
+    st.stop()
+
+if not protocol.ID_RE.match(scan_id):
+    st.error("That is not a scan id (letters, digits, '-' and '_', up to 64).")
+    st.stop()
+
+
+@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+def live() -> None:
+    rt.leases.renew(f"scan_{scan_id}")
+    snap = rt.store.snapshot()
+    now = time.time()
+    scan = snap.scans.get(scan_id)
+    if scan is None:
+        st.title("Scan detail")
+        st.info(f"No events for scan {scan_id} yet — waiting for them.")
+        return
+    st.title(views.literal(scan.name or scan.scan_id))
+    st.caption(f"{views.literal(scan.target or '')} · scan id {scan.scan_id} · started {views.clock(scan.started_at)}")
+    a, b, c, d = st.columns(4)
+    a.metric("Status", scan.status)
+    b.metric("Progress", f"{scan.progress:.0f}%")
+    c.metric("Findings", scan.vulnerability_count)
+    d.metric("Duration", views.span((scan.finished_at or now) - scan.started_at))
+    st.progress(min(scan.progress, 100) / 100, text=f"Current phase: {views.literal(scan.phase or '—')}")
+    if scan.current_step and not scan.finished:
+        st.caption(views.literal(scan.current_step))
+    if views.is_stuck(scan, now, rt.settings.stuck_after_seconds):
+        st.badge(f"possibly stuck — last event {views.ago(now - scan.updated_at)}", color="orange")
+    remaining = views.eta(scan, now)
+    if remaining:
+        st.markdown(f"**ETA:** {views.span(remaining[0])} – {views.span(remaining[1])}")
+    if scan.status == "failed":
+        st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Progress over time")
+        st.plotly_chart(views.progress_figure(scan), key="progress")
+    with right:
+        st.subheader("Phases")
+        st.plotly_chart(views.gantt_figure(scan, now), key="phases")
+
+    st.subheader("Findings")
+    findings = views.filter_findings(views.findings_frame(snap), scan_id=scan_id)
+    if findings.empty:
+        st.caption("No findings yet")
+    else:
+        st.dataframe(findings.drop(columns=["scan", "target", "scan_id"]), hide_index=True)
+
+    st.subheader("Events")
+    rows = [{"time": views.clock(r.at), "seq": r.seq, "event": r.event, "data": json.dumps(r.data, default=str)}
+            for r in snap.events if isinstance(r.data, dict) and r.data.get("scan_id") == scan_id][:200]
+    st.dataframe(rows, hide_index=True) if rows else st.caption("No events in the recent log")
+
+
+live()

@@ -1,0 +1,46 @@
+"""Scans: every scan with status filter, and a form to start one."""
+import time
+
+import streamlit as st
+
+from realtime import bridge, views
+
+bridge.take_routing()
+rt = bridge.runtime()
+st.title("Scans")
+statuses = st.multiselect("Status", ["running", "queued", "completed", "failed", "cancelled"],
+                          placeholder="All statuses")
+
+
+@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+def live() -> None:
+    snap = rt.store.snapshot()
+    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds)
+    if statuses:
+        frame = frame[frame["status"].str.split(" ").str[0].isin(statuses)]
+    st.caption(f"{len(frame)} of {len(snap.scans)} scans")
+    st.dataframe(frame, hide_index=True, column_config={
+        "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
+        "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
+        "scan_id": st.column_config.TextColumn("scan id"),
+    })
+
+
+live()
+
+st.subheader("Start a scan")
+with st.form("start_scan", clear_on_submit=False):
+    target = st.text_input("Target URL", placeholder="https://shop.example.com")
+    name = st.text_input("Scan name (optional)")
+    if st.form_submit_button("Start scan"):
+        request = {"target": target.strip()}
+        if name.strip():
+            request["scan_name"] = name.strip()
+        answer = rt.client.call("start_scan", request)
+        if isinstance(answer, dict) and answer.get("ok"):
+            st.success(f"Scan started: {views.literal(answer.get('scan_id'))}")
+            st.page_link("pages/scan.py", label="Open it", icon=":material/troubleshoot:",
+                         query_params={"id": str(answer["scan_id"])})
+        else:
+            error = answer.get("error") if isinstance(answer, dict) else answer
+            st.error(f"Not started: {views.literal(error)}")

@@ -1,0 +1,87 @@
+"""The one module of `realtime/` that knows Streamlit: one process-wide runtime (settings, store,
+client, and in demo mode an in-process gateway), shared by every session and rerun."""
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from realtime.client import RealtimeClient
+from realtime.gateway import RunningGateway, start_in_thread
+from realtime.leases import RoomLeases
+from realtime.options import ClientOptions, DashboardOptions, GatewayOptions, StoreOptions, from_env
+from realtime.store import EventStore
+
+log = logging.getLogger("bughunt.dashboard")
+
+
+@dataclasses.dataclass
+class Runtime:
+    settings: DashboardOptions
+    store: EventStore
+    client: RealtimeClient
+    leases: RoomLeases
+    demo: RunningGateway | None
+    error: str | None = None  # a setting that could not be read, shown instead of a traceback
+
+
+def take_routing() -> None:
+    """Let app.py's st.navigation route every run, despite the `pages/` folder.
+
+    A `pages/` folder next to app.py makes a fresh Streamlit server route by folder (its old
+    multipage mode) until some run calls st.navigation: a first visit straight to /scans would
+    run pages/scans.py alone, without app.py's sidebar. Streamlit keeps that choice in one
+    process-wide flag; clearing it and rerunning hands routing to app.py from then on."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the old mode: nothing to do
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _environment() -> Mapping[str, str]:
+    """Settings from `.streamlit/secrets.toml` (top-level keys), overridden by the environment."""
+    try:
+        secrets = {k: str(v) for k, v in st.secrets.items() if k.startswith("BUGHUNT_")}
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        secrets = {}
+    return {**secrets, **os.environ}
+
+
+@st.cache_resource(show_spinner=False)
+def runtime() -> Runtime:
+    env = _environment()
+    error = None
+    try:
+        settings = from_env(DashboardOptions, env)
+        store_options, client_options = from_env(StoreOptions, env), from_env(ClientOptions, env)
+    except ValueError as exc:
+        error = f"Ignored a setting: {exc}. Using defaults."
+        settings, store_options, client_options = DashboardOptions(), StoreOptions(), ClientOptions()
+    store = EventStore(store_options)
+    client = RealtimeClient(store, client_options)
+    demo = None
+    url = settings.ws_url
+    if not url:
+        demo = start_in_thread(GatewayOptions(host="127.0.0.1", port=0, demo=True))
+        url = demo.url
+        atexit.register(demo.stop)
+    if settings.user_id:
+        client.join_room(f"user_{settings.user_id}")
+    client.connect(url, auth={"token": settings.ws_token} if settings.ws_token else None)
+    leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
+    return Runtime(settings, store, client, leases, demo, error)
+
+
+def cursor(key: str, start: Any) -> Any:
+    """Per-session value (e.g. the toast cursor), created on first use."""
+    if key not in st.session_state:
+        st.session_state[key] = start
+    return st.session_state[key]
