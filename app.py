@@ -44,7 +44,7 @@ def toasts() -> None:
     snap = rt.store.snapshot()
     start = bridge.cursor("toast_cursor", snap.logged)  # a new tab starts now, not with history
     for toast in views.plan_toasts(views.new_records(snap, start)):
-        st.toast(toast.text, icon=toast.icon)
+        st.toast(toast.text, icon=toast.icon, duration=toast.duration)
     st.session_state["toast_cursor"] = snap.logged
     rt.leases.expire()
 

@@ -63,17 +63,25 @@ def per_snapshot(fn):
 
 # ---- untrusted text --------------------------------------------------------------------------
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'/@^%])")
+_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+# Streamlit links bare URLs and e-mail addresses after parsing, whatever the escaping; an
+# invisible word joiner inside "://", "www." and "@" keeps them from being recognised.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+JOINER = "\u2060"
 
 
 def literal(text: Any, limit: int = 300) -> str:
     """Untrusted text for a Streamlit parameter that parses markdown (toasts, markdown, labels,
-    progress text): every markdown character is backslash-escaped, so `**x**`, links, images,
-    `:color[...]` and HTML show as the characters they are. One line, bounded."""
+    progress text). Every ASCII punctuation character becomes a numeric character reference:
+    markdown never reads a reference as syntax, so `**x**`, links, images, HTML, `:color[...]`
+    directives and autolinked URLs (`https://`, `www.`, `a@b.c`) all show as the characters they
+    are. URLs and addresses also get an invisible word joiner (`JOINER`), as Streamlit links them
+    after parsing; tables and exports keep the exact text. One line, bounded."""
     text = " ".join(str(text).split())
     if len(text) > limit:
         text = text[:limit] + "…"
-    return _MARKDOWN.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(JOINER, text)
+    return _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", text)
 
 
 def plotly_text(text: Any) -> str:
@@ -238,7 +246,8 @@ def findings_over_time_figure(snap: Snapshot) -> go.Figure:
         bucket = next(b for b in (10, 60, 300, 900, 3600, 21600, 86400, 10**9) if width / b <= 60)
         counts = Counter(int(t // bucket) * bucket for t in times)
         xs = sorted(counts)
-        fig.add_bar(x=[datetime.fromtimestamp(x) for x in xs], y=[counts[x] for x in xs])
+        fig.add_bar(x=[datetime.fromtimestamp(x + bucket / 2) for x in xs], y=[counts[x] for x in xs],
+                    width=bucket * 1000 * 0.9, hovertemplate="%{x}: %{y} findings<extra></extra>")
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     return fig
 
@@ -278,6 +287,10 @@ def last_event_age(snap: Snapshot, now: float) -> dict[str, str]:
 class Toast:
     text: str  # already safe for st.toast
     icon: str
+
+    @property
+    def duration(self) -> str:
+        return "long" if self.icon in (FIRE, TYPE_ICONS["error"]) else "short"  # bad news stays longer
 
 
 def new_records(snap: Snapshot, cursor: int) -> list[EventRecord]:

@@ -5,7 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from realtime import bridge
+from realtime import bridge, views
 from tests.conftest import ROOT, free_port
 
 PAGES = {
@@ -83,7 +83,7 @@ def test_dashboard_shows_metrics_active_scans_and_empty_state(rt):
     assert metrics == {"Total Scans": "2", "Active Scans": "2", "Vulnerabilities": "2", "Critical": "1"}
     shown = texts(at)
     assert "No active scans" not in shown and "42%" in shown
-    assert "Current phase: active\\_recon" in shown  # escaped: shown as the characters it is
+    assert "Current phase: active&#95;recon" in shown  # escaped: shown as the characters it is
     assert "possibly stuck — last event 5 min ago" in shown
 
 
@@ -96,11 +96,11 @@ def test_untrusted_text_is_escaped_everywhere(rt):
     for page in ("pages/dashboard.py", "pages/notifications.py"):
         shown = texts(open_page(page))
         assert HOSTILE not in shown  # never handed to markdown as is
-        assert r"\*\*bold\*\* \[a\]\(javascript\:alert\(1\)\)" in shown
+        assert views.literal(HOSTILE) in shown
     at = open_page("pages/vulnerabilities.py")
     table = at.dataframe[0].value
     assert table["title"].tolist() == [HOSTILE]  # dataframe cells are shown literally
-    assert open_page("pages/scan.py", id="h1").title[0].value.startswith(r"\*\*bold\*\*")
+    assert open_page("pages/scan.py", id="h1").title[0].value == views.literal(HOSTILE)
 
 
 def test_notifications_read_and_unread(rt):

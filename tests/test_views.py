@@ -1,0 +1,92 @@
+import html
+import re
+
+from realtime import views
+from realtime.store import EventStore, HistoryPoint, Scan
+
+
+def scan_with(history, status="running", progress=None):
+    last = history[-1]
+    return Scan("s", "n", None, status, progress if progress is not None else last.progress, last.phase, None,
+                None, 0, history[0].at, last.at, None, None, tuple(history))
+
+
+def test_literal_escapes_every_markdown_construct():
+    text = "**b** [a](javascript:x) ![i](http://h/p.png) <img onerror=x> :red[c] $x$ `c`"
+    escaped = views.literal(text)
+    assert not re.search(r"[*\[\]()<>!:$`/@.]", re.sub(r"&#\d+;", "", escaped))  # all markup escaped
+    assert html.unescape(escaped).replace(views.JOINER, "") == text  # nothing lost but invisible joiners
+    assert "http:" + views.JOINER + "//" in html.unescape(escaped)  # no autolink
+    assert views.literal("a\nb\tc") == "a b c" and len(views.literal("x" * 1000)) < 400
+
+
+def test_csv_export_defuses_formulas():
+    import pandas as pd
+
+    frame = pd.DataFrame({"title": ["=HYPERLINK(\"http://evil\")", "+1", "-2", "@SUM(A1)", "safe", "\tx"],
+                          "cvss": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    lines = views.to_csv(frame).decode().splitlines()
+    assert lines[1].startswith("\"'=HYPERLINK") and lines[2] == "'+1,2.0" and lines[3] == "'-2,3.0"
+    assert lines[4] == "'@SUM(A1),4.0" and lines[5] == "safe,5.0" and lines[6].startswith("'\tx")
+
+
+def test_toasts_once_per_cursor_with_burst_summary_and_no_double_toast():
+    store = EventStore()
+    cursor = store.snapshot().logged
+    store.apply("vulnerability_found", {"scan_id": 1, "title": "**SQLi**", "severity": "critical"})
+    store.apply("vulnerability_found", {"scan_id": 1, "title": "minor", "severity": "low"})
+    snap = store.snapshot()
+    toasts = views.plan_toasts(views.new_records(snap, cursor))
+    assert [t.text for t in toasts] == ["Critical finding: " + views.literal("**SQLi**")]
+    assert views.new_records(snap, snap.logged) == []  # the next tick toasts nothing again
+
+    cursor = snap.logged
+    for i in range(12):
+        severity = "critical" if i < 3 else "high"
+        store.apply("vulnerability_found", {"scan_id": 2, "title": f"t{i}", "severity": severity})
+    store.apply("scan_completed", {"scan_id": 3})
+    snap = store.snapshot()
+    [summary] = views.plan_toasts(views.new_records(snap, cursor))
+    assert summary.text == "12 new findings, 3 critical · 1 scans completed"
+
+    cursor = snap.logged
+    store.apply("scan_failed", {"scan_id": 4, "error": "boom"})
+    store.apply("notification", {"message": "Scan 4 failed: boom", "type": "error", "scan_id": 4})
+    toasts = views.plan_toasts(views.new_records(store.snapshot(), cursor))
+    assert [(t.icon, t.text) for t in toasts] == [(views.TYPE_ICONS["error"], views.literal("Scan 4 failed: boom"))]
+
+
+def test_eta_is_hidden_until_there_is_history_then_a_range():
+    early = scan_with([HistoryPoint(0, 1, "a"), HistoryPoint(5, 2, "a")])
+    assert views.eta(early, now=5) is None
+    steady = scan_with([HistoryPoint(t, t / 2, "a") for t in range(0, 101, 10)])  # 0.5 %/s, at 50 %
+    low, high = views.eta(steady, now=100)
+    assert low <= 100 <= high and high - low < 60
+    assert views.eta(scan_with(steady.history, status="completed"), now=100) is None
+
+
+def test_phase_spans_follow_the_history():
+    scan = scan_with([HistoryPoint(0, 5, "passive_recon"), HistoryPoint(10, 20, "passive_recon"),
+                      HistoryPoint(15, 30, "active_recon"), HistoryPoint(30, 60, "vulnerability_testing")])
+    assert views.phase_spans(scan, now=40) == [("passive_recon", 0, 15), ("active_recon", 15, 30),
+                                                ("vulnerability_testing", 30, 40)]
+
+
+def test_derived_data_is_shared_per_snapshot():
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": 1, "title": "x", "severity": "high"})
+    snap = store.snapshot()
+    assert views.findings_frame(snap) is views.findings_frame(store.snapshot())
+    store.apply("vulnerability_found", {"scan_id": 1, "title": "y", "severity": "high"})
+    assert len(views.findings_frame(store.snapshot())) == 2
+
+
+def test_findings_filter():
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": 1, "title": "SQL injection", "severity": "critical", "url": "/q"})
+    store.apply("vulnerability_found", {"scan_id": 2, "title": "XSS", "severity": "low"})
+    frame = views.findings_frame(store.snapshot())
+    assert views.filter_findings(frame, ["critical"])["title"].tolist() == ["SQL injection"]
+    assert views.filter_findings(frame, scan_id="2")["title"].tolist() == ["XSS"]
+    assert views.filter_findings(frame, text="sql")["title"].tolist() == ["SQL injection"]
+    assert views.filter_findings(frame, text="(")["title"].tolist() == []  # literal, not a regex
