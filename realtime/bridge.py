@@ -70,7 +70,12 @@ def runtime() -> Runtime:
     demo = None
     url = settings.ws_url
     if not url:
-        demo = start_in_thread(GatewayOptions(host="127.0.0.1", port=0, demo=True))
+        try:  # BUGHUNT_DEMO_* settings shape the embedded demo too
+            gateway_options = from_env(GatewayOptions, env, host="127.0.0.1", port=0, demo=True)
+        except ValueError as exc:
+            error = f"Ignored a setting: {exc}. Using defaults."
+            gateway_options = GatewayOptions(host="127.0.0.1", port=0, demo=True)
+        demo = start_in_thread(gateway_options)
         url = demo.url
         atexit.register(demo.stop)
     if settings.user_id:
