@@ -82,6 +82,7 @@ def runtime() -> Runtime:
         client.join_room(f"user_{settings.user_id}")
     client.connect(url, auth={"token": settings.ws_token} if settings.ws_token else None)
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
+    leases.start_janitor()
     return Runtime(settings, store, client, leases, demo, error)
 
 

@@ -35,6 +35,18 @@ class RoomLeases:
             self._leave(room)
         return gone
 
+    def start_janitor(self) -> threading.Thread:
+        """Expire leases in the background too, so rooms are left even when no tab is open."""
+
+        def sweep() -> None:
+            while True:
+                time.sleep(self.ttl / 2)
+                self.expire()
+
+        thread = threading.Thread(target=sweep, name="room-leases", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def rooms(self) -> list[str]:
         with self._lock:

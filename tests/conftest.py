@@ -1,3 +1,4 @@
+import asyncio
 import json
 import subprocess
 import sys
@@ -201,7 +202,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+def run_async(coro):
+    """asyncio.run in a thread of its own: Playwright's sync API keeps a loop on the main one."""
+    result = {}
+
+    def run():
+        result["value"] = asyncio.run(coro)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    return result.get("value")
+
+
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 

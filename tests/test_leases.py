@@ -12,3 +12,16 @@ def test_rooms_are_held_while_renewed_and_left_after_the_last_viewer_goes():
     assert leases.expire(now=15) == ["scan_1"] and leases.rooms == ["scan_2"]
     leases.renew("scan_1", now=20)  # viewed again: joined again; scan_2 expired meanwhile
     assert log[2:] == [("leave", "scan_1"), ("join", "scan_1"), ("leave", "scan_2")]
+
+
+def test_the_janitor_expires_leases_without_any_viewer():
+    import time
+
+    left = []
+    leases = RoomLeases(lambda r: None, left.append, ttl=0.2)
+    leases.renew("scan_9")
+    leases.start_janitor()
+    deadline = time.monotonic() + 5
+    while not left and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == ["scan_9"] and leases.rooms == []

@@ -145,3 +145,22 @@ def test_scans_page_lists_and_filters(rt):
     assert at.dataframe[0].value["name"].tolist() == ["One"]
     # the "Start scan" form is driven in a real browser (test_browser.py): AppTest does not
     # register form submits on pages behind st.navigation
+
+
+def test_settings_come_from_secrets_with_the_environment_winning(monkeypatch):
+    monkeypatch.setenv("BUGHUNT_REFRESH_SECONDS", "2")
+    bridge.runtime.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.secrets["BUGHUNT_WS_URL"] = f"http://127.0.0.1:{free_port()}"
+    at.secrets["BUGHUNT_USER_ID"] = "7"
+    at.secrets["BUGHUNT_REFRESH_SECONDS"] = "5"
+    at.run()
+    assert not at.exception
+    runtime = bridge.runtime()
+    try:
+        assert runtime.demo is None and runtime.settings.user_id == "7"
+        assert runtime.settings.refresh_seconds == 2.0  # the environment overrides secrets
+        assert runtime.client.rooms == ("user_7",)  # private notifications
+    finally:
+        runtime.client.close()
+        bridge.runtime.clear()

@@ -1,8 +1,6 @@
 """Scale-out: two gateway processes sharing one ordered stream through a real redis-server."""
-import asyncio
-
 from realtime.gateway.stream import StreamManager
-from tests.conftest import wait_for
+from tests.conftest import run_async, wait_for
 
 
 def test_events_published_on_one_gateway_reach_clients_of_the_other_in_seq_order(
@@ -20,7 +18,7 @@ def test_events_published_on_one_gateway_reach_clients_of_the_other_in_seq_order
             await emitter.emit("scan_progress", {"scan_id": 9, "progress": i})
         await emitter.redis.aclose()
 
-    asyncio.run(emit_externally())
+    run_async(emit_externally())
     for viewer in (on_a, on_b):
         wait_for(lambda v=viewer: len(v.of("scan_progress")) == 40)
     seqs_a = [d["seq"] for d in on_a.of("scan_progress")]
@@ -49,6 +47,6 @@ def test_invalid_events_from_redis_are_dropped_not_delivered(redis_url, gateway_
         await emitter.emit("scan_progress", {"scan_id": 1, "progress": 5})
         await emitter.redis.aclose()
 
-    asyncio.run(emit_bad_then_good())
+    run_async(emit_bad_then_good())
     wait_for(lambda: viewer.of("scan_progress"))
     assert [d["progress"] for d in viewer.of("scan_progress")] == [5]

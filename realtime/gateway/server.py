@@ -301,7 +301,13 @@ class Gateway:
                          details)
         for event, wire in accepted:
             await self._submit(event, wire)
+        log.debug("accepted %d events from %s", len(accepted), self.producer(request))
         return JSONResponse({"accepted": len(accepted)}, status_code=202)
+
+    def producer(self, request: Request) -> str:
+        """Who published: the place where producer tokens are checked (authentication comes
+        with the security work); until then, the peer address."""
+        return f"anonymous@{request.client.host if request.client else '?'}"
 
     # ---- running -------------------------------------------------------------------------
 
