@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import socket
@@ -28,6 +27,7 @@ sys.path.insert(0, ROOT)
 import aiohttp  # noqa: E402
 import socketio  # noqa: E402
 
+from bench.report import report  # noqa: E402
 from realtime.gateway.stream import StreamManager  # noqa: E402
 
 
@@ -154,12 +154,8 @@ def main() -> dict:
                 redis.wait(10)
     else:
         figures["redis_emitter_events_per_s"] = "skipped: no redis-server"
-    for key, value in figures.items():
-        print(f"{key:34} {value:>12}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(figures, f, indent=2)
-    return figures
+    return report(figures, json_path=args.json)
+
 
 
 if __name__ == "__main__":

@@ -41,6 +41,15 @@ def http(method, url, body=None, content_type="application/json", headers=None):
         return exc.code, json.loads(exc.read() or b"null")
 
 
+def stop_process(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 class GatewayProcess:
     """`python -m realtime.gateway` as a real process on 127.0.0.1 and a free port."""
 
@@ -69,25 +78,25 @@ class GatewayProcess:
         assert status == 202, body
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
+
+
+def tracked(make, close):
+    """A fixture body: hand out `make`, then `close` everything made, whatever the test did."""
+    made = []
+
+    def factory(*args, **kwargs):
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    yield factory
+    for obj in made:
+        close(obj)
 
 
 @pytest.fixture
 def gateway_factory():
-    started = []
-
-    def start(*args):
-        gw = GatewayProcess(*args)
-        started.append(gw)
-        return gw
-
-    yield start
-    for gw in started:
-        gw.stop()
+    yield from tracked(GatewayProcess, GatewayProcess.stop)
 
 
 @pytest.fixture
@@ -104,32 +113,15 @@ def server():
 
 @pytest.fixture
 def make_client():
-    clients = []
-
-    def make(**options):
-        client = RealtimeClient(EventStore(), ClientOptions(**options))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from tracked(lambda **options: RealtimeClient(EventStore(), ClientOptions(**options)),
+                       RealtimeClient.close)
 
 
 @pytest.fixture
 def viewers():
     from tests.viewer import Viewer
 
-    opened = []
-
-    def open_viewer(url, auth=None):
-        viewer = Viewer(url, auth)
-        opened.append(viewer)
-        return viewer
-
-    yield open_viewer
-    for viewer in opened:
-        viewer.close()
+    yield from tracked(Viewer, Viewer.close)
 
 
 def free_port():
@@ -191,11 +183,7 @@ class StreamlitProcess:
             return False
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

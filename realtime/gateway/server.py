@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import importlib
 import json
 import logging
@@ -204,23 +205,16 @@ class Gateway:
         async def disconnect(sid, *reason):
             self.clients -= 1
 
-        @sio.on("join_room")
-        async def join_room(sid, data=None):
+        async def room_request(event: str, change: Any, sid: str, data: Any = None) -> dict:
             try:
-                room = protocol.parse_request("join_room", data).room
+                room = protocol.parse_request(event, data).room
             except protocol.InvalidEvent as exc:
                 return {"ok": False, "error": exc.reason}
-            await sio.enter_room(sid, room)
+            await change(sid, room)
             return {"ok": True}
 
-        @sio.on("leave_room")
-        async def leave_room(sid, data=None):
-            try:
-                room = protocol.parse_request("leave_room", data).room
-            except protocol.InvalidEvent as exc:
-                return {"ok": False, "error": exc.reason}
-            await sio.leave_room(sid, room)
-            return {"ok": True}
+        sio.on("join_room", functools.partial(room_request, "join_room", sio.enter_room))
+        sio.on("leave_room", functools.partial(room_request, "leave_room", sio.leave_room))
 
         @sio.on("start_scan")
         async def start_scan(sid, data=None):
