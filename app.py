@@ -27,6 +27,8 @@ def connection_panel() -> None:
     status = rt.client.status
     if status.connected:
         st.success("Connected", icon=":material/wifi:")
+        if status.note:
+            st.caption(views.literal(status.note))
     elif status.reason == "connecting":
         st.warning("Connecting…", icon=":material/sync:")
     else:

@@ -29,7 +29,9 @@ def live() -> None:
     rates = views.event_rates(snap)
     c.metric("Events/s", rates[-1] if rates else 0, chart_data=rates or None)
     d.metric("Last seq", snap.last_seq if snap.last_seq is not None else "—",
-             help=f"{snap.seq_inversions} events arrived out of order")
+             help=f"Stream {snap.epoch or '—'}; {snap.seq_skipped} events skipped as already applied")
+    if status.note:
+        st.info(views.literal(status.note))
     st.caption(f"URL: {status.url or '—'} · rooms: {', '.join(status.rooms) or 'none (all scans)'} · "
                f"queued sends: {status.queued} (dropped {status.dropped})"
                + (f" · last error: {views.literal(status.reason)}" if status.reason and not status.connected else ""))

@@ -13,8 +13,16 @@ import streamlit as st
 
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
+from realtime.journal import Journal
 from realtime.leases import RoomLeases
-from realtime.options import ClientOptions, DashboardOptions, GatewayOptions, StoreOptions, from_env
+from realtime.options import (
+    ClientOptions,
+    DashboardOptions,
+    GatewayOptions,
+    JournalOptions,
+    StoreOptions,
+    from_env,
+)
 from realtime.store import EventStore
 
 log = logging.getLogger("bughunt.dashboard")
@@ -27,6 +35,7 @@ class Runtime:
     client: RealtimeClient
     leases: RoomLeases
     demo: RunningGateway | None
+    journal: Journal | None
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
 
 
@@ -62,10 +71,16 @@ def runtime() -> Runtime:
     try:
         settings = from_env(DashboardOptions, env)
         store_options, client_options = from_env(StoreOptions, env), from_env(ClientOptions, env)
+        journal_options = from_env(JournalOptions, env)
     except ValueError as exc:
         error = f"Ignored a setting: {exc}. Using defaults."
         settings, store_options, client_options = DashboardOptions(), StoreOptions(), ClientOptions()
-    store = EventStore(store_options)
+        journal_options = JournalOptions()
+    journal = None if journal_options.path == ":memory:" else Journal(journal_options.path, journal_options)
+    store = EventStore(store_options, journal)
+    if journal is not None:
+        count = journal.replay(store)  # scans, findings and read flags from before a restart
+        log.info("replayed %d events from %s", count, journal.path)
     client = RealtimeClient(store, client_options)
     demo = None
     url = settings.ws_url
@@ -83,7 +98,7 @@ def runtime() -> Runtime:
     client.connect(url, auth={"token": settings.ws_token} if settings.ws_token else None)
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
     leases.start_janitor()
-    return Runtime(settings, store, client, leases, demo, error)
+    return Runtime(settings, store, client, leases, demo, journal, error)
 
 
 def cursor(key: str, start: Any) -> Any:

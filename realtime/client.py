@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import socketio
 
 from realtime import protocol
@@ -46,6 +47,7 @@ class RealtimeClient:
         self._connected = threading.Event()
         self._sio: socketio.AsyncClient | None = None
         self._out: asyncio.Queue | None = None  # ordered emits of the live connection
+        self._pending: list | None = None  # events held while a reconnect catches up
         self._supervisor: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
@@ -217,29 +219,42 @@ class RealtimeClient:
         sio.on("*", self._receive)
         sio.on("disconnect", on_disconnect)
         transports = [t.strip() for t in self.options.transports.split(",") if t.strip()]
+        self._pending = []  # from the first event on, hold everything until we have caught up
         try:
-            await asyncio.wait_for(sio.connect(url, auth=auth, transports=transports,
+            await asyncio.wait_for(sio.connect(url, auth={**(auth or {}), "resume": True}, transports=transports,
                                                wait_timeout=self.options.connect_timeout),
                                    self.options.connect_timeout)
+            with self._lock:
+                rooms = set(self._rooms)
+            note, joined = await self._catch_up(sio, url, auth, rooms)
         except asyncio.CancelledError:
-            await sio.disconnect()
+            self._pending = None
+            await _quietly(sio.disconnect())
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
+            self._pending = None
             await _quietly(sio.disconnect())
             return _describe(exc)
+        pending, self._pending = self._pending, None
+        for event, args in pending:  # in arrival order, before anything newer
+            await self._receive(event, *args)
         out: asyncio.Queue = asyncio.Queue()
         with self._lock:
-            # Rooms first so that their events flow, then what was sent while offline.
+            # Rooms the resume did not cover first (joined meanwhile, or an old gateway), then
+            # what was sent while offline.
             for room in self._rooms:
-                out.put_nowait(("join_room", {"room": room}, self._room_ack(room)))
+                if not joined or room not in rooms:
+                    out.put_nowait(("join_room", {"room": room}, self._room_ack(room)))
+            for room in rooms - set(self._rooms) if joined else ():
+                out.put_nowait(("leave_room", {"room": room}, None))
             while self._outbox:
                 out.put_nowait(self._outbox.popleft() + (None,))
             self._out = out
         self._sio = sio
         self._connected.set()
         self._publish_status(connected=True, reason=None, attempts=0, since=time.time(),
-                             queued=0)
-        log.info("connected to %s", url)
+                             queued=0, note=note)
+        log.info("connected to %s%s", url, f" ({note})" if note else "")
         sender = asyncio.create_task(self._drain(sio, out))
         try:
             await closed.wait()
@@ -268,6 +283,41 @@ class RealtimeClient:
             log.warning("disconnected from %s: %s", url, reason)
         return None
 
+    async def _catch_up(self, sio: socketio.AsyncClient, url: str, auth: Any,
+                        rooms: set[str]) -> tuple[str | None, bool]:
+        """Resume the stream where the store left it. Returns a note for the connection panel
+        and whether the gateway joined our rooms (False: a gateway that does not resume)."""
+        epoch, since = self.store.stream
+        request = {"since": since, "epoch": epoch, "rooms": sorted(rooms), "subscribe": self.options.subscribe}
+        try:
+            ack = await sio.call("resume", request, timeout=self.options.connect_timeout)
+        except socketio.exceptions.TimeoutError:
+            ack = None  # a server that does not answer resume: carry on without it
+        if not isinstance(ack, dict) or ("ok" not in ack):
+            return None, False
+        if ack.get("ok"):
+            return (f"Reconnected — replayed {ack.get('replayed', 0)} missed events" if since is not None
+                    else None), True
+        if not ack.get("resync_required"):
+            return None, False
+        try:
+            loaded = self.store.load_state(await self._fetch_state(url, auth))
+        except Exception as exc:  # noqa: BLE001 - live events still flow; say what is missing
+            self.store.set_epoch(ack.get("epoch"))
+            return f"Could not load the gateway's state ({_describe(exc)}): live events only", True
+        note = "Loaded the gateway's state" if since is None else "Resynced from snapshot"
+        if loaded["findings_not_loaded"]:
+            note += f" — {loaded['findings_not_loaded']} older findings were beyond the snapshot"
+        return note, True
+
+    async def _fetch_state(self, url: str, auth: Any) -> dict:
+        headers = {"Authorization": f"Bearer {auth['token']}"} if isinstance(auth, dict) and auth.get("token") else {}
+        timeout = aiohttp.ClientTimeout(total=self.options.connect_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            async with http.get(url.rstrip("/") + "/api/state", headers=headers) as response:
+                response.raise_for_status()
+                return await response.json()
+
     async def _drain(self, sio: socketio.AsyncClient, out: asyncio.Queue) -> None:
         while True:
             event, data, callback = await out.get()
@@ -285,6 +335,9 @@ class RealtimeClient:
         return ack
 
     async def _receive(self, event: str, *args: Any) -> None:
+        if self._pending is not None:
+            self._pending.append((event, args))
+            return
         data = args[0] if len(args) == 1 else (list(args) if args else None)
         parsed = self.store.apply(event, data)
         if parsed is None and event in protocol.SERVER_EVENTS:

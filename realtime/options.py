@@ -32,6 +32,19 @@ class DashboardOptions:
 
 
 @dataclass(frozen=True)
+class JournalOptions:
+    path: str = setting(
+        "~/.local/share/bughunt-monitor/journal.sqlite", "BUGHUNT_JOURNAL",
+        "SQLite journal of applied events, replayed at start so a restart keeps scans, findings and "
+        "read flags (`:memory:` turns it off).")
+    max_events: int = setting(500_000, "BUGHUNT_JOURNAL_MAX_EVENTS", "Events kept in the journal (oldest go first).")
+    max_days: float = setting(30.0, "BUGHUNT_JOURNAL_MAX_DAYS", "Days of events kept in the journal.")
+    compact_after: float = setting(
+        3600.0, "BUGHUNT_JOURNAL_COMPACT_AFTER",
+        "Seconds after which a scan's progress events are compacted to its latest one.")
+
+
+@dataclass(frozen=True)
 class StoreOptions:
     max_events: int = setting(5_000, "BUGHUNT_MAX_EVENTS", "Events kept in the live event log.")
     max_notifications: int = setting(
@@ -65,6 +78,8 @@ class ClientOptions:
         10.0, "BUGHUNT_CONNECT_TIMEOUT", "Seconds one connection attempt may take.")
     max_outbox: int = setting(
         1_000, "BUGHUNT_MAX_OUTBOX", "Sends queued while offline (oldest dropped first).")
+    subscribe: str = setting(
+        "all", "BUGHUNT_WS_SUBSCRIBE", "`all`: every scan's events; `rooms`: only the rooms joined.")
     transports: str = setting(
         "websocket", "BUGHUNT_WS_TRANSPORTS",
         "Engine.IO transports, comma separated: `websocket`, or `polling,websocket` behind proxies "
@@ -94,6 +109,13 @@ class GatewayOptions:
     metrics_interval: float = setting(
         2.0, "BUGHUNT_METRICS_INTERVAL", "Seconds between `metrics_update` emits (only when the metrics changed).")
     state_findings: int = setting(1_000, "BUGHUNT_STATE_FINDINGS", "Newest findings served by GET /api/state.")
+    replay_events: int = setting(
+        50_000, "BUGHUNT_REPLAY_EVENTS", "Events kept for clients that resume after a disconnect.")
+    replay_seconds: float = setting(900.0, "BUGHUNT_REPLAY_SECONDS", "How long events stay resumable.")
+    state_db: str = setting(
+        "", "BUGHUNT_STATE_DB",
+        "SQLite file keeping the gateway's state and replay buffer across its restarts (written before "
+        "events are sent, so a restarted gateway can still serve `resume`).")
 
 
 def _cast(kind: Any, raw: str) -> Any:
@@ -124,7 +146,7 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (DashboardOptions, StoreOptions, ClientOptions, GatewayOptions)
+        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions)
         for f in dataclasses.fields(cls)
     ]
 

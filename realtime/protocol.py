@@ -190,10 +190,23 @@ class StartScan(Request):
     options: dict[str, Any] | None = Field(None, max_length=50)
 
 
+class Resume(Request):
+    """Sent first after every (re)connect by clients that connected with `auth={"resume": true}`:
+    replay what I missed after `since` on stream `epoch`, then send me live events for `rooms`
+    (and everything, unless `subscribe` is "rooms")."""
+
+    since: Annotated[int, Field(strict=True, ge=0)] | None = None
+    epoch: Text(64) | None = None
+    rooms: list[Annotated[str, StringConstraints(pattern=ROOM_RE.pattern)]] = Field(default_factory=list,
+                                                                                    max_length=100)
+    subscribe: Literal["all", "rooms"] = "all"
+
+
 CLIENT_EVENTS: dict[str, type[Request]] = {
     "join_room": RoomRequest,
     "leave_room": RoomRequest,
     "start_scan": StartScan,
+    "resume": Resume,
 }
 
 

@@ -113,6 +113,7 @@ class ConnectionState:
     attempts: int = 0
     url: str | None = None
     since: float | None = None
+    note: str | None = None  # how the last reconnect caught up ("replayed 37 missed events")
     rooms: tuple[str, ...] = ()
     queued: int = 0
     dropped: int = 0
@@ -138,8 +139,9 @@ class Snapshot:
     rejected: tuple[RejectedEvent, ...]
     connection: ConnectionState
     unread: int
+    epoch: str | None  # the gateway stream the seqs belong to
     last_seq: int | None
-    seq_inversions: int
+    seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
     logged: int  # events logged so far (EventRecord.index of the newest + 1)
     samples: tuple[Sample, ...]
     taken_at: float = field(default_factory=time.time)
@@ -174,7 +176,7 @@ class _ScanRecord:
 
 
 class EventStore:
-    def __init__(self, options: StoreOptions | None = None):
+    def __init__(self, options: StoreOptions | None = None, journal: Any = None):
         self.options = options or StoreOptions()
         self._lock = threading.Lock()
         self._version = 0
@@ -195,8 +197,10 @@ class EventStore:
         self._logged = 0
         self._samples: deque[Sample] = deque(maxlen=self.options.max_samples)
         self._samples_view: tuple[Sample, ...] = ()
+        self._epoch: str | None = None
         self._last_seq = -1
-        self._seq_inversions = 0
+        self._seq_skipped = 0
+        self.journal = journal
         self._handlers = {name: getattr(self, "_on_" + name) for name in protocol.SERVER_EVENTS}
 
     # ---- writing -------------------------------------------------------------------------
@@ -220,13 +224,71 @@ class EventStore:
         seq = parsed.seq
         with self._lock:
             if seq is not None:
-                # Seen by the monitor: a stream that arrives out of order is a bug to show.
-                self._seq_inversions += seq <= self._last_seq
-                self._last_seq = max(self._last_seq, seq)
+                if seq <= self._last_seq:  # applied already: exactly once, so overlaps are harmless
+                    self._seq_skipped += 1
+                    self._version += 1
+                    return None
+                self._last_seq = seq
             self._handlers[event](parsed, at)
             self._log(seq, event, None, at, parsed)
             self._version += 1
+            if self.journal is not None:
+                self.journal.append(self._epoch, event, parsed, at)
         return parsed
+
+    @property
+    def stream(self) -> tuple[str | None, int | None]:
+        """(epoch, last applied seq): where to resume from."""
+        with self._lock:
+            return self._epoch, None if self._last_seq < 0 else self._last_seq
+
+    def set_epoch(self, epoch: str | None) -> None:
+        """Follow another stream: its seqs start afresh."""
+        with self._lock:
+            if epoch != self._epoch:
+                self._epoch, self._last_seq = epoch, -1
+                self._version += 1
+
+    def load_state(self, doc: dict[str, Any], at: float | None = None) -> dict[str, int]:
+        """Catch up from a gateway snapshot (GET /api/state): scans and metrics as the gateway
+        has them, findings and notifications it has that we lack (read flags stay ours). The
+        stream position becomes the snapshot's. Returns what was loaded and what the snapshot
+        left out (findings beyond its window)."""
+        at = time.time() if at is None else at
+        with self._lock:
+            for data in doc.get("scans", []):
+                rec = self._scan(data["scan_id"], data.get("updated_at", at))
+                self._set_status(rec, data["status"])
+                for name in ("name", "target", "progress", "phase", "current_step", "error", "started_at",
+                             "finished_at", "duration"):
+                    setattr(rec, name, data.get(name))
+                rec.reported = max(rec.reported, data.get("vulnerability_count", 0))
+                rec.history = [HistoryPoint(**p) for p in data.get("history", [])][-self.options.max_history:]
+            added = 0
+            for data in reversed(doc.get("vulnerabilities", [])):  # oldest first, like arrival
+                if data["id"] not in self._findings:
+                    self._findings_seen += 1
+                    self._critical_seen += data["severity"] == "critical"
+                    self._findings[data["id"]] = Vulnerability(**data)
+                    added += 1
+            while len(self._findings) > self.options.max_findings:
+                self._findings.popitem(last=False)
+            for data in reversed(doc.get("notifications", [])):
+                if data["id"] not in self._notifications:
+                    self._notifications[data["id"]] = Notification(**{**data, "read": False})
+            while len(self._notifications) > self.options.max_notifications:
+                self._notifications.popitem(last=False)
+            self._server_metrics = dict(doc.get("metrics", {}))
+            self._epoch = doc.get("epoch")
+            self._last_seq = doc["last_seq"] if doc.get("last_seq") is not None else -1
+            self._changed.update(("findings", "notifications"))
+            self._log(self._last_seq, "snapshot", f"caught up from the gateway at seq {self._last_seq}", at)
+            self._version += 1
+            if self.journal is not None:
+                self.journal.append_snapshot(doc, at)
+        served = len(doc.get("vulnerabilities", []))
+        return {"scans": len(doc.get("scans", [])), "findings": added,
+                "findings_not_loaded": max(0, doc.get("vulnerabilities_total", served) - served)}
 
     def _log(self, seq: int | None, event: str, data: Any, at: float,
              parsed: protocol.Event | None = None) -> None:
@@ -343,20 +405,22 @@ class EventStore:
             nid, ev.type, ev.title, ev.message, ev.scan_id, ev.user_id, False, ev.epoch(at))
         self._changed.add("notifications")
 
-    def mark_read(self, ids: Any = None) -> int:
+    def mark_read(self, ids: Any = None, journal: bool = True) -> int:
         """Mark the given notification ids (all when None) as read; returns how many changed."""
         with self._lock:
-            targets = self._notifications.keys() if ids is None else set(ids)
-            changed = 0
-            for nid in list(targets):
+            targets = list(self._notifications) if ids is None else list(ids)
+            changed = []
+            for nid in targets:
                 n = self._notifications.get(nid)
                 if n is not None and not n.read:
                     self._notifications[nid] = replace(n, read=True)
-                    changed += 1
+                    changed.append(nid)
             if changed:
                 self._changed.add("notifications")
                 self._version += 1
-            return changed
+                if journal and self.journal is not None:
+                    self.journal.mark_read(changed)
+            return len(changed)
 
     def set_connection(self, state: ConnectionState, log: str | None = None) -> None:
         """Record the client's connection state; `log` adds a line to the event log."""
@@ -401,8 +465,9 @@ class EventStore:
                           if prev is None or "rejected" in changed else prev.rejected),
                 connection=self._connection,
                 unread=unread,
+                epoch=self._epoch,
                 last_seq=None if self._last_seq < 0 else self._last_seq,
-                seq_inversions=self._seq_inversions,
+                seq_skipped=self._seq_skipped,
                 logged=self._logged,
                 samples=self._sample(),
             )

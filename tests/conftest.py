@@ -1,5 +1,6 @@
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from realtime.store import EventStore
 from tests.sioserver import SioServer
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("BUGHUNT_JOURNAL", ":memory:")  # tests never write to the user's data dir
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02):
@@ -161,12 +163,10 @@ class StreamlitProcess:
     """`streamlit run app.py` as a real process on a free loopback port."""
 
     def __init__(self, env: dict[str, str]):
-        import os
-
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BUGHUNT_")}
-        full_env.update(env)
+        full_env.update({"BUGHUNT_JOURNAL": ":memory:", **env})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],

@@ -49,7 +49,9 @@ class SioServer:
             if event == "leave_room":
                 await sio.leave_room(sid, data["room"])
                 return {"ok": True}
-            return {"ok": True}
+            if event == "start_scan":
+                return {"ok": True}
+            return {"ok": False, "error": f"unknown event {event}"}  # e.g. resume: a plain server
 
         return socketio.ASGIApp(sio)
 

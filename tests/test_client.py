@@ -77,16 +77,18 @@ def test_sends_while_offline_are_delivered_in_order_after_reconnect(server, make
     client = make_client(**FAST)
     client.connect(server.url)
     assert client.wait_connected(5)
+    def targets():
+        return [d["target"] for _, e, d in server.received if e == "start_scan"]
+
     assert client.send("start_scan", {"target": "https://a"}) == "sent"
-    wait_for(lambda: len(server.received) == 1)
+    wait_for(lambda: targets() == ["https://a"])
     server.stop()
     wait_for(lambda: not client.status.connected)
     assert [client.send("start_scan", {"target": f"https://{i}"}) for i in range(3)] == ["queued"] * 3
     assert client.status.queued == 3
     server.start()
-    wait_for(lambda: len(server.received) == 4)
-    assert [d["target"] for _, _, d in server.received] == ["https://a", "https://0", "https://1",
-                                                            "https://2"]
+    wait_for(lambda: len(targets()) == 4)
+    assert targets() == ["https://a", "https://0", "https://1", "https://2"]
     assert client.status.queued == 0
 
 

@@ -207,10 +207,52 @@ def test_snapshots_are_safe_to_iterate_while_events_arrive():
     assert store.snapshot().version > 0
 
 
-def test_seq_order_is_tracked_for_the_monitor():
+def test_each_seq_is_applied_once_so_replays_change_nothing():
     store = EventStore()
-    for seq in (1, 2, 5, 3, 6):
-        store.apply("scan_progress", {"scan_id": 1, "progress": seq, "seq": seq})
-    snap = store.snapshot()
-    assert (snap.last_seq, snap.seq_inversions) == (6, 1)
-    assert snap.events[0].seq == 6 and snap.events[0].data["progress"] == 6.0
+    events = [("scan_started", {"scan_id": 1, "seq": 1}),
+              ("vulnerability_found", {"scan_id": 1, "title": "t", "severity": "low", "seq": 2}),
+              ("notification", {"message": "m", "seq": 3}),
+              ("scan_progress", {"scan_id": 1, "progress": 40, "seq": 4})]
+    apply_all(store, events)
+    before = store.snapshot()
+    apply_all(store, events + events)  # a replay overlap, twice
+    after = store.snapshot()
+    assert (after.scans, after.vulnerabilities, after.notifications, dict(after.metrics)) == (
+        before.scans, before.vulnerabilities, before.notifications, dict(before.metrics))
+    assert (after.last_seq, after.seq_skipped, len(after.events)) == (4, 8, len(before.events))
+
+
+def test_a_new_epoch_starts_the_seq_afresh():
+    store = EventStore()
+    store.apply("scan_progress", {"scan_id": 1, "progress": 5, "seq": 50})
+    store.set_epoch("e2")
+    assert store.stream == ("e2", None)
+    assert store.apply("scan_progress", {"scan_id": 1, "progress": 6, "seq": 1}) is not None
+
+
+def test_load_state_catches_up_from_a_gateway_snapshot():
+    gateway = EventStore()
+    apply_all(gateway, [("scan_started", {"scan_id": 1, "scan_name": "A", "seq": 1}),
+                        ("scan_progress", {"scan_id": 1, "progress": 60, "phase": "exploitation", "seq": 2}),
+                        ("vulnerability_found", {"scan_id": 1, "title": "x", "severity": "critical", "seq": 3}),
+                        ("notification", {"id": "n1", "message": "hi", "seq": 4}),
+                        ("scan_completed", {"scan_id": 2, "seq": 5})])
+    import dataclasses
+    snap = gateway.snapshot()
+    doc = {"epoch": "e1", "last_seq": 5, "metrics": gateway.derived_metrics(),
+           "scans": [dataclasses.asdict(s) for s in snap.scans.values()],
+           "vulnerabilities": [dataclasses.asdict(v) for v in snap.vulnerabilities],
+           "vulnerabilities_total": 3, "notifications": [dataclasses.asdict(n) for n in snap.notifications]}
+    dashboard = EventStore()
+    dashboard.apply("notification", {"id": "n1", "message": "hi"})
+    dashboard.mark_read(["n1"])
+    loaded = dashboard.load_state(doc)
+    assert loaded == {"scans": 2, "findings": 1, "findings_not_loaded": 2}
+    mine = dashboard.snapshot()
+    assert {k: (s.status, s.progress, s.phase) for k, s in mine.scans.items()} == {
+        "1": ("running", 60.0, "exploitation"), "2": ("completed", 100.0, None)}
+    assert [v.title for v in mine.vulnerabilities] == ["x"] and mine.metrics["critical_count"] == 1
+    assert [(n.id, n.read) for n in mine.notifications] == [("n1", True)]
+    assert dashboard.stream == ("e1", 5)
+    assert dashboard.apply("scan_progress", {"scan_id": 1, "progress": 70, "seq": 5}) is None  # in the snapshot
+    assert dashboard.apply("scan_progress", {"scan_id": 1, "progress": 70, "seq": 6}) is not None

@@ -18,7 +18,9 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Protocol
+import uuid
+from collections import deque
+from typing import Any, NamedTuple, Protocol
 
 import socketio
 import uvicorn
@@ -29,6 +31,7 @@ from starlette.routing import Route
 
 from realtime import protocol
 from realtime.gateway.stream import StreamManager
+from realtime.journal import Journal
 from realtime.options import GatewayOptions
 from realtime.store import EventStore
 
@@ -42,6 +45,16 @@ class ScanLauncher(Protocol):
     `await gateway.publish(event, data)` and returns the new scan's id at once."""
 
     async def start_scan(self, request: protocol.StartScan) -> str: ...
+
+
+class Sent(NamedTuple):
+    """One event of the replay buffer."""
+
+    seq: int
+    event: str
+    data: dict
+    rooms: frozenset[str]
+    at: float
 
 
 def audience(event: str, parsed: protocol.Event) -> str | list[str]:
@@ -70,8 +83,14 @@ class Gateway:
         self.clients = 0
         self.emitted = 0
         self._seq = 0
+        self.epoch = uuid.uuid4().hex[:12]  # this stream; a restart without --state-db starts another
+        self._sent: deque[Sent] = deque(maxlen=options.replay_events)
+        self._gate: asyncio.Lock | None = None  # delivery and a resume's replay never interleave
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
+        self.journal = Journal(options.state_db) if options.state_db else None
+        if self.journal is not None:
+            self._restore()
         self.manager = (StreamManager(options.redis_url, channel=options.redis_channel,
                                       deliver=self._deliver)
                         if options.redis_url else None)
@@ -106,11 +125,15 @@ class Gateway:
         the stream is full, so a fast producer is slowed rather than dropped."""
         await self._submit(event, protocol.wire(event, data))
 
-    async def _submit(self, event: str, wire: dict) -> None:
+    async def _submit(self, event: str, wire: dict) -> asyncio.Future | None:
+        """Hand an event to the stream. Locally, the returned future completes once the event
+        is stored (and written to --state-db) and sent."""
         if self.manager is not None:
             await self.manager.emit(event, wire)
-        else:
-            await self._queue.put((event, wire))
+            return None
+        done = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, wire, done))
+        return done
 
     def _deliver(self, event: str, data: Any, seq: int) -> tuple[dict, Any] | None:
         """Stamp `seq`, apply to our store, and say where the event goes. Called in stream
@@ -125,18 +148,74 @@ class Gateway:
         wire["seq"] = seq
         self.store.apply(event, wire)
         self.emitted += 1
-        return wire, audience(event, parsed)
+        rooms = audience(event, parsed)
+        self._sent.append(Sent(seq, event, wire, frozenset([rooms] if isinstance(rooms, str) else rooms),
+                               time.time()))
+        return wire, rooms
 
     async def _emit_loop(self) -> None:
+        """The local stream: take what is queued (a batch at a time), give it seqs, write it to
+        --state-db in one transaction *before* sending, then send it in order."""
         while True:
-            event, wire = await self._queue.get()
-            self._seq += 1
-            delivered = self._deliver(event, wire, self._seq)
-            if delivered is not None:
-                try:
-                    await self.sio.emit(event, delivered[0], to=delivered[1])
-                except Exception:  # noqa: BLE001 - one failed emit must not stop the stream
-                    log.exception("emit of %s failed", event)
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            async with self._gate:
+                delivered = []
+                for event, wire, _ in batch:
+                    self._seq += 1
+                    sent = self._deliver(event, wire, self._seq)
+                    if sent is not None:
+                        delivered.append((event, *sent))
+                if self.journal is not None and delivered:
+                    now = time.time()
+                    try:
+                        await asyncio.to_thread(self.journal.write, [(self.epoch, e, w, now) for e, w, _ in delivered])
+                    except Exception:  # noqa: BLE001 - keep streaming; say loudly that state is at risk
+                        log.exception("writing the state db failed")
+                for event, wire, rooms in delivered:
+                    try:
+                        await self.sio.emit(event, wire, to=rooms)
+                    except Exception:  # noqa: BLE001 - one failed emit must not stop the stream
+                        log.exception("emit of %s failed", event)
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    def _restore(self) -> None:
+        """Come back from --state-db: the same stream (epoch and seq), our store, and the
+        replay buffer, so clients that were connected before the restart can resume."""
+        self.epoch = self.journal.get_meta("epoch") or self.epoch
+        self.journal.set_meta("epoch", self.epoch)
+        self.journal.replay(self.store)
+        self._seq = self.store.stream[1] or 0
+        cutoff = time.time() - self.options.replay_seconds
+        for _, seq, event, data, at in self.journal.rows(since_at=cutoff):
+            if seq is None:
+                continue
+            try:
+                rooms = audience(event, protocol.parse(event, data))
+            except protocol.InvalidEvent:
+                continue
+            self._sent.append(Sent(seq, event, data, frozenset([rooms] if isinstance(rooms, str) else rooms), at))
+        log.info("restored stream %s at seq %d (%d events resumable)", self.epoch, self._seq, len(self._sent))
+
+    def _resume_refusal(self, epoch: str | None, since: int | None) -> str | None:
+        """Why `since` on `epoch` cannot be replayed, or None when it can."""
+        last = self.store.stream[1] or 0
+        if since is None:
+            return "no stream position yet"
+        if epoch != self.epoch:
+            return "the gateway restarted without its state: a new stream"
+        if since > last:
+            return "ahead of this stream"
+        cutoff = time.time() - self.options.replay_seconds
+        while self._sent and self._sent[0].at < cutoff:
+            self._sent.popleft()
+        first = self._sent[0].seq if self._sent else last + 1
+        if since + 1 < first:
+            return "the missed events are older than the replay buffer"
+        return None
 
     async def _metrics_loop(self) -> None:
         """Emit metrics from our store when they changed; with Redis only one gateway (the one
@@ -169,12 +248,18 @@ class Gateway:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Any):
         self._queue = asyncio.Queue(self.options.queue_size)
+        self._gate = asyncio.Lock()
         if self.manager is not None:
+            self.manager.gate = self._gate
+            # One stream across gateways: its epoch lives in Redis beside its seq counter.
+            self.manager._redis_connect()
+            redis = self.manager.redis
+            await redis.set(f"{self.options.redis_channel}:epoch", self.epoch, nx=True)
+            self.epoch = (await redis.get(f"{self.options.redis_channel}:epoch")).decode()
             # Start listening now rather than at the first client: our store follows the
             # stream even while nobody watches.
             self.sio.manager_initialized = True
             self.manager.initialize()
-            self.manager._redis_connect()
         else:
             self._tasks.append(asyncio.create_task(self._emit_loop()))
         self._tasks.append(asyncio.create_task(self._metrics_loop()))
@@ -188,6 +273,8 @@ class Gateway:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks.clear()
+            if self.journal is not None:
+                self.journal.close()
 
     # ---- Socket.IO -----------------------------------------------------------------------
 
@@ -196,10 +283,31 @@ class Gateway:
 
         @sio.event
         async def connect(sid, environ, auth=None):
-            # Everyone gets all scan events unless they asked for only the rooms they join.
-            if not (isinstance(auth, dict) and auth.get("subscribe") == "rooms"):
+            auth = auth if isinstance(auth, dict) else {}
+            # Everyone gets all scan events unless they asked for only the rooms they join. A
+            # client that resumes joins in `resume`, after its replay, so nothing overtakes it.
+            if not auth.get("resume") and auth.get("subscribe") != "rooms":
                 await sio.enter_room(sid, "all")
             self.clients += 1
+
+        @sio.on("resume")
+        async def resume(sid, data=None):
+            try:
+                request = protocol.parse_request("resume", data)
+            except protocol.InvalidEvent as exc:
+                return {"ok": False, "error": exc.reason}
+            rooms = set(request.rooms) | ({"all"} if request.subscribe == "all" else set())
+            async with self._gate:
+                refusal = self._resume_refusal(request.epoch, request.since)
+                replay = [] if refusal else [s for s in self._sent if s.seq > request.since and s.rooms & rooms]
+                for sent in replay:
+                    await sio.emit(sent.event, sent.data, to=sid)
+                for room in rooms:
+                    await sio.enter_room(sid, room)
+            answer = {"epoch": self.epoch, "last_seq": self.store.stream[1]}
+            if refusal:
+                return {"ok": False, "resync_required": True, "error": refusal, **answer}
+            return {"ok": True, "replayed": len(replay), **answer}
 
         @sio.event
         async def disconnect(sid, *reason):
@@ -244,13 +352,14 @@ class Gateway:
         return JSONResponse({
             "status": "ok", "version": VERSION, "mode": self.mode,
             "uptime": round(time.time() - self.started_at, 3), "clients": self.clients,
-            "events_emitted": self.emitted, "last_seq": snap.last_seq,
+            "events_emitted": self.emitted, "epoch": self.epoch, "last_seq": snap.last_seq,
         })
 
     async def state(self, request: Request) -> JSONResponse:
         """What a dashboard that starts late needs to catch up."""
         snap = self.store.snapshot()
         return JSONResponse({
+            "epoch": self.epoch,
             "last_seq": snap.last_seq,
             "metrics": self.store.derived_metrics(),
             "scans": [_plain(s) for s in sorted(snap.scans.values(), key=lambda s: -s.started_at)],
@@ -293,8 +402,9 @@ class Gateway:
         if details:
             return error(400, f"{len(details)} of {len(items)} events are invalid; none were accepted",
                          details)
-        for event, wire in accepted:
-            await self._submit(event, wire)
+        pending = [await self._submit(event, wire) for event, wire in accepted]
+        # 202 means stored (and, with --state-db, on disk): a producer that saw it never resends
+        await asyncio.gather(*[p for p in pending if p is not None])
         log.debug("accepted %d events from %s", len(accepted), self.producer(request))
         return JSONResponse({"accepted": len(accepted)}, status_code=202)
 

@@ -14,6 +14,7 @@ External producers use the same class write-only:
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ class StreamManager(socketio.AsyncRedisManager):
                  deliver: Deliver | None = None):
         super().__init__(url, channel=channel, write_only=write_only)
         self.deliver = deliver  # the gateway: (event, data, seq) -> (data, rooms), None drops
+        self.gate: asyncio.Lock | None = None  # the gateway's: a resume's replay is not interleaved
 
     @property
     def seq_key(self) -> str:
@@ -69,6 +71,12 @@ class StreamManager(socketio.AsyncRedisManager):
                 log.warning("redis publish failed; reconnecting")
                 self.connected = False
         raise AssertionError("unreachable")
+
+    async def _handle_emit(self, message):
+        if self.gate is None:
+            return await super()._handle_emit(message)
+        async with self.gate:
+            return await super()._handle_emit(message)
 
     async def _listen(self):
         async for raw in super()._listen():

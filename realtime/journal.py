@@ -1,0 +1,272 @@
+"""Journal: the events a store applied, in SQLite (WAL), so a restart loses nothing.
+
+The dashboard's store appends to it from its hot path through a queue; a writer thread commits
+in small batches. The gateway (`--state-db`) writes synchronously, before it sends, so nothing a
+client saw can be missing from it after a crash. On start, `replay(store)` rebuilds the store.
+
+    python -m realtime.journal stats | export [FILE] | import FILE   [--journal PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from realtime import protocol
+from realtime.options import JournalOptions, from_env
+
+log = logging.getLogger("bughunt.journal")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, epoch TEXT, seq INTEGER, event TEXT NOT NULL, scan_id TEXT,
+    data TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
+CREATE INDEX IF NOT EXISTS events_progress ON events(event, scan_id);
+CREATE TABLE IF NOT EXISTS reads (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+SNAPSHOT = "_snapshot"  # a gateway snapshot the store caught up from (data: the /api/state document)
+BATCH = 1000
+_STOP = object()
+
+
+def resolve(path: str) -> str:
+    if path == ":memory:":
+        return path
+    path = os.path.expanduser(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return path
+
+
+class Journal:
+    def __init__(self, path: str, options: JournalOptions | None = None):
+        self.options = options or JournalOptions()
+        self.path = resolve(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing committed
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()  # one connection, used by the writer thread and callers
+        self._queue: queue.Queue = queue.Queue(maxsize=100_000)
+        self._writer: threading.Thread | None = None
+        self._last_compaction = 0.0
+        self.written = 0
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def append(self, epoch: str | None, event: str, parsed: protocol.Event, at: float) -> None:
+        """Queue an applied event; the writer thread serialises and commits it."""
+        self._start_writer()
+        self._queue.put(("event", epoch, event, parsed, at))
+
+    def append_snapshot(self, doc: dict, at: float) -> None:
+        self._start_writer()
+        self._queue.put(("event", doc.get("epoch"), SNAPSHOT, doc, at))
+
+    def mark_read(self, ids: list[str]) -> None:
+        self._start_writer()
+        self._queue.put(("read", ids))
+
+    def write(self, rows: Iterable[tuple[str | None, str, dict, float]]) -> None:
+        """Commit (epoch, event, data, at) rows now, in one transaction (the gateway's
+        write-ahead path)."""
+        with self._lock:
+            self._insert([(epoch, data.get("seq"), event, data.get("scan_id"), json.dumps(data), at)
+                          for epoch, event, data, at in rows])
+
+    def _insert(self, rows: list[tuple]) -> None:
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO events (epoch, seq, event, scan_id, data, at) VALUES (?,?,?,?,?,?)", rows)
+        self._db.execute("COMMIT")
+        self.written += len(rows)
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_loop, name="journal", daemon=True)
+                    self._writer.start()
+
+    def _write_loop(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < BATCH:
+                try:
+                    items.append(self._queue.get(timeout=0.05))
+                except queue.Empty:
+                    break
+            try:
+                self._write_items([i for i in items if isinstance(i, tuple)])
+                if time.time() - self._last_compaction > 300:
+                    self.compact()
+            except Exception:  # noqa: BLE001 - a full disk must not kill the dashboard
+                log.exception("journal write failed; %d items lost", len(items))
+            for item in items:
+                if isinstance(item, threading.Event):
+                    item.set()
+            if any(item is _STOP for item in items):
+                return
+
+    def _write_items(self, items: list[tuple]) -> None:
+        rows, reads = [], []
+        for item in items:
+            if item[0] == "read":
+                reads.extend((nid,) for nid in item[1])
+                continue
+            _, epoch, event, payload, at = item
+            if event == SNAPSHOT:
+                rows.append((epoch, payload.get("last_seq"), event, None, json.dumps(payload), at))
+            else:
+                rows.append((epoch, payload.seq, event, getattr(payload, "scan_id", None),
+                             payload.model_dump_json(exclude_none=True), at))
+        with self._lock:
+            if rows:
+                self._insert(rows)
+            if reads:
+                self._db.executemany("INSERT OR IGNORE INTO reads (id) VALUES (?)", reads)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is committed."""
+        if self._writer is None:
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def compact(self, now: float | None = None) -> None:
+        """Retention by age and count; old progress events folded to each scan's latest."""
+        now = time.time() if now is None else now
+        o = self.options
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM events WHERE event = 'scan_progress' AND at < ? AND id NOT IN "
+                "(SELECT MAX(id) FROM events WHERE event = 'scan_progress' GROUP BY scan_id)",
+                (now - o.compact_after,))
+            self._db.execute("DELETE FROM events WHERE at < ?", (now - o.max_days * 86400,))
+            self._db.execute("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC "
+                             "LIMIT 1 OFFSET ?)", (o.max_events,))
+        self._last_compaction = now
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join(10)
+        self._db.close()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def rows(self, since_at: float = 0.0) -> Iterator[tuple[str | None, int | None, str, Any, float]]:
+        """(epoch, seq, event, data, at) in the order they were applied."""
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT epoch, seq, event, data, at FROM events WHERE at >= ? ORDER BY id", (since_at,))
+            batch = cursor.fetchall()
+        for epoch, seq, event, data, at in batch:
+            yield epoch, seq, event, json.loads(data), at
+
+    def replay(self, store: Any) -> int:
+        """Rebuild `store` from the journal: events in order, then read flags."""
+        journal, store.journal = store.journal, None  # what is replayed is not journaled again
+        count = 0
+        try:
+            for epoch, _seq, event, data, at in self.rows():
+                if event == SNAPSHOT:
+                    store.load_state(data, at=at)
+                else:
+                    store.set_epoch(epoch)
+                    store.apply(event, data, at=at)
+                count += 1
+            with self._lock:
+                reads = [nid for (nid,) in self._db.execute("SELECT id FROM reads")]
+            store.mark_read(reads, journal=False)
+        finally:
+            store.journal = journal
+        return count
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            total, oldest, newest = self._db.execute("SELECT COUNT(*), MIN(at), MAX(at) FROM events").fetchone()
+            by_event = dict(self._db.execute("SELECT event, COUNT(*) FROM events GROUP BY event ORDER BY 2 DESC"))
+            reads = self._db.execute("SELECT COUNT(*) FROM reads").fetchone()[0]
+        size = os.path.getsize(self.path) if self.path != ":memory:" else 0
+        return {"path": self.path, "events": total, "by_event": by_event, "read_flags": reads,
+                "oldest": oldest, "newest": newest, "bytes": size}
+
+    # ---- JSON Lines ----------------------------------------------------------------------
+
+    def export(self, out: TextIO) -> int:
+        count = 0
+        for epoch, seq, event, data, at in self.rows():
+            out.write(json.dumps({"event": event, "data": data, "at": at, "epoch": epoch, "seq": seq}) + "\n")
+            count += 1
+        return count
+
+    def import_lines(self, lines: Iterable[str], errors: TextIO = sys.stderr) -> tuple[int, int]:
+        """Append events from JSON Lines (`{"event", "data", "at"?}`); they lose their seq, as
+        they come from another stream. Bad lines are reported and skipped."""
+        rows, skipped = [], 0
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if item.get("event") == SNAPSHOT:
+                    raise protocol.InvalidEvent("snapshots are not imported")
+                data = protocol.parse(item["event"], item.get("data")).model_dump(
+                    exclude_none=True, exclude={"seq"}, mode="json")
+                rows.append(("import", item["event"], data, float(item.get("at") or time.time())))
+            except (ValueError, KeyError, TypeError, AttributeError, protocol.InvalidEvent) as exc:
+                skipped += 1
+                print(f"line {number}: skipped: {getattr(exc, 'reason', None) or exc!r}", file=errors)
+        self.write(rows)
+        return len(rows), skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m realtime.journal", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["stats", "export", "import"])
+    parser.add_argument("file", nargs="?", help="export: write here (default stdout); import: read this")
+    parser.add_argument("--journal", help="journal path [env BUGHUNT_JOURNAL]")
+    args = parser.parse_args(argv)
+    options = from_env(JournalOptions)
+    journal = Journal(args.journal or options.path, options)
+    try:
+        if args.command == "stats":
+            print(json.dumps(journal.stats(), indent=2))
+        elif args.command == "export":
+            with (open(args.file, "w") if args.file else sys.stdout) as out:
+                count = journal.export(out)
+            print(f"exported {count} events", file=sys.stderr)
+        else:
+            if not args.file:
+                parser.error("import needs a FILE")
+            with open(args.file) as f:
+                imported, skipped = journal.import_lines(f)
+            print(f"imported {imported} events, skipped {skipped} lines", file=sys.stderr)
+    finally:
+        journal.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
