@@ -81,6 +81,7 @@ def runtime() -> Runtime:
     if journal is not None:
         count = journal.replay(store)  # scans, findings and read flags from before a restart
         log.info("replayed %d events from %s", count, journal.path)
+        atexit.register(journal.close)  # commits what is still queued
     client = RealtimeClient(store, client_options)
     demo = None
     url = settings.ws_url

@@ -234,9 +234,15 @@ class Journal:
                 data = protocol.parse(item["event"], item.get("data")).model_dump(
                     exclude_none=True, exclude={"seq"}, mode="json")
                 rows.append(("import", item["event"], data, float(item.get("at") or time.time())))
-            except (ValueError, KeyError, TypeError, AttributeError, protocol.InvalidEvent) as exc:
+            except json.JSONDecodeError as exc:
                 skipped += 1
-                print(f"line {number}: skipped: {getattr(exc, 'reason', None) or exc!r}", file=errors)
+                print(f"line {number}: skipped: not JSON: {exc}", file=errors)
+            except protocol.InvalidEvent as exc:
+                skipped += 1
+                print(f"line {number}: skipped: {exc.reason}", file=errors)
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                skipped += 1
+                print(f"line {number}: skipped: expected {{\"event\": ..., \"data\": {{...}}}} ({exc!r})", file=errors)
         self.write(rows)
         return len(rows), skipped
 

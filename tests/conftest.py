@@ -59,10 +59,13 @@ class GatewayProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "realtime.gateway", "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        line = self.proc.stdout.readline()
+        seen = []
+        while not seen or ("listening on" not in seen[-1] and seen[-1] and len(seen) < 50):
+            seen.append(self.proc.stdout.readline())  # log lines may come first (e.g. a restore)
+        line = seen[-1]
         if "listening on" not in line:
             self.proc.kill()
-            raise RuntimeError(f"gateway did not start: {line}{self.proc.stdout.read()}")
+            raise RuntimeError(f"gateway did not start: {''.join(seen)}{self.proc.stdout.read()}")
         self.url = line.split("listening on ")[1].split()[0]
         self.log: list[str] = []
         threading.Thread(target=lambda: self.log.extend(self.proc.stdout), daemon=True).start()

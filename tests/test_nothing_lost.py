@@ -1,0 +1,216 @@
+"""Fault tests: after a gateway crash, a network cut, a gap longer than the replay buffer, or a
+dashboard restart, the dashboard's state equals what was published — nothing missing, nothing
+counted twice. Real processes on loopback, bounded in time."""
+import threading
+import time
+
+import pytest
+
+from realtime.client import RealtimeClient
+from realtime.options import ClientOptions
+from realtime.publisher import Publisher
+from realtime.store import EventStore
+from tests.conftest import GatewayProcess, free_port, wait_for
+from tests.tcpproxy import TcpProxy
+
+FAST = ClientOptions(reconnect_delay=0.2, reconnect_delay_max=0.5, slow_retry=1.0)
+
+
+class Truth:
+    """What producers published, and what every scan must end as."""
+
+    def __init__(self):
+        self.scans, self.findings, self.notifications = {}, set(), set()
+        self._lock = threading.Lock()
+
+    def workload(self, producer: str, scans: int, events_per_scan: int, fail_every: int = 3):
+        for s in range(scans):
+            scan_id = f"{producer}-{s}"
+            yield "scan_started", {"scan_id": scan_id, "scan_name": f"Scan {scan_id}"}
+            for i in range(events_per_scan):
+                if i % 10 == 5:
+                    fid = f"f-{scan_id}-{i}"
+                    with self._lock:
+                        self.findings.add(fid)
+                    yield "vulnerability_found", {"scan_id": scan_id, "id": fid, "title": f"Finding {i}",
+                                                  "severity": ("critical", "high", "low")[i % 3]}
+                elif i % 50 == 7:
+                    nid = f"n-{scan_id}-{i}"
+                    with self._lock:
+                        self.notifications.add(nid)
+                    yield "notification", {"id": nid, "message": f"note {i}", "scan_id": scan_id}
+                else:
+                    yield "scan_progress", {"scan_id": scan_id, "progress": round(99 * i / events_per_scan, 2),
+                                            "phase": "vulnerability_testing"}
+            failed = s % fail_every == fail_every - 1
+            last = round(99 * (events_per_scan - 1) / events_per_scan, 2)
+            with self._lock:
+                self.scans[scan_id] = ("failed", last) if failed else ("completed", 100.0)
+            yield ("scan_failed", {"scan_id": scan_id, "error": "boom"}) if failed else (
+                "scan_completed", {"scan_id": scan_id})
+
+    def differences(self, store: EventStore) -> list[str]:
+        snap = store.snapshot()
+        problems = []
+        for scan_id, expected in self.scans.items():
+            scan = snap.scans.get(scan_id)
+            got = (scan.status, scan.progress) if scan else None
+            if got != expected:
+                problems.append(f"scan {scan_id}: {got} != {expected}")
+        findings = [v.id for v in snap.vulnerabilities]
+        if sorted(findings) != sorted(self.findings):
+            problems.append(f"findings: {len(findings)} held, {len(set(findings))} distinct, "
+                            f"{len(self.findings)} published")
+        notes = [n.id for n in snap.notifications]
+        if sorted(notes) != sorted(self.notifications):
+            problems.append(f"notifications: {len(notes)} held, {len(self.notifications)} published")
+        if snap.metrics["total_vulnerabilities"] != len(self.findings):
+            problems.append(f"metrics: {snap.metrics['total_vulnerabilities']} != {len(self.findings)}")
+        return problems
+
+
+def produce(url: str, events, batch: int = 50, pause: float = 0.0):
+    publisher = Publisher(url, retries=100, backoff=0.1)
+    events = list(events)
+    for i in range(0, len(events), batch):
+        publisher.publish_many(events[i:i + batch])
+        time.sleep(pause)
+
+
+def run_producers(url: str, truth: Truth, producers: int, scans: int, events_per_scan: int, pause=0.0):
+    threads = [threading.Thread(target=produce, args=(url, truth.workload(f"p{p}", scans, events_per_scan)),
+                                kwargs={"pause": pause}) for p in range(producers)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def settle(truth: Truth, store: EventStore, timeout=60):
+    deadline = time.monotonic() + timeout
+    problems = truth.differences(store)
+    while problems and time.monotonic() < deadline:
+        time.sleep(0.2)
+        problems = truth.differences(store)
+    assert not problems, problems[:10]
+
+
+@pytest.fixture
+def client():
+    made = RealtimeClient(EventStore(), FAST)
+    yield made
+    made.close()
+
+
+def test_kill_9_the_gateway_mid_stream_and_restart_it_from_its_state_db(tmp_path, client):
+    port, state = free_port(), str(tmp_path / "gateway.sqlite")
+    args = ("--port", str(port), "--state-db", state, "--metrics-interval", "0.5")
+    gateway = GatewayProcess(*args)
+    try:
+        client.connect(gateway.url)
+        assert client.wait_connected(10)
+        truth = Truth()
+        threads = run_producers(gateway.url, truth, producers=4, scans=10, events_per_scan=500)  # 20,040
+        wait_for(lambda: (gateway.get("/healthz")["last_seq"] or 0) > 8000, timeout=60)
+        gateway.proc.kill()  # kill -9: no shutdown, no flush
+        gateway.proc.wait(10)
+        time.sleep(1)
+        gateway = GatewayProcess(*args)
+        for t in threads:
+            t.join(120)
+        settle(truth, client.store)
+        snap = client.store.snapshot()
+        assert snap.connection.note and snap.connection.note.startswith("Reconnected — replayed")
+    finally:
+        gateway.stop()
+
+
+def test_network_cut_replays_what_was_missed(gateway, client):
+    proxy = TcpProxy(int(gateway.url.rsplit(":", 1)[1]))
+    states = []
+    client.on("connection_status", lambda d: states.append(d["connected"]))
+    try:
+        client.connect(proxy.url)
+        assert client.wait_connected(10)
+        truth = Truth()
+        threads = run_producers(gateway.url, truth, producers=2, scans=4, events_per_scan=300, pause=0.25)
+        time.sleep(1)
+        proxy.cut()
+        wait_for(lambda: not client.status.connected, timeout=10)
+        time.sleep(10)
+        assert not client.status.connected  # the UI reads this: "Disconnected — retrying"
+        proxy.restore()
+        for t in threads:
+            t.join(120)
+        settle(truth, client.store)
+        note = client.store.snapshot().connection.note
+        assert note.startswith("Reconnected — replayed ") and int(note.split()[3]) > 0, note
+        assert states[-2:] == [False, True]
+    finally:
+        proxy.close()
+
+
+def test_a_gap_longer_than_the_replay_buffer_resyncs_from_the_snapshot(gateway_factory, client):
+    gateway = gateway_factory("--replay-events", "100", "--state-findings", "20", "--metrics-interval", "0.3")
+    proxy = TcpProxy(int(gateway.url.rsplit(":", 1)[1]))
+    try:
+        client.connect(proxy.url)
+        assert client.wait_connected(10)
+        truth = Truth()
+        produce(gateway.url, truth.workload("early", scans=2, events_per_scan=50))
+        wait_for(lambda: len(client.store.snapshot().vulnerabilities) == 10)
+        proxy.cut()
+        wait_for(lambda: not client.status.connected)
+        produce(gateway.url, truth.workload("cut", scans=3, events_per_scan=200))  # 60 findings, > buffer
+        proxy.restore()
+        wait_for(lambda: client.status.connected and client.store.snapshot().connection.note, timeout=15)
+        note = client.store.snapshot().connection.note
+        assert note == "Resynced from snapshot — 50 older findings were beyond the snapshot", note
+        snap = client.store.snapshot()
+        for scan_id, expected in truth.scans.items():  # scans and metrics as published
+            assert (snap.scans[scan_id].status, snap.scans[scan_id].progress) == expected
+        wait_for(lambda: client.store.snapshot().metrics["total_vulnerabilities"] == len(truth.findings))
+        held = {v.id for v in client.store.snapshot().vulnerabilities}
+        assert len(held) == 10 + 20 and held <= truth.findings  # the rest is reported, not hidden
+    finally:
+        proxy.close()
+
+
+def test_a_late_dashboard_loads_the_gateway_state_first(gateway, client):
+    truth = Truth()
+    produce(gateway.url, truth.workload("before", scans=2, events_per_scan=40))
+    client.connect(gateway.url)
+    settle(truth, client.store, timeout=15)
+    assert client.store.snapshot().connection.note == "Loaded the gateway's state"
+
+
+def test_dashboard_restart_keeps_scans_findings_and_read_flags(gateway, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.conftest import StreamlitProcess
+    from tests.test_browser import TIMEOUT, connected, metric
+
+    env = {"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_JOURNAL": str(tmp_path / "journal.sqlite")}
+    app = StreamlitProcess(env)
+    try:
+        connected(page, app)
+        gateway.publish("scan_started", {"scan_id": "k1", "scan_name": "Kept scan", "target": "https://k.example"})
+        gateway.publish("vulnerability_found", {"scan_id": "k1", "title": "Kept finding", "severity": "high"})
+        for i in range(2):
+            gateway.publish("notification", {"id": f"kn{i}", "message": f"Kept note {i}"})
+        expect(page.get_by_text("Kept scan", exact=True)).to_be_visible(timeout=TIMEOUT)
+        page.goto(f"{app.url}/notifications")
+        expect(page.get_by_text("2 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
+        page.get_by_role("button", name="Mark all as read").click()
+        expect(page.get_by_text("0 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
+    finally:
+        app.stop()
+    gateway.stop()  # what comes back must come from the journal alone
+    app = StreamlitProcess(env)
+    try:
+        page.goto(app.url)
+        expect(page.get_by_text("Kept scan", exact=True)).to_be_visible(timeout=TIMEOUT)
+        expect(metric(page, "Vulnerabilities")).to_have_text("1", timeout=TIMEOUT)
+        page.goto(f"{app.url}/notifications")
+        expect(page.get_by_text("0 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
+    finally:
+        app.stop()
