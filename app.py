@@ -24,7 +24,8 @@ nav = st.navigation([
 
 @st.fragment(run_every=refresh)
 def connection_panel() -> None:
-    status = rt.client.status
+    snap = rt.store.snapshot()
+    status = snap.connection
     if status.connected:
         st.success("Connected", icon=":material/wifi:")
         if status.note:
@@ -36,7 +37,6 @@ def connection_panel() -> None:
         st.caption(views.literal(status.reason or ""))
         if st.button("Reconnect now"):
             rt.client.reconnect_now()
-    snap = rt.store.snapshot()
     st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
 
 

@@ -51,6 +51,10 @@ def serve(port: int) -> None:
 
     sio = socketio.AsyncServer(async_mode="asgi")
 
+    @sio.on("*")
+    async def other(event, sid, data=None):
+        return {"ok": False, "error": f"unknown event {event}"}  # a plain server: no resume
+
     @sio.event
     async def flood(sid, n):
         for event, data in workload(n):

@@ -77,6 +77,8 @@ class RealtimeClient:
 
     def close(self) -> None:
         """Disconnect and stop the loop thread; the client cannot be used afterwards."""
+        if not self._thread.is_alive():
+            return
         self.disconnect()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)

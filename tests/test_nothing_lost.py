@@ -214,3 +214,23 @@ def test_dashboard_restart_keeps_scans_findings_and_read_flags(gateway, page, tm
         expect(page.get_by_text("0 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
     finally:
         app.stop()
+
+
+def test_a_gateway_restarted_without_state_is_a_new_stream_and_the_client_resyncs(client):
+    port = free_port()
+    first = GatewayProcess("--port", str(port))
+    client.connect(first.url)
+    assert client.wait_connected(10)
+    first.publish("scan_started", {"scan_id": "old", "scan_name": "Before"})
+    wait_for(lambda: "old" in client.store.snapshot().scans)
+    old_epoch = client.store.stream[0]
+    first.stop()
+    second = GatewayProcess("--port", str(port))
+    try:
+        second.publish("scan_started", {"scan_id": "new", "scan_name": "After"})
+        wait_for(lambda: "new" in client.store.snapshot().scans, timeout=20)
+        assert client.store.stream[0] == second.get("/healthz")["epoch"] != old_epoch
+        assert client.store.snapshot().connection.note == "Resynced from snapshot"
+        assert "old" in client.store.snapshot().scans  # what we had stays
+    finally:
+        second.stop()

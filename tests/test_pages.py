@@ -164,3 +164,16 @@ def test_settings_come_from_secrets_with_the_environment_winning(monkeypatch):
     finally:
         runtime.client.close()
         bridge.runtime.clear()
+
+
+def test_connection_panel_says_how_a_reconnect_caught_up(rt):
+    from realtime.store import ConnectionState
+
+    rt.client.close()  # hold the state still: no retries overwriting it
+    rt.store.set_connection(ConnectionState(connected=True, url="u", note="Reconnected — replayed 37 missed events"))
+    at = open_page("pages/dashboard.py")
+    assert [e.value for e in at.sidebar.success] == ["Connected"]
+    assert views.literal("Reconnected — replayed 37 missed events") in [c.value for c in at.sidebar.caption]
+    rt.store.set_connection(ConnectionState(connected=False, attempts=2, reason="Connection refused"))
+    at.run()
+    assert [e.value for e in at.sidebar.error] == ["Disconnected — retrying (attempt 3)"]

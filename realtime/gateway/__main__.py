@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
         options = from_args(GatewayOptions, args)
     except ValueError as exc:
         parser.error(str(exc))
+    if options.state_db and options.redis_url:
+        parser.error("--state-db keeps a single gateway's stream; with --redis-url the stream is shared "
+                     "and the other gateways still serve resume. Use one or the other.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     gateway = Gateway(options)
     try:
