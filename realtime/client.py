@@ -218,8 +218,16 @@ class RealtimeClient:
             reason = str(args[0]) if args else "server disconnect"
             closed.set()
 
+        refused: list[str] = []
+
+        async def on_connect_error(data: Any = None) -> None:
+            if isinstance(data, dict):  # the gateway's own reason, e.g. "token expired"
+                detail = data.get("error") or (data.get("data") or {}).get("error") or data.get("message")
+                refused.append(f"refused: {protocol.preview(detail, 200)}")
+
         sio.on("*", self._receive)
         sio.on("disconnect", on_disconnect)
+        sio.on("connect_error", on_connect_error)
         transports = [t.strip() for t in self.options.transports.split(",") if t.strip()]
         self._pending = []  # from the first event on, hold everything until we have caught up
         try:
@@ -236,7 +244,7 @@ class RealtimeClient:
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
             self._pending = None
             await _quietly(sio.disconnect())
-            return _describe(exc)
+            return refused[0] if refused else _describe(exc)
         pending, self._pending = self._pending, None
         for event, args in pending:  # in arrival order, before anything newer
             await self._receive(event, *args)

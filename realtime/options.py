@@ -112,6 +112,17 @@ class GatewayOptions:
     replay_events: int = setting(
         50_000, "BUGHUNT_REPLAY_EVENTS", "Events kept for clients that resume after a disconnect.")
     replay_seconds: float = setting(900.0, "BUGHUNT_REPLAY_SECONDS", "How long events stay resumable.")
+    secret_file: str = setting(
+        "", "BUGHUNT_SECRET_FILE",
+        "File holding the token secret (or set BUGHUNT_SECRET itself). None: open mode, loopback clients only.")
+    viewers_start_scans: bool = setting(True, "BUGHUNT_VIEWERS_START_SCANS", "Whether viewer tokens may `start_scan`.")
+    socket_rate: float = setting(20.0, "BUGHUNT_SOCKET_RATE", "Messages per second one socket may send.")
+    socket_burst: int = setting(
+        40, "BUGHUNT_SOCKET_BURST", "Messages a socket may send at once; after as many refusals it is disconnected.")
+    publish_rate: float = setting(5_000.0, "BUGHUNT_PUBLISH_RATE", "Events per second one producer may publish.")
+    publish_burst: int = setting(20_000, "BUGHUNT_PUBLISH_BURST", "Events one producer may publish at once.")
+    max_connections_per_ip: int = setting(50, "BUGHUNT_MAX_CONNECTIONS_PER_IP", "Sockets one address may hold open.")
+    max_rooms_per_socket: int = setting(100, "BUGHUNT_MAX_ROOMS_PER_SOCKET", "Rooms one socket may join.")
     state_db: str = setting(
         "", "BUGHUNT_STATE_DB",
         "SQLite file keeping the gateway's state and replay buffer across its restarts (written before "

@@ -55,10 +55,11 @@ def stop_process(proc):
 class GatewayProcess:
     """`python -m realtime.gateway` as a real process on 127.0.0.1 and a free port."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, env: dict | None = None):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "realtime.gateway", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            env={**os.environ, **(env or {})})
         seen = []
         while not seen or ("listening on" not in seen[-1] and seen[-1] and len(seen) < 50):
             seen.append(self.proc.stdout.readline())  # log lines may come first (e.g. a restore)
@@ -70,16 +71,17 @@ class GatewayProcess:
         self.log: list[str] = []
         threading.Thread(target=lambda: self.log.extend(self.proc.stdout), daemon=True).start()
 
-    def post(self, body, content_type="application/json"):
-        return http("POST", self.url + "/api/events", body, content_type)
+    def post(self, body, content_type="application/json", token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        return http("POST", self.url + "/api/events", body, content_type, headers)
 
-    def get(self, path):
-        status, body = http("GET", self.url + path)
+    def get(self, path, token=None):
+        status, body = http("GET", self.url + path, headers={"Authorization": f"Bearer {token}"} if token else None)
         assert status == 200, body
         return body
 
-    def publish(self, event, data):
-        status, body = self.post({"event": event, "data": data})
+    def publish(self, event, data, token=None):
+        status, body = self.post({"event": event, "data": data}, token=token)
         assert status == 202, body
 
     def stop(self):

@@ -18,6 +18,12 @@ class Viewer:
         async def record(event, data=None):
             self.events.append((event, data))
 
+        self.refusal = None
+
+        @self.sio.on("connect_error")
+        async def refused(data=None):
+            self.refusal = data
+
         self._run(self.sio.connect(url, auth=auth, transports=["websocket"]))
 
     def _run(self, coro, timeout=10):
@@ -28,6 +34,10 @@ class Viewer:
 
     def of(self, event):
         return [d for e, d in self.events if e == event]
+
+    @property
+    def connected(self):
+        return self.sio.connected
 
     def close(self):
         self._run(self.sio.disconnect())

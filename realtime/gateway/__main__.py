@@ -1,4 +1,5 @@
-"""python -m realtime.gateway [--demo] [--port 8000] [--redis-url URL] … (see --help)."""
+"""python -m realtime.gateway [--demo] [--port 8000] [--redis-url URL] … (see --help)
+python -m realtime.gateway token --role viewer --sub 7 [--scan ID …] [--ttl 1d]"""
 from __future__ import annotations
 
 import argparse
@@ -6,11 +7,31 @@ import asyncio
 import logging
 import sys
 
+from realtime import auth
 from realtime.gateway.server import Gateway, bind
-from realtime.options import GatewayOptions, add_arguments, from_args
+from realtime.options import GatewayOptions, add_arguments, from_args, from_env
+
+
+def token(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m realtime.gateway token",
+        description="Mint a signed token with the gateway's secret (BUGHUNT_SECRET or BUGHUNT_SECRET_FILE).")
+    parser.add_argument("--role", required=True, choices=auth.ROLES)
+    parser.add_argument("--sub", required=True, help="user id: a viewer may join user_<sub>")
+    parser.add_argument("--scan", action="append", help="limit to this scan (repeat): a read-only link")
+    parser.add_argument("--ttl", default="1d", help="lifetime, e.g. 30m, 12h, 7d; 0: no expiry (default 1d)")
+    args = parser.parse_args(argv)
+    try:
+        secret = auth.load_secret(from_env(GatewayOptions).secret_file)
+        print(auth.Authenticator(secret).mint(args.sub, args.role, args.scan, auth.parse_ttl(args.ttl) or None))
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["token"]:
+        return token(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m realtime.gateway",
         description="Bug Hunt Monitor gateway: Socket.IO for dashboards, POST /api/events for "
@@ -25,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--state-db keeps a single gateway's stream; with --redis-url the stream is shared "
                      "and the other gateways still serve resume. Use one or the other.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    gateway = Gateway(options)
+    try:
+        gateway = Gateway(options)
+    except (ValueError, OSError) as exc:  # e.g. a short secret or an unreadable secret file
+        parser.error(str(exc))
     try:
         sock = bind(options.host, options.port)
     except OSError as exc:

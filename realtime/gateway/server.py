@@ -30,6 +30,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from realtime import protocol
+from realtime.auth import Authenticator, AuthError, Identity, load_secret
+from realtime.gateway.limits import TokenBucket
 from realtime.gateway.stream import StreamManager
 from realtime.journal import Journal
 from realtime.options import GatewayOptions
@@ -68,6 +70,22 @@ def audience(event: str, parsed: protocol.Event) -> str | list[str]:
     return ["all", f"scan_{parsed.scan_id}"]
 
 
+@dataclasses.dataclass
+class Session:
+    """What the gateway knows of one socket."""
+
+    identity: Identity
+    ip: str
+    bucket: TokenBucket
+    rooms: set[str] = dataclasses.field(default_factory=set)
+    refusals: int = 0
+
+
+def peer_of(environ: dict) -> str:
+    client = environ.get("asgi.scope", {}).get("client")  # REMOTE_ADDR is a placeholder under ASGI
+    return client[0] if client else environ.get("REMOTE_ADDR", "")
+
+
 def error(status: int, message: str, details: list | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": message}
     if details is not None:
@@ -82,6 +100,10 @@ class Gateway:
         self.started_at = time.time()
         self.clients = 0
         self.emitted = 0
+        self.auth = Authenticator(load_secret(options.secret_file))
+        self._sessions: dict[str, Session] = {}
+        self._per_ip: dict[str, int] = {}
+        self._publish_buckets: dict[str, TokenBucket] = {}
         self._seq = 0
         self.epoch = uuid.uuid4().hex[:12]  # this stream; a restart without --state-db starts another
         self._sent: deque[Sent] = deque(maxlen=options.replay_events)
@@ -265,7 +287,9 @@ class Gateway:
         self._tasks.append(asyncio.create_task(self._metrics_loop()))
         if self.launcher is not None and hasattr(self.launcher, "run"):
             self._tasks.append(asyncio.create_task(self.launcher.run()))
-        log.info("gateway up (%s mode)", self.mode)
+        log.info("gateway up (%s mode); %s", self.mode,
+                 "open mode, loopback only: no secret configured" if self.auth.open_mode
+                 else "viewer and producer tokens required")
         try:
             yield
         finally:
@@ -284,48 +308,92 @@ class Gateway:
         @sio.event
         async def connect(sid, environ, auth=None):
             auth = auth if isinstance(auth, dict) else {}
-            # Everyone gets all scan events unless they asked for only the rooms they join. A
-            # client that resumes joins in `resume`, after its replay, so nothing overtakes it.
-            if not auth.get("resume") and auth.get("subscribe") != "rooms":
-                await sio.enter_room(sid, "all")
+            ip = peer_of(environ)
+            try:
+                identity = self.auth.identify(auth.get("token"), ip)
+            except AuthError as exc:
+                log.warning("refused a connection from %s: %s", ip, exc.reason)
+                raise socketio.exceptions.ConnectionRefusedError(exc.reason, {"status": exc.status}) from None
+            if not identity.can_view:
+                raise socketio.exceptions.ConnectionRefusedError(
+                    "producer tokens publish over HTTP; watching needs a viewer token", {"status": 403})
+            if self._per_ip.get(ip, 0) >= self.options.max_connections_per_ip:
+                raise socketio.exceptions.ConnectionRefusedError(f"too many connections from {ip}", {"status": 429})
+            self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+            session = self._sessions[sid] = Session(
+                identity, ip, TokenBucket(self.options.socket_rate, self.options.socket_burst))
+            # Everyone gets all scan events unless they asked for only the rooms they join (a
+            # scoped link: only its scans). A client that resumes joins in `resume`, after its
+            # replay, so nothing overtakes it.
+            if not auth.get("resume"):
+                for room in self._audience(session, auth.get("subscribe", "all"), []):
+                    await self._enter(sid, session, room)
             self.clients += 1
+
+        @sio.event
+        async def disconnect(sid, *reason):
+            session = self._sessions.pop(sid, None)
+            if session is not None:
+                self._per_ip[session.ip] -= 1
+                if not self._per_ip[session.ip]:
+                    del self._per_ip[session.ip]
+                self.clients -= 1
 
         @sio.on("resume")
         async def resume(sid, data=None):
+            session, refusal = await self._admit(sid)
+            if refusal:
+                return refusal
             try:
                 request = protocol.parse_request("resume", data)
             except protocol.InvalidEvent as exc:
                 return {"ok": False, "error": exc.reason}
-            rooms = set(request.rooms) | ({"all"} if request.subscribe == "all" else set())
+            rooms = self._audience(session, request.subscribe, request.rooms)
             async with self._gate:
                 refusal = self._resume_refusal(request.epoch, request.since)
                 replay = [] if refusal else [s for s in self._sent if s.seq > request.since and s.rooms & rooms]
                 for sent in replay:
                     await sio.emit(sent.event, sent.data, to=sid)
                 for room in rooms:
-                    await sio.enter_room(sid, room)
+                    await self._enter(sid, session, room)
             answer = {"epoch": self.epoch, "last_seq": self.store.stream[1]}
             if refusal:
                 return {"ok": False, "resync_required": True, "error": refusal, **answer}
             return {"ok": True, "replayed": len(replay), **answer}
 
-        @sio.event
-        async def disconnect(sid, *reason):
-            self.clients -= 1
-
-        async def room_request(event: str, change: Any, sid: str, data: Any = None) -> dict:
+        async def room_request(event: str, sid: str, data: Any = None) -> dict:
+            session, refusal = await self._admit(sid)
+            if refusal:
+                return refusal
             try:
                 room = protocol.parse_request(event, data).room
             except protocol.InvalidEvent as exc:
                 return {"ok": False, "error": exc.reason}
-            await change(sid, room)
+            if event == "leave_room":
+                session.rooms.discard(room)
+                await sio.leave_room(sid, room)
+                return {"ok": True}
+            why = session.identity.may_join(room)
+            if why is None and len(session.rooms) >= self.options.max_rooms_per_socket:
+                why = f"at most {self.options.max_rooms_per_socket} rooms per connection"
+            if why:
+                log.warning("refused %s to join %s: %s", session.identity.sub, room, why)
+                return {"ok": False, "error": why}
+            await self._enter(sid, session, room)
             return {"ok": True}
 
-        sio.on("join_room", functools.partial(room_request, "join_room", sio.enter_room))
-        sio.on("leave_room", functools.partial(room_request, "leave_room", sio.leave_room))
+        sio.on("join_room", functools.partial(room_request, "join_room"))
+        sio.on("leave_room", functools.partial(room_request, "leave_room"))
 
         @sio.on("start_scan")
         async def start_scan(sid, data=None):
+            session, refusal = await self._admit(sid)
+            if refusal:
+                return refusal
+            if session.identity.scoped:
+                return {"ok": False, "error": "a read-only scan link cannot start scans"}
+            if session.identity.role == "viewer" and not self.options.viewers_start_scans:
+                return {"ok": False, "error": "viewers may not start scans here"}
             try:
                 request = protocol.parse_request("start_scan", data)
             except protocol.InvalidEvent as exc:
@@ -340,10 +408,46 @@ class Gateway:
 
         @sio.on("*")
         async def other(event, sid, data=None):
+            session, refusal = await self._admit(sid)
+            if refusal:
+                return refusal
             if event in protocol.SERVER_EVENTS:
+                log.warning("refused %s from a socket (user %s, %s)", protocol.preview(event, 80),
+                            session.identity.sub, session.ip)
                 return {"ok": False, "error": "server events cannot be sent from a socket; "
                                               "scanners publish with POST /api/events"}
             return {"ok": False, "error": f"unknown event {protocol.preview(event, 80)}"}
+
+    def _audience(self, session: Session, subscribe: str, rooms: list[str]) -> set[str]:
+        """The rooms a socket gets: those it asked for and may join, plus everything unless it
+        asked for rooms only; a scoped link gets exactly its scans."""
+        identity = session.identity
+        allowed = {room for room in rooms if identity.may_join(room) is None}
+        if identity.scoped:
+            return allowed | {f"scan_{scan}" for scan in identity.scans}
+        return allowed | ({"all"} if subscribe != "rooms" else set())
+
+    async def _enter(self, sid: str, session: Session, room: str) -> None:
+        session.rooms.add(room)
+        await self.sio.enter_room(sid, room)
+
+    async def _admit(self, sid: str) -> tuple[Session | None, dict | None]:
+        """Rate-limit one socket message: (session, None), or a refusal to answer with. A socket
+        that keeps going past its limit is disconnected."""
+        session = self._sessions.get(sid)
+        if session is None:
+            return None, {"ok": False, "error": "not connected"}
+        if session.bucket.take():
+            return session, None
+        session.refusals += 1
+        if session.refusals >= self.options.socket_burst:
+            log.warning("disconnecting %s (%s): message rate abuse", session.identity.sub, session.ip)
+            await self.sio.disconnect(sid)
+        return session, {"ok": False, "error": f"rate limit: at most {self.options.socket_rate:g} messages/s"}
+
+    def _http_identity(self, request: Request) -> Identity:
+        return self.auth.identify(self.auth.bearer(request.headers.get("authorization")),
+                                  request.client.host if request.client else None)
 
     # ---- HTTP ----------------------------------------------------------------------------
 
@@ -356,19 +460,35 @@ class Gateway:
         })
 
     async def state(self, request: Request) -> JSONResponse:
-        """What a dashboard that starts late needs to catch up."""
+        """What a dashboard that starts late needs to catch up (a scoped link: its scans only)."""
+        try:
+            identity = self._http_identity(request)
+        except AuthError as exc:
+            return error(exc.status, exc.reason)
+        if not identity.can_view:
+            return error(403, "the state is for viewer tokens")
         snap = self.store.snapshot()
+        sees = identity.sees_scan
         return JSONResponse({
             "epoch": self.epoch,
             "last_seq": snap.last_seq,
-            "metrics": self.store.derived_metrics(),
-            "scans": [_plain(s) for s in sorted(snap.scans.values(), key=lambda s: -s.started_at)],
-            "vulnerabilities": [_plain(v) for v in snap.vulnerabilities[:self.options.state_findings]],
-            "vulnerabilities_total": len(snap.vulnerabilities),
-            "notifications": [_plain(n) for n in snap.notifications if n.user_id is None][:100],
+            "metrics": self.store.derived_metrics() if not identity.scoped else {},
+            "scans": [_plain(s) for s in sorted(snap.scans.values(), key=lambda s: -s.started_at) if sees(s.scan_id)],
+            "vulnerabilities": [_plain(v) for v in snap.vulnerabilities[:self.options.state_findings]
+                                if sees(v.scan_id)],
+            "vulnerabilities_total": sum(1 for v in snap.vulnerabilities if sees(v.scan_id)),
+            "notifications": [_plain(n) for n in snap.notifications
+                              if n.user_id in (None, identity.sub) and (not identity.scoped or sees(n.scan_id))
+                              ][:100],
         })
 
     async def post_events(self, request: Request) -> JSONResponse:
+        try:
+            identity = self._http_identity(request)
+        except AuthError as exc:
+            return error(exc.status, exc.reason)
+        if not identity.can_publish:
+            return error(403, "viewer tokens cannot publish; scanners need a producer token")
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return error(415, "Content-Type must be application/json")
@@ -402,16 +522,22 @@ class Gateway:
         if details:
             return error(400, f"{len(details)} of {len(items)} events are invalid; none were accepted",
                          details)
+        producer = self.producer(request, identity)
+        bucket = self._publish_buckets.setdefault(
+            producer, TokenBucket(self.options.publish_rate, self.options.publish_burst))
+        if not bucket.take(len(accepted)):
+            return JSONResponse({"error": f"rate limit: at most {self.options.publish_rate:g} events/s "
+                                          "per producer; retry later"}, status_code=429,
+                                headers={"Retry-After": "1"})
         pending = [await self._submit(event, wire) for event, wire in accepted]
         # 202 means stored (and, with --state-db, on disk): a producer that saw it never resends
         await asyncio.gather(*[p for p in pending if p is not None])
-        log.debug("accepted %d events from %s", len(accepted), self.producer(request))
+        log.debug("accepted %d events from %s", len(accepted), producer)
         return JSONResponse({"accepted": len(accepted)}, status_code=202)
 
-    def producer(self, request: Request) -> str:
-        """Who published: the place where producer tokens are checked (authentication comes
-        with the security work); until then, the peer address."""
-        return f"anonymous@{request.client.host if request.client else '?'}"
+    def producer(self, request: Request, identity: Identity) -> str:
+        """Who published: the token's subject, or the address in open mode (rates are per producer)."""
+        return identity.sub or f"open@{request.client.host if request.client else '?'}"
 
     # ---- running -------------------------------------------------------------------------
 
