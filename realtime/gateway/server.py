@@ -307,6 +307,9 @@ class Gateway:
 
         @sio.event
         async def connect(sid, environ, auth=None):
+            if sid in self._sessions:  # a client emitting "connect" itself, not a handshake
+                log.warning("ignored a forged connect event from %s", self._sessions[sid].ip)
+                return
             auth = auth if isinstance(auth, dict) else {}
             ip = peer_of(environ)
             try:
@@ -332,6 +335,11 @@ class Gateway:
 
         @sio.event
         async def disconnect(sid, *reason):
+            # python-socketio routes a client's own "disconnect" event here too; a real
+            # disconnect has already marked the socket as leaving.
+            if sio.manager.is_connected(sid, "/"):
+                log.warning("ignored a forged disconnect event from %s", sid)
+                return
             session = self._sessions.pop(sid, None)
             if session is not None:
                 self._per_ip[session.ip] -= 1
@@ -407,7 +415,10 @@ class Gateway:
                 return {"ok": False, "error": f"scan launcher failed: {protocol.preview(str(exc), 300)}"}
 
         @sio.on("*")
-        async def other(event, sid, data=None):
+        async def other(event, sid=None, data=None):
+            if not isinstance(sid, str) or sid not in self._sessions:
+                # an event named "*" itself reaches this handler without its name
+                return {"ok": False, "error": "unknown event *"}
             session, refusal = await self._admit(sid)
             if refusal:
                 return refusal
@@ -552,6 +563,9 @@ def _plain(obj: Any) -> dict:
 def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this: without it a response's header and body writes wait on
+    # the client's delayed ACK (~40 ms per keep-alive request).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(2048)
     return sock
