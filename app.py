@@ -7,6 +7,20 @@ from realtime import bridge, views
 bridge.take_routing()
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
 rt = bridge.runtime()
+
+# A share link (/scan?id=…&token=…) shows that one scan, read-only: no navigation, no sidebar.
+shared, refusal = bridge.shared_scan()
+if refusal:
+    st.error(refusal)
+    st.stop()
+if shared:
+    st.session_state["read_only"] = True
+    st.navigation([st.Page("pages/scan.py", title="Scan", url_path="scan", default=True)], position="hidden").run()
+    st.stop()
+if bridge.login_required():
+    st.title("Bug Hunt Monitor")
+    st.button("Log in", on_click=st.login, type="primary")
+    st.stop()
 refresh = bridge.cursor("refresh", rt.settings.refresh_seconds)
 unread = rt.store.snapshot().unread
 

@@ -79,3 +79,13 @@ def live() -> None:
 
 
 live()
+
+auth = bridge.authenticator()
+if auth is not None and not st.session_state.get("read_only"):
+    with st.expander("Share a read-only link to this scan"):
+        hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=24)
+        if st.button("Create link"):
+            token = auth.mint(f"share-{scan_id}"[:64], "viewer", [scan_id], ttl=int(hours) * 3600)
+            st.code(f"/scan?id={scan_id}&token={token}", language=None)
+            st.caption("Anyone with this link sees this scan only, until it expires. Prefix it with this "
+                       "dashboard's address.")

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from realtime.auth import Authenticator, AuthError, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
 from realtime.journal import Journal
@@ -100,6 +101,43 @@ def runtime() -> Runtime:
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
     leases.start_janitor()
     return Runtime(settings, store, client, leases, demo, journal, error)
+
+
+def authenticator() -> Authenticator | None:
+    """The token checker when the dashboard shares the gateway's secret (for share links)."""
+    try:
+        secret = load_secret(os.environ.get("BUGHUNT_SECRET_FILE", ""), _environment())
+        return Authenticator(secret) if secret else None
+    except (ValueError, OSError) as exc:
+        log.warning("no share links: %s", exc)
+        return None
+
+
+def shared_scan() -> tuple[str | None, str | None]:
+    """For a share link (`?id=…&token=…`): (scan id, None) when the token lets its holder see
+    that scan, (None, why not) when it does not; (None, None) when this is no share link."""
+    token, scan_id = st.query_params.get("token"), st.query_params.get("id", "")
+    if not token:
+        return None, None
+    auth = authenticator()
+    if auth is None:
+        return None, "This dashboard cannot check share links (no secret configured)."
+    try:
+        identity = auth.identify(token, None)
+    except AuthError as exc:
+        return None, f"This link does not work: {exc.reason}."
+    if not identity.can_view or not identity.scoped or scan_id not in identity.scans:
+        return None, "This link is not for this scan."
+    return scan_id, None
+
+
+def login_required() -> bool:
+    """Streamlit's own OIDC login guards the dashboard when `[auth]` is in secrets.toml."""
+    try:
+        configured = "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file
+        configured = False
+    return configured and not getattr(st.user, "is_logged_in", False)
 
 
 def cursor(key: str, start: Any) -> Any:

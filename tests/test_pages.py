@@ -177,3 +177,33 @@ def test_connection_panel_says_how_a_reconnect_caught_up(rt):
     rt.store.set_connection(ConnectionState(connected=False, attempts=2, reason="Connection refused"))
     at.run()
     assert [e.value for e in at.sidebar.error] == ["Disconnected — retrying (attempt 3)"]
+
+
+def test_a_share_link_opens_one_scan_read_only(rt, monkeypatch):
+    from realtime.auth import Authenticator
+
+    secret = "share-secret-" + "z" * 40
+    monkeypatch.setenv("BUGHUNT_SECRET", secret)
+    feed(rt.store, [("scan_started", {"scan_id": "s1", "scan_name": "Shared scan"}),
+                    ("scan_started", {"scan_id": "s2", "scan_name": "Private scan"})])
+    token = Authenticator(secret).mint("guest", "viewer", ["s1"], ttl=600)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update({"id": "s1", "token": token})
+    at.run()
+    assert not at.exception and at.title[0].value == "Shared scan"
+    assert len(at.sidebar) <= 1 and not [b for b in at.button if b.label == "Create link"]  # nothing else
+    for query, message in ((dict(id="s2", token=token), "This link is not for this scan."),
+                           (dict(id="s1", token=token + "x"), "This link does not work: invalid token")):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.query_params.update(query)
+        at.run()
+        assert at.error[0].value.startswith(message) and not at.title
+
+
+def test_oidc_login_guards_the_dashboard_when_configured(rt):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "id", "client_secret": "s",
+                          "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    at.run()
+    assert [b.label for b in at.button] == ["Log in"] and not at.metric
