@@ -97,7 +97,10 @@ def runtime() -> Runtime:
         atexit.register(demo.stop)
     if settings.user_id:
         client.join_room(f"user_{settings.user_id}")
-    client.connect(url, auth={"token": settings.ws_token} if settings.ws_token else None)
+    token = settings.ws_token
+    if not token and demo is not None and authenticator() is not None:
+        token = authenticator().mint("dashboard", "viewer")  # our own demo gateway, same secret
+    client.connect(url, auth={"token": token} if token else None)
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
     leases.start_janitor()
     return Runtime(settings, store, client, leases, demo, journal, error)
