@@ -176,7 +176,7 @@ class RealtimeClient:
         task, self._supervisor = self._supervisor, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.wait([task], timeout=3)
             self._publish_status(connected=False, reason="client disconnect", since=time.time())
 
     async def _supervise(self, url: str, auth: Any) -> None:
@@ -400,8 +400,9 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
-async def _quietly(coro: Any) -> None:
+async def _quietly(coro: Any, timeout: float = 2.0) -> None:
+    """Best-effort cleanup of a dead or half-made connection, bounded in time."""
     try:
-        await coro
-    except Exception:  # noqa: BLE001 - best-effort cleanup of a dead connection
+        await asyncio.wait_for(coro, timeout)
+    except Exception:  # noqa: BLE001 - includes the timeout
         pass

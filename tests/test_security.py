@@ -161,12 +161,13 @@ def test_the_token_command(tmp_path):
     assert GatewayProcess  # the gateway reads the same file: see test_tokens_are_checked_on_sockets_and_http
 
 
-def test_forged_connect_and_disconnect_events_change_nothing(gateway, viewers):
-    viewer = viewers(gateway.url)
-    viewers(gateway.url)
+def test_forged_connect_and_disconnect_events_change_nothing(secured, viewers):
+    gateway = secured
+    viewer = viewers(gateway.url, {"token": token("viewer")})
+    viewers(gateway.url, {"token": token("viewer")})
     wait_for(lambda: gateway.get("/healthz")["clients"] == 2)
     viewer._run(viewer.sio.emit("disconnect", {}))
-    viewer._run(viewer.sio.emit("connect", {"asgi.scope": {"client": ["127.0.0.1", 1]}}, {"token": "x"}))
+    viewer._run(viewer.sio.emit("connect", ({"asgi.scope": {"client": ["127.0.0.1", 1]}}, {"token": "x"})))
     assert viewer.call("join_room", {"room": "scan_1"}) == {"ok": True}  # still a known, connected socket
     assert gateway.get("/healthz")["clients"] == 2
     assert any("forged disconnect" in line for line in gateway.log)
