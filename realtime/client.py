@@ -45,7 +45,6 @@ class RealtimeClient:
         self._dropped = 0
         self._status = ConnectionState()
         self._connected = threading.Event()
-        self._sio: socketio.AsyncClient | None = None
         self._out: asyncio.Queue | None = None  # ordered emits of the live connection
         self._pending: list | None = None  # events held while a reconnect catches up
         self._supervisor: asyncio.Task | None = None
@@ -260,7 +259,6 @@ class RealtimeClient:
             while self._outbox:
                 out.put_nowait(self._outbox.popleft() + (None,))
             self._out = out
-        self._sio = sio
         self._connected.set()
         self._publish_status(connected=True, reason=None, attempts=0, since=time.time(),
                              queued=0, note=note)
@@ -286,7 +284,6 @@ class RealtimeClient:
                 self._outbox.extendleft(reversed(unsent))
             self._connected.clear()
             sender.cancel()
-            self._sio = None
             await _quietly(sio.disconnect())
             self._publish_status(connected=False, reason=reason, since=time.time(),
                                  queued=len(self._outbox))
