@@ -234,3 +234,28 @@ def test_a_gateway_restarted_without_state_is_a_new_stream_and_the_client_resync
         assert "old" in client.store.snapshot().scans  # what we had stays
     finally:
         second.stop()
+
+
+def test_rooms_are_rejoined_through_resume_after_a_gateway_restart(tmp_path):
+    port, state = free_port(), str(tmp_path / "gateway.sqlite")
+    args = ("--port", str(port), "--state-db", state)
+    gateway = GatewayProcess(*args)
+    client = RealtimeClient(EventStore(), ClientOptions(reconnect_delay=0.2, reconnect_delay_max=0.5,
+                                                        slow_retry=1.0, subscribe="rooms"))
+    try:
+        client.join_room("scan_1")
+        client.connect(gateway.url)
+        assert client.wait_connected(10)
+        gateway.publish("scan_progress", {"scan_id": "1", "progress": 10})
+        wait_for(lambda: "1" in client.store.snapshot().scans)
+        gateway.stop()
+        wait_for(lambda: not client.status.connected)
+        gateway = GatewayProcess(*args)
+        for scan, progress in (("2", 50), ("1", 60)):
+            gateway.publish("scan_progress", {"scan_id": scan, "progress": progress})
+        wait_for(lambda: client.store.snapshot().scans["1"].progress == 60, timeout=20)
+        assert "2" not in client.store.snapshot().scans  # only the rooms it is in
+        assert client.store.snapshot().connection.note.startswith("Reconnected — replayed")
+    finally:
+        client.close()
+        gateway.stop()
