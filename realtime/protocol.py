@@ -256,10 +256,6 @@ def parse_request(event: str, payload: Any) -> Request:
     return _validate(CLIENT_EVENTS[event], payload)
 
 
-def is_room(room: Any) -> bool:
-    return isinstance(room, str) and ROOM_RE.match(room) is not None
-
-
 def preview(payload: Any, limit: int = 1000) -> str:
     """A bounded, printable copy of untrusted data for logs and the rejected list."""
     if isinstance(payload, str):

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -144,7 +144,6 @@ class Snapshot:
     seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
     logged: int  # events logged so far (EventRecord.index of the newest + 1)
     samples: tuple[Sample, ...]
-    taken_at: float = field(default_factory=time.time)
 
 
 class _ScanRecord:
@@ -221,6 +220,11 @@ class EventStore:
                     self._log(None, protocol.preview(event, 100), protocol.preview(payload), at)
                 self._version += 1
             return None
+        return self.apply_parsed(event, parsed, at)
+
+    def apply_parsed(self, event: str, parsed: protocol.Event, at: float | None = None) -> protocol.Event | None:
+        """Apply an event already validated by `protocol.parse` (None: its seq was applied)."""
+        at = time.time() if at is None else at
         seq = parsed.seq
         with self._lock:
             if seq is not None:

@@ -77,7 +77,10 @@ def test_requests_and_rooms():
             protocol.parse_request("join_room", bad)
     with pytest.raises(protocol.InvalidEvent):
         protocol.parse_request("start_scan", {"target": ""})
-    assert protocol.is_room("user_7") and not protocol.is_room("scan_") and not protocol.is_room(7)
+    assert protocol.parse_request("join_room", {"room": "user_7"}).room == "user_7"
+    for bad in ({"room": "scan_"}, {"room": 7}):
+        with pytest.raises(protocol.InvalidEvent):
+            protocol.parse_request("join_room", bad)
 
 
 def test_preview_bounds_untrusted_payloads():

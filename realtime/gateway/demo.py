@@ -31,8 +31,7 @@ STEPS = {
                      "Building proof of concept"],
     "reporting": ["Deduplicating findings", "Scoring with CVSS", "Writing the report"],
 }
-PHASE_SHARE = {"passive_recon": 15, "active_recon": 20, "vulnerability_testing": 40,
-               "exploitation": 15, "reporting": 10}
+PHASE_SHARE = dict(zip(protocol.PHASES, (15, 20, 40, 15, 10)))  # % of a scan each phase takes
 FINDINGS = [  # (title, type, severity, cvss, path)
     ("SQL injection in login form", "sqli", "critical", 9.8, "/login"),
     ("Remote code execution via file upload", "rce", "critical", 9.9, "/upload"),

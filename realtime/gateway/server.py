@@ -86,6 +86,10 @@ def peer_of(environ: dict) -> str:
     return client[0] if client else environ.get("REMOTE_ADDR", "")
 
 
+def room_set(rooms: str | list[str]) -> frozenset[str]:
+    return frozenset([rooms] if isinstance(rooms, str) else rooms)
+
+
 def error(status: int, message: str, details: list | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": message}
     if details is not None:
@@ -166,13 +170,12 @@ class Gateway:
             log.warning("dropped %s from the stream: %s", protocol.preview(event, 80), exc.reason)
             self.store.apply(event, data)  # lands in the rejected list
             return None
+        parsed = parsed.model_copy(update={"seq": seq})
+        self.store.apply_parsed(event, parsed)
         wire = parsed.model_dump(exclude_none=True, mode="json")
-        wire["seq"] = seq
-        self.store.apply(event, wire)
         self.emitted += 1
         rooms = audience(event, parsed)
-        self._sent.append(Sent(seq, event, wire, frozenset([rooms] if isinstance(rooms, str) else rooms),
-                               time.time()))
+        self._sent.append(Sent(seq, event, wire, room_set(rooms), time.time()))
         return wire, rooms
 
     async def _emit_loop(self) -> None:
@@ -219,7 +222,7 @@ class Gateway:
                 rooms = audience(event, protocol.parse(event, data))
             except protocol.InvalidEvent:
                 continue
-            self._sent.append(Sent(seq, event, data, frozenset([rooms] if isinstance(rooms, str) else rooms), at))
+            self._sent.append(Sent(seq, event, data, room_set(rooms), at))
         log.info("restored stream %s at seq %d (%d events resumable)", self.epoch, self._seq, len(self._sent))
 
     def _resume_refusal(self, epoch: str | None, since: int | None) -> str | None:
@@ -456,9 +459,14 @@ class Gateway:
             await self.sio.disconnect(sid)
         return session, {"ok": False, "error": f"rate limit: at most {self.options.socket_rate:g} messages/s"}
 
-    def _http_identity(self, request: Request) -> Identity:
-        return self.auth.identify(self.auth.bearer(request.headers.get("authorization")),
-                                  request.client.host if request.client else None)
+    def _http_identity(self, request: Request, right: str, refusal: str) -> Identity | JSONResponse:
+        """The caller's identity when it has `right` (an Identity property), else the 401/403."""
+        try:
+            identity = self.auth.identify(self.auth.bearer(request.headers.get("authorization")),
+                                          request.client.host if request.client else None)
+        except AuthError as exc:
+            return error(exc.status, exc.reason)
+        return identity if getattr(identity, right) else error(403, refusal)
 
     # ---- HTTP ----------------------------------------------------------------------------
 
@@ -472,12 +480,9 @@ class Gateway:
 
     async def state(self, request: Request) -> JSONResponse:
         """What a dashboard that starts late needs to catch up (a scoped link: its scans only)."""
-        try:
-            identity = self._http_identity(request)
-        except AuthError as exc:
-            return error(exc.status, exc.reason)
-        if not identity.can_view:
-            return error(403, "the state is for viewer tokens")
+        identity = self._http_identity(request, "can_view", "the state is for viewer tokens")
+        if isinstance(identity, JSONResponse):
+            return identity
         snap = self.store.snapshot()
         sees = identity.sees_scan
         return JSONResponse({
@@ -494,12 +499,10 @@ class Gateway:
         })
 
     async def post_events(self, request: Request) -> JSONResponse:
-        try:
-            identity = self._http_identity(request)
-        except AuthError as exc:
-            return error(exc.status, exc.reason)
-        if not identity.can_publish:
-            return error(403, "viewer tokens cannot publish; scanners need a producer token")
+        identity = self._http_identity(request, "can_publish",
+                                       "viewer tokens cannot publish; scanners need a producer token")
+        if isinstance(identity, JSONResponse):
+            return identity
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return error(415, "Content-Type must be application/json")
