@@ -1,10 +1,11 @@
-"""Live events: the '*' monitor, rejected events, connection details, a send form, export."""
+"""Live events: the '*' monitor, rejected events, connection details, troubleshooting checks,
+the debug log, a send form, export."""
 import json
 import time
 
 import streamlit as st
 
-from realtime import bridge, protocol, views
+from realtime import bridge, debug, protocol, troubleshoot, views
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -35,9 +36,11 @@ def live() -> None:
     st.caption(f"URL: {status.url or '—'} · rooms: {', '.join(status.rooms) or 'none (all scans)'} · "
                f"queued sends: {status.queued} (dropped {status.dropped})"
                + (f" · last error: {views.literal(status.reason)}" if status.reason and not status.connected else ""))
-    ages = views.last_event_age(snap, now)
-    if ages:
-        st.caption("Last received: " + " · ".join(f"{name} {age}" for name, age in ages.items()))
+
+    st.subheader("Troubleshooting")
+    checks = troubleshoot.run(snap, bridge.probe(status.url), rt.client.options.subscribe, now)
+    st.dataframe([{"": CHECK_ICONS[c.state], "problem": c.problem, "check": c.name, "result": c.detail,
+                   "fix": c.fix} for c in checks], hide_index=True)
 
     st.subheader("Events")
     rows = [{"#": r.index, "time": views.clock(r.at), "seq": r.seq, "event": r.event,
@@ -53,7 +56,25 @@ def live() -> None:
         st.caption("None: every event received was valid")
 
 
+CHECK_ICONS = {troubleshoot.OK: "✅", troubleshoot.PROBLEM: "❌", troubleshoot.INFO: "ℹ️"}
 live()
+
+on = st.toggle("Debug log", value=debug.enabled(),
+               help="socket.io/engine.io logs and the dashboard's own (connects, reconnects, rooms, "
+                    "rejected events), also on stderr. For the whole dashboard, like BUGHUNT_DEBUG=1.")
+if on != debug.enabled():
+    debug.enable(on)
+
+
+@st.fragment(run_every=st.session_state.get("refresh", 1.0) if on else None)
+def debug_log() -> None:
+    lines = [{"time": views.clock(line.at), "level": line.level, "source": line.source, "message": line.message}
+             for line in reversed(debug.lines()[-500:])]
+    st.dataframe(lines, hide_index=True)
+
+
+if on:
+    debug_log()
 
 snap = rt.store.snapshot()
 st.download_button("Export event log (JSON Lines)", views.events_jsonl(list(reversed(snap.events))),

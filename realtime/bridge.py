@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from realtime import debug, troubleshoot
 from realtime.auth import Authenticator, AuthError, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
@@ -19,6 +20,7 @@ from realtime.leases import RoomLeases
 from realtime.options import (
     ClientOptions,
     DashboardOptions,
+    DebugOptions,
     GatewayOptions,
     JournalOptions,
     StoreOptions,
@@ -72,11 +74,12 @@ def runtime() -> Runtime:
     try:
         settings = from_env(DashboardOptions, env)
         store_options, client_options = from_env(StoreOptions, env), from_env(ClientOptions, env)
-        journal_options = from_env(JournalOptions, env)
+        journal_options, debug_options = from_env(JournalOptions, env), from_env(DebugOptions, env)
     except ValueError as exc:
         error = f"Ignored a setting: {exc}. Using defaults."
         settings, store_options, client_options = DashboardOptions(), StoreOptions(), ClientOptions()
-        journal_options = JournalOptions()
+        journal_options, debug_options = JournalOptions(), DebugOptions()
+    debug.configure(debug_options)
     journal = None if journal_options.path == ":memory:" else Journal(journal_options.path, journal_options)
     store = EventStore(store_options, journal)
     if journal is not None:
@@ -104,6 +107,12 @@ def runtime() -> Runtime:
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
     leases.start_janitor()
     return Runtime(settings, store, client, leases, demo, journal, error)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def probe(url: str | None) -> troubleshoot.Probe:
+    """Whether the gateway answers, asked at most every 5 s however many tabs look."""
+    return troubleshoot.probe(url)
 
 
 def authenticator() -> Authenticator | None:

@@ -26,6 +26,7 @@ import aiohttp
 import socketio
 
 from realtime import protocol
+from realtime.debug import fields
 from realtime.options import ClientOptions
 from realtime.store import ConnectionState, EventStore
 
@@ -41,6 +42,7 @@ class RealtimeClient:
         self._lock = threading.Lock()
         self._handlers: dict[str, tuple[Handler, ...]] = {}
         self._rooms: Counter[str] = Counter()
+        self._refused: dict[str, str] = {}  # room → the gateway's reason; replaced, never mutated
         self._outbox: deque[tuple[str, Any]] = deque(maxlen=self.options.max_outbox)
         self._dropped = 0
         self._status = ConnectionState()
@@ -144,6 +146,8 @@ class RealtimeClient:
             last = self._rooms[room] == 0
             if last:
                 del self._rooms[room]
+                self._refused = {r: w for r, w in self._refused.items() if r != room}
+                log.info(fields("left", room=room))
                 if self._out is not None:
                     self._enqueue("leave_room", {"room": room}, None)
         if last:
@@ -182,6 +186,7 @@ class RealtimeClient:
         retries = 0  # failed reconnect attempts in the current outage
         first = True
         while True:
+            log.info(fields("connecting", url=url, attempt=retries + 1 if not first else 0))
             error = await self._session(url, auth)
             if error is None:
                 retries = 0  # the link was up: a new outage starts a fresh schedule
@@ -193,8 +198,11 @@ class RealtimeClient:
                     self._dispatch(protocol.CONNECTION_ERROR, {"error": error, "attempts": retries})
             first = False
             self._wake.clear()
+            delay = self._delay(retries + 1)
+            log.info(fields("reconnect scheduled", url=url, failed_attempts=retries, reason=error or "link dropped",
+                            in_seconds=f"{delay:g}"))
             try:
-                await asyncio.wait_for(self._wake.wait(), self._delay(retries + 1))
+                await asyncio.wait_for(self._wake.wait(), delay)
             except TimeoutError:
                 pass
 
@@ -208,7 +216,8 @@ class RealtimeClient:
     async def _session(self, url: str, auth: Any) -> str | None:
         """One connection: connect, run until it drops. Returns an error when it never came
         up, None when it was up and then dropped."""
-        sio = socketio.AsyncClient(reconnection=False)
+        sio = socketio.AsyncClient(reconnection=False, logger=logging.getLogger("socketio.client"),
+                                   engineio_logger=logging.getLogger("engineio.client"))
         closed = asyncio.Event()
         reason = "transport closed"
 
@@ -262,7 +271,7 @@ class RealtimeClient:
         self._connected.set()
         self._publish_status(connected=True, reason=None, attempts=0, since=time.time(),
                              queued=0, note=note)
-        log.info("connected to %s%s", url, f" ({note})" if note else "")
+        log.info(fields("connected", url=url, rooms=",".join(sorted(self._rooms)) or "-", catch_up=note or "-"))
         sender = asyncio.create_task(self._drain(sio, out))
         try:
             await closed.wait()
@@ -287,7 +296,7 @@ class RealtimeClient:
             await _quietly(sio.disconnect())
             self._publish_status(connected=False, reason=reason, since=time.time(),
                                  queued=len(self._outbox))
-            log.warning("disconnected from %s: %s", url, reason)
+            log.warning(fields("disconnected", url=url, reason=reason))
         return None
 
     async def _catch_up(self, sio: socketio.AsyncClient, url: str, auth: Any,
@@ -302,6 +311,11 @@ class RealtimeClient:
             ack = None  # a server that does not answer resume: carry on without it
         if not isinstance(ack, dict) or ("ok" not in ack):
             return None, False
+        refused = ack.get("refused_rooms") if isinstance(ack.get("refused_rooms"), dict) else {}
+        for room, why in refused.items():
+            log.warning(fields("join refused", room=room, reason=protocol.preview(why, 200)))
+        with self._lock:
+            self._refused = {r: protocol.preview(w, 200) for r, w in refused.items() if r in self._rooms}
         if ack.get("ok"):
             return (f"Reconnected — replayed {ack.get('replayed', 0)} missed events" if since is not None
                     else None), True
@@ -338,8 +352,18 @@ class RealtimeClient:
     def _room_ack(self, room: str) -> Handler:
         def ack(reply: Any = None, *_: Any) -> None:
             if isinstance(reply, dict) and reply.get("ok") is False:
-                log.warning("join %s refused: %s", room, protocol.preview(reply.get("error"), 200))
+                why = protocol.preview(reply.get("error"), 200)
+                log.warning(fields("join refused", room=room, reason=why))
+                with self._lock:
+                    self._refused = {**self._refused, room: why}
+            else:
+                log.info(fields("joined", room=room))
+                with self._lock:
+                    self._refused = {r: w for r, w in self._refused.items() if r != room}
+            self._publish_status()
         return ack
+
+
 
     async def _receive(self, event: str, *args: Any) -> None:
         if self._pending is not None:
@@ -376,6 +400,7 @@ class RealtimeClient:
     def _publish_status(self, **changes: Any) -> None:
         with self._lock:
             changes.setdefault("rooms", tuple(sorted(self._rooms)))
+            changes.setdefault("refused", tuple(sorted(self._refused.items())))
             old = self._status
             new = self._status = replace(old, **changes)
         if (old.connected, old.reason, old.attempts) != (new.connected, new.reason, new.attempts):

@@ -1,7 +1,7 @@
 """Settings with defaults and help text, one dataclass per part (the Flower options model).
 
-Every field names its environment variable; README's settings table is checked against these
-by a test, so the two cannot drift.
+Every field names its environment variable; README's settings table is generated from these
+(`python -m realtime.reference --write`) and checked by a test, so the two cannot drift.
 """
 from __future__ import annotations
 
@@ -129,6 +129,14 @@ class GatewayOptions:
         "events are sent, so a restarted gateway can still serve `resume`).")
 
 
+@dataclass(frozen=True)
+class DebugOptions:
+    debug: bool = setting(
+        False, "BUGHUNT_DEBUG",
+        "Debug mode: socket.io/engine.io logs and our structured logs to stderr and the Live events page.")
+    debug_lines: int = setting(2_000, "BUGHUNT_DEBUG_LINES", "Debug log lines kept in memory for the Live events page.")
+
+
 def _cast(kind: Any, raw: str) -> Any:
     name = kind if isinstance(kind, str) else kind.__name__
     if name == "bool":
@@ -157,7 +165,7 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions)
+        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, DebugOptions)
         for f in dataclasses.fields(cls)
     ]
 
@@ -185,21 +193,3 @@ def markdown_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     rows += [f"| `{env}` | `{default}` | {help} |" for env, default, help in documented()]
     return "\n".join(rows)
-
-
-def update_readme(path: str = "README.md") -> None:
-    """Rewrite the settings table between README's `<!-- settings -->` markers."""
-    import re
-
-    with open(path) as f:
-        text = f.read()
-    text = re.sub(r"<!-- settings -->.*<!-- /settings -->",
-                  lambda _: f"<!-- settings -->\n{markdown_table()}\n<!-- /settings -->", text, flags=re.S)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-if __name__ == "__main__":  # python -m realtime.options [--write]: print or refresh README's table
-    import sys
-
-    update_readme() if "--write" in sys.argv else print(markdown_table())

@@ -7,6 +7,7 @@ version, so many viewers polling the same version share one object.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -17,7 +18,10 @@ from types import MappingProxyType
 from typing import Any
 
 from realtime import protocol
+from realtime.debug import fields
 from realtime.options import StoreOptions
+
+log = logging.getLogger("bughunt.store")
 
 METRIC_KEYS = ("total_scans", "active_scans", "total_vulnerabilities", "critical_count",
                "completed_scans")
@@ -115,6 +119,7 @@ class ConnectionState:
     since: float | None = None
     note: str | None = None  # how the last reconnect caught up ("replayed 37 missed events")
     rooms: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()  # (room, the gateway's reason) for refused joins
     queued: int = 0
     dropped: int = 0
 
@@ -211,6 +216,8 @@ class EventStore:
         try:
             parsed = protocol.parse(event, payload)
         except protocol.InvalidEvent as exc:
+            if event in protocol.SERVER_EVENTS:
+                log.info(fields("event rejected", event=event, reason=exc.reason))
             with self._lock:
                 if event in protocol.SERVER_EVENTS:
                     self._rejected.append(

@@ -273,14 +273,6 @@ def event_rates(snap: Snapshot) -> list[float]:
     return [round((b.logged - a.logged) / (b.at - a.at), 2) for a, b in zip(s, s[1:]) if b.at > a.at]
 
 
-def last_event_age(snap: Snapshot, now: float) -> dict[str, str]:
-    """Per event name: how long since it was last received."""
-    seen: dict[str, float] = {}
-    for record in snap.events:
-        seen.setdefault(record.event, record.at)
-    return {name: ago(now - at) for name, at in sorted(seen.items())}
-
-
 # ---- toasts ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

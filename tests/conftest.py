@@ -68,7 +68,7 @@ class GatewayProcess:
             self.proc.kill()
             raise RuntimeError(f"gateway did not start: {''.join(seen)}{self.proc.stdout.read()}")
         self.url = line.split("listening on ")[1].split()[0]
-        self.log: list[str] = []
+        self.log: list[str] = seen
         threading.Thread(target=lambda: self.log.extend(self.proc.stdout), daemon=True).start()
 
     def post(self, body, content_type="application/json", token=None):
@@ -176,7 +176,7 @@ class StreamlitProcess:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.log: list[str] = []
+        self.log: list[str] = seen
         threading.Thread(target=lambda: self.log.extend(self.proc.stdout), daemon=True).start()
         wait_for(self._healthy, timeout=30, interval=0.2)
 

@@ -5,8 +5,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from realtime import bridge, views
-from tests.conftest import ROOT, free_port
+from realtime import bridge, debug, views
+from tests.conftest import ROOT, free_port, wait_for
 
 PAGES = {
     "pages/dashboard.py": ["Dashboard", "Total Scans", "Active Scans", "Vulnerabilities", "Critical"],
@@ -119,9 +119,29 @@ def test_events_page_shows_events_and_rejected_with_reasons(rt):
     feed(rt.store, [("scan_progress", {"scan_id": 1, "progress": 5, "seq": 1}),
                     ("scan_progress", {"scan_id": 1, "progress": 500})])
     at = open_page("pages/events.py")
-    events, rejected = at.dataframe[0].value, at.dataframe[1].value
+    checks, events, rejected = (frame.value for frame in at.dataframe[:3])
     assert "scan_progress" in events["event"].tolist()
     assert rejected["reason"].tolist() == ["progress: Input should be less than or equal to 100"]
+    # the troubleshooting checks see the gateway down (nothing listens there) and the rejection
+    rows = {row["check"]: row for row in checks.to_dict("records")}
+    assert rows["Gateway reachable"]["fix"].startswith("Start the gateway")
+    assert "latest scan_progress: progress: Input should be" in rows["Events valid"]["result"]
+
+
+def test_events_page_debug_toggle_shows_the_log(rt):
+    at = open_page("pages/events.py")
+    toggle = next(t for t in at.toggle if t.label == "Debug log")
+    toggle.set_value(True).run()
+    try:
+        rt.client.reconnect_now()  # a retry, now that debug mode is on
+        wait_for(lambda: any("connecting url=" in line.message for line in debug.lines()))
+        at.run()
+        log = at.dataframe[-1].value
+        assert any("debug mode on" in message for message in log["message"])
+        assert any("connecting url=" in message for message in log["message"])
+        assert debug.enabled()
+    finally:
+        debug.enable(False)
 
 
 def test_scan_detail_shows_progress_phase_and_failure(rt):

@@ -7,9 +7,9 @@ import asyncio
 import logging
 import sys
 
-from realtime import auth
+from realtime import auth, debug
 from realtime.gateway.server import Gateway, bind
-from realtime.options import GatewayOptions, add_arguments, from_args, from_env
+from realtime.options import DebugOptions, GatewayOptions, add_arguments, from_args, from_env
 
 
 def token(argv: list[str]) -> None:
@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--state-db keeps a single gateway's stream; with --redis-url the stream is shared "
                      "and the other gateways still serve resume. Use one or the other.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        debug.configure(from_env(DebugOptions))
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         gateway = Gateway(options)
     except (ValueError, OSError) as exc:  # e.g. a short secret or an unreadable secret file

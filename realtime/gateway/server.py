@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from realtime import protocol
 from realtime.auth import Authenticator, AuthError, Identity, load_secret
+from realtime.debug import fields
 from realtime.gateway.limits import TokenBucket
 from realtime.gateway.stream import StreamManager
 from realtime.journal import Journal
@@ -124,7 +125,9 @@ class Gateway:
         self.sio = socketio.AsyncServer(
             async_mode="asgi", client_manager=self.manager,
             cors_allowed_origins="*" if origins == ["*"] else origins,
-            max_http_buffer_size=options.max_body_bytes)
+            max_http_buffer_size=options.max_body_bytes,
+            # Logger objects (not True/False) leave their levels to realtime.debug.
+            logger=logging.getLogger("socketio.server"), engineio_logger=logging.getLogger("engineio.server"))
         self._register_socket_handlers()
         http = Starlette(routes=[
             Route("/healthz", self.healthz),
@@ -332,7 +335,7 @@ class Gateway:
             # scoped link: only its scans). A client that resumes joins in `resume`, after its
             # replay, so nothing overtakes it.
             if not auth.get("resume"):
-                for room in self._audience(session, auth.get("subscribe", "all"), []):
+                for room in self._audience(session, auth.get("subscribe", "all"), [])[0]:
                     await self._enter(sid, session, room)
             self.clients += 1
 
@@ -359,7 +362,7 @@ class Gateway:
                 request = protocol.parse_request("resume", data)
             except protocol.InvalidEvent as exc:
                 return {"ok": False, "error": exc.reason}
-            rooms = self._audience(session, request.subscribe, request.rooms)
+            rooms, refused = self._audience(session, request.subscribe, request.rooms)
             async with self._gate:
                 refusal = self._resume_refusal(request.epoch, request.since)
                 replay = [] if refusal else [s for s in self._sent if s.seq > request.since and s.rooms & rooms]
@@ -368,6 +371,8 @@ class Gateway:
                 for room in rooms:
                     await self._enter(sid, session, room)
             answer = {"epoch": self.epoch, "last_seq": self.store.stream[1]}
+            if refused:
+                answer["refused_rooms"] = refused
             if refusal:
                 return {"ok": False, "resync_required": True, "error": refusal, **answer}
             return {"ok": True, "replayed": len(replay), **answer}
@@ -388,7 +393,7 @@ class Gateway:
             if why is None and len(session.rooms) >= self.options.max_rooms_per_socket:
                 why = f"at most {self.options.max_rooms_per_socket} rooms per connection"
             if why:
-                log.warning("refused %s to join %s: %s", session.identity.sub, room, why)
+                log.warning(fields("join refused", user=session.identity.sub, room=room, reason=why))
                 return {"ok": False, "error": why}
             await self._enter(sid, session, room)
             return {"ok": True}
@@ -432,14 +437,17 @@ class Gateway:
                                               "scanners publish with POST /api/events"}
             return {"ok": False, "error": f"unknown event {protocol.preview(event, 80)}"}
 
-    def _audience(self, session: Session, subscribe: str, rooms: list[str]) -> set[str]:
+    def _audience(self, session: Session, subscribe: str, rooms: list[str]) -> tuple[set[str], dict[str, str]]:
         """The rooms a socket gets: those it asked for and may join, plus everything unless it
-        asked for rooms only; a scoped link gets exactly its scans."""
+        asked for rooms only; a scoped link gets exactly its scans. Also the refused rooms, why."""
         identity = session.identity
-        allowed = {room for room in rooms if identity.may_join(room) is None}
+        refused = {room: why for room in rooms if (why := identity.may_join(room))}
+        allowed = set(rooms) - set(refused)
+        for room, why in refused.items():
+            log.warning(fields("join refused", user=identity.sub, room=room, reason=why))
         if identity.scoped:
-            return allowed | {f"scan_{scan}" for scan in identity.scans}
-        return allowed | ({"all"} if subscribe != "rooms" else set())
+            return allowed | {f"scan_{scan}" for scan in identity.scans}, refused
+        return allowed | ({"all"} if subscribe != "rooms" else set()), refused
 
     async def _enter(self, sid: str, session: Session, room: str) -> None:
         session.rooms.add(room)
@@ -534,6 +542,9 @@ class Gateway:
                 details.append({"index": index, "event": protocol.preview(item["event"], 80),
                                 "error": exc.reason})
         if details:
+            for detail in details[:10]:  # bounded: a hostile batch must not flood the log
+                log.info(fields("event rejected", producer=self.producer(request, identity), index=detail["index"],
+                                event=detail.get("event", "?"), reason=detail["error"]))
             return error(400, f"{len(details)} of {len(items)} events are invalid; none were accepted",
                          details)
         producer = self.producer(request, identity)
