@@ -124,5 +124,6 @@ def fields(what: str, **values: Any) -> str:
     parts = [what]
     for key, value in values.items():
         text = str(value)
-        parts.append(f"{key}={text!r}" if not text or any(c.isspace() or c in "'\"=" for c in text) else f"{key}={text}")
+        plain = text and not any(c.isspace() or c in "'\"=" for c in text)
+        parts.append(f"{key}={text}" if plain else f"{key}={text!r}")
     return " ".join(parts)

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from realtime import protocol
@@ -77,48 +77,69 @@ def _json_or_text(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
-def parse_line(line: str) -> tuple[str, dict]:
-    """One JSON line `{"event": ..., "data": {...}}`, checked against the protocol."""
-    try:
-        item = json.loads(line)
-    except ValueError as exc:
-        raise protocol.InvalidEvent(f"not JSON: {exc}") from None
-    if not isinstance(item, dict) or not isinstance(item.get("event"), str):
-        raise protocol.InvalidEvent('expected {"event": "<name>", "data": {...}}')
-    protocol.parse(item["event"], item.get("data"))
-    return item["event"], item.get("data")
+Item = tuple[int, str | None, Any]  # (line number, event, data); event None: data says why the line is skipped
 
 
-def stream_lines(lines: Iterable[str], publisher: Publisher, batch: int = 100, linger: float = 0.2,
-                 errors: Any = sys.stderr) -> tuple[int, int]:
-    """Publish JSON lines as they arrive: a batch goes out when full or when no line came for
-    `linger` seconds, so slow tool output is still live. Bad lines are reported with their line
-    number and skipped. Returns (published, skipped)."""
-    lines_q: queue.Queue = queue.Queue(maxsize=batch * 10)
+def json_lines(lines: Iterable[str]) -> Iterator[Item]:
+    """Our own events as JSON lines, `{"event": ..., "data": {...}}` each; blank lines ignored."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            yield number, None, f"not JSON: {exc}"
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("event"), str):
+            yield number, None, 'expected {"event": "<name>", "data": {...}}'
+        else:
+            yield number, item["event"], item.get("data")
+
+
+def checked(items: Iterable[Item]) -> Iterator[Item]:
+    """Items with each event checked against the catalogue: one that does not fit becomes a
+    skipped line saying why."""
+    for number, event, data in items:
+        if event is not None:
+            try:
+                protocol.parse(event, data)
+            except protocol.InvalidEvent as exc:
+                event, data = None, exc.reason
+        yield number, event, data
+
+
+def stream(items: Iterable[Item], publisher: Publisher, batch: int = 100, linger: float = 0.2,
+           errors: Any = sys.stderr) -> tuple[int, int]:
+    """Publish converted lines as they come: a batch goes out when full or when nothing came for
+    `linger` seconds, so a running tool's output is live. Each event is checked against the
+    catalogue first; a bad line is reported with its number and skipped, the rest go on.
+    Returns (published, skipped)."""
+    items_q: queue.Queue = queue.Queue(maxsize=batch * 10)
     done = object()
 
     def read() -> None:
-        for item in enumerate(lines, 1):
-            lines_q.put(item)
-        lines_q.put(done)
+        try:
+            for item in checked(items):
+                items_q.put(item)
+        except Exception as exc:  # noqa: BLE001 - unreadable input ends it, said once, nothing lost before
+            items_q.put((0, None, f"input ended: {exc}"))
+        items_q.put(done)
 
     threading.Thread(target=read, daemon=True).start()
     pending: list[tuple[str, dict]] = []
     published = skipped = 0
     while True:
         try:
-            item = lines_q.get(timeout=linger if pending else None)
+            item = items_q.get(timeout=linger if pending else None)
         except queue.Empty:
             item = None
         if item is not None and item is not done:
-            number, line = item
-            if not line.strip():
-                continue
-            try:
-                pending.append(parse_line(line))
-            except protocol.InvalidEvent as exc:
+            number, event, data = item
+            if event is None:
                 skipped += 1
-                print(f"line {number}: skipped: {exc.reason}", file=errors)
+                print(f"line {number}: skipped: {data}", file=errors)
+            else:
+                pending.append((event, data))
             if len(pending) < batch:
                 continue
         if pending:
@@ -128,20 +149,36 @@ def stream_lines(lines: Iterable[str], publisher: Publisher, batch: int = 100, l
             return published, skipped
 
 
+def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=os.environ.get("BUGHUNT_GATEWAY_URL", DEFAULT_URL),
+                        help="gateway URL [env BUGHUNT_GATEWAY_URL, default %(default)s]")
+    parser.add_argument("--token", default=os.environ.get("BUGHUNT_PRODUCER_TOKEN"),
+                        help="producer token [env BUGHUNT_PRODUCER_TOKEN]")
+    parser.add_argument("--retries", type=int, default=5,
+                        help="attempts while the gateway cannot be reached, 0.5 s apart and doubling "
+                             "(default %(default)s)")
+
+
+def report_failure(exc: Exception) -> int:
+    """Say why the gateway refused or could not be reached; the exit code for it."""
+    print(f"error: {exc}", file=sys.stderr)
+    if isinstance(exc, PublishError) and isinstance(exc.body, dict):
+        for detail in exc.body.get("details", []):
+            print(f"  {detail}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m realtime.publisher", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("event", nargs="?", help="event name; omit to read JSON lines from stdin")
     parser.add_argument("data", nargs="?", help="event data as a JSON object")
-    parser.add_argument("--url", default=os.environ.get("BUGHUNT_GATEWAY_URL", DEFAULT_URL),
-                        help="gateway URL [env BUGHUNT_GATEWAY_URL, default %(default)s]")
-    parser.add_argument("--token", default=os.environ.get("BUGHUNT_PRODUCER_TOKEN"),
-                        help="producer token [env BUGHUNT_PRODUCER_TOKEN]")
+    add_gateway_arguments(parser)
     args = parser.parse_args(argv)
-    publisher = Publisher(args.url, args.token)
+    publisher = Publisher(args.url, args.token, retries=args.retries)
     try:
         if args.event is None:
-            published, skipped = stream_lines(sys.stdin, publisher)
+            published, skipped = stream(json_lines(sys.stdin), publisher)
             print(f"published {published} events, skipped {skipped} lines", file=sys.stderr)
             return 1 if skipped and not published else 0
         try:
@@ -152,11 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         publisher.publish(args.event, data)
         return 0
     except (PublishError, ConnectionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        if isinstance(exc, PublishError) and isinstance(exc.body, dict):
-            for detail in exc.body.get("details", []):
-                print(f"  {detail}", file=sys.stderr)
-        return 2
+        return report_failure(exc)
 
 
 if __name__ == "__main__":

@@ -211,8 +211,8 @@ def stale() -> list[str]:
 def write() -> None:
     for file, marker, make in PARTS:
         path = ROOT / file
-        text = _pattern(marker).sub(lambda _: f"<!-- {marker} -->\n{make()}\n<!-- /{marker} -->", path.read_text())
-        path.write_text(text)
+        section = f"<!-- {marker} -->\n{make()}\n<!-- /{marker} -->"
+        path.write_text(_pattern(marker).sub(lambda _, section=section: section, path.read_text()))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,8 @@ def _received(snap: Snapshot, now: float, problem: str) -> list[Check]:
                             f"{len(snap.rejected)} rejected; latest {latest.event}: {latest.reason}",
                             "The publisher sends fields the catalogue does not accept: compare with docs/protocol.md."))
     if unknown:
-        checks.append(Check(problem, "Event names", PROBLEM, "unknown names received: " + ", ".join(sorted(unknown)[:10]),
+        checks.append(Check(problem, "Event names", PROBLEM,
+                            "unknown names received: " + ", ".join(sorted(unknown)[:10]),
                             "Use the catalogue's names (scan_started, scan_progress, …; docs/protocol.md)."))
     if not last:
         checks.append(Check(problem, "Last event", INFO if not snap.connection.connected else PROBLEM,

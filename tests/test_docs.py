@@ -75,9 +75,10 @@ def test_every_json_event_example_is_accepted_and_delivered(secured):
     assert (status, answer) == (202, {"accepted": len(examples)})
     for example in examples:
         expected = protocol.parse(example["event"], example["data"]).model_dump(exclude_none=True)
-        wait_for(lambda: any(event == example["event"] and data["seq"] >= 1 and data["timestamp"]
-                             and {k: v for k, v in data.items() if k not in ("seq", "timestamp")} == expected
-                             for event, data in received))
+        wait_for(lambda name=example["event"], expected=expected: any(
+            event == name and data["seq"] >= 1 and data["timestamp"]
+            and {k: v for k, v in data.items() if k not in ("seq", "timestamp")} == expected
+            for event, data in received))
 
 
 def test_every_shell_and_python_example_runs(secured, gateway_factory, redis_url):
