@@ -22,12 +22,15 @@ if bridge.login_required():
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
 refresh = bridge.cursor("refresh", rt.settings.refresh_seconds)
-unread = rt.store.snapshot().unread
+unread = rt.snapshot().unread
+# Links made from the page object skip a file-system lookup per link per tick (pages link to scans).
+scan_page = st.session_state["scan_page"] = st.Page(
+    "pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan")
 
 nav = st.navigation([
     st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
     st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
-    st.Page("pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan"),
+    scan_page,
     st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
             url_path="vulnerabilities"),
     st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
@@ -37,8 +40,10 @@ nav = st.navigation([
 
 
 @st.fragment(run_every=refresh)
-def connection_panel() -> None:
-    snap = rt.store.snapshot()
+def sidebar_live() -> None:
+    """The connection panel, and toasts for what arrived since this tab's last look (once per
+    event per tab). One fragment: each costs a rerun per viewer per tick."""
+    snap = rt.snapshot()
     status = snap.connection
     if status.connected:
         st.success("Connected", icon=":material/wifi:")
@@ -53,11 +58,6 @@ def connection_panel() -> None:
             rt.client.reconnect_now()
     st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
 
-
-@st.fragment(run_every=refresh)
-def toasts() -> None:
-    """Toast what arrived since this tab's last look: once per event per tab."""
-    snap = rt.store.snapshot()
     start = bridge.cursor("toast_cursor", snap.logged)  # a new tab starts now, not with history
     for toast in views.plan_toasts(views.new_records(snap, start)):
         st.toast(toast.text, icon=toast.icon, duration=toast.duration)
@@ -71,9 +71,8 @@ with st.sidebar:
         st.info("Demo mode — simulated scans. Set `BUGHUNT_WS_URL` to watch a real gateway.")
     if rt.error:
         st.warning(rt.error)
-    connection_panel()
+    sidebar_live()
     st.select_slider("Refresh every (s)", options=sorted({0.5, 1.0, 2.0, 5.0, 10.0, rt.settings.refresh_seconds}),
                      key="refresh")
-    toasts()
 
 nav.run()

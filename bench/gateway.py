@@ -5,7 +5,7 @@ Prints, from one run:
   * sustained events/s from the write-only Redis emitter through a Redis-backed gateway;
   * p50/p95 publish → receive latency at 1,000 events/s offered (10-event batches every 10 ms).
 
-Run: python bench/gateway.py [--events 20000] [--seconds 10] [--json FILE]
+Run: python -m bench.gateway [--events 20000] [--seconds 10] [--json FILE]
 Needs redis-server on PATH for the Redis figure (skipped with a note otherwise).
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,21 +26,9 @@ sys.path.insert(0, ROOT)
 import aiohttp  # noqa: E402
 import socketio  # noqa: E402
 
-from bench.report import report  # noqa: E402
+from bench.procs import free_port, start_gateway, stop  # noqa: E402
+from bench.report import percentile, report  # noqa: E402
 from realtime.gateway.stream import StreamManager  # noqa: E402
-
-
-def start_gateway(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "realtime.gateway", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
-    line = proc.stdout.readline()
-    return proc, line.split("listening on ")[1].split()[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Receiver:
@@ -130,12 +117,11 @@ def main() -> dict:
     proc, url = start_gateway("--metrics-interval", "60")
     try:
         figures["http_batches_events_per_s"] = round(asyncio.run(http_throughput(url, args.events)))
-        lat = sorted(asyncio.run(latency(url, args.seconds)))
+        lat = asyncio.run(latency(url, args.seconds))
         figures["latency_p50_ms_at_1000_per_s"] = round(statistics.median(lat) * 1000, 2)
-        figures["latency_p95_ms_at_1000_per_s"] = round(lat[int(len(lat) * 0.95)] * 1000, 2)
+        figures["latency_p95_ms_at_1000_per_s"] = round(percentile(lat, 95) * 1000, 2)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop(proc)
     if shutil.which("redis-server"):
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
@@ -148,13 +134,13 @@ def main() -> dict:
                 figures["redis_emitter_events_per_s"] = round(
                     asyncio.run(redis_throughput(url, redis_url, args.events)))
             finally:
-                proc.terminate()
-                proc.wait(10)
+                stop(proc)
                 redis.terminate()
                 redis.wait(10)
     else:
         figures["redis_emitter_events_per_s"] = "skipped: no redis-server"
-    return report(figures, json_path=args.json)
+    goals = {"latency_p95_ms_at_1000_per_s": (figures["latency_p95_ms_at_1000_per_s"] <= 50, "≤ 50")}
+    return report(figures, goals, args.json)
 
 
 

@@ -4,7 +4,7 @@ Events are offered at a fixed rate (default 10,000/s) to `store.apply`, as the c
 would; the figure is the rate achieved, and for the journal the time its writer needs after the
 last event to have everything committed (its lag). Also the unthrottled maximum both ways.
 
-Run: python bench/journal.py [--rate 10000] [--seconds 5] [--json FILE]
+Run: python -m bench.journal [--rate 10000] [--seconds 5] [--json FILE]
 """
 from __future__ import annotations
 

@@ -13,14 +13,14 @@ st.title("Live events")
 names = st.multiselect("Event", [*protocol.SERVER_EVENTS, protocol.CONNECTION_STATUS], placeholder="All events")
 paused = st.toggle("Pause", help="Freeze the list to read it; events keep arriving in the background.")
 if paused:
-    frozen = bridge.cursor("events_frozen", rt.store.snapshot())
+    frozen = bridge.cursor("events_frozen", rt.snapshot())
 else:
     st.session_state.pop("events_frozen", None)
 
 
 @st.fragment(run_every=None if paused else st.session_state.get("refresh", 1.0))
 def live() -> None:
-    snap = st.session_state["events_frozen"] if paused else rt.store.snapshot()
+    snap = st.session_state["events_frozen"] if paused else rt.snapshot()
     now = time.time()
     status = snap.connection
     st.subheader("Connection")
@@ -43,10 +43,11 @@ def live() -> None:
                    "fix": c.fix} for c in checks], hide_index=True)
 
     st.subheader("Events")
-    rows = [{"#": r.index, "time": views.clock(r.at), "seq": r.seq, "event": r.event,
-             "data": r.data if isinstance(r.data, str) else json.dumps(r.data, default=str)}
-            for r in snap.events if not names or r.event in names][:500]
-    st.dataframe(rows, hide_index=True) if rows else st.info("No events yet")
+    rows = views.event_rows(snap, tuple(names))
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.info("No events yet")
 
     st.subheader("Rejected events")
     if snap.rejected:
@@ -76,9 +77,10 @@ def debug_log() -> None:
 if on:
     debug_log()
 
-snap = rt.store.snapshot()
-st.download_button("Export event log (JSON Lines)", views.events_jsonl(list(reversed(snap.events))),
-                   f"events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", "application/x-ndjson")
+st.download_button("Export event log (JSON Lines)",
+                   lambda: views.events_jsonl(list(reversed(rt.store.snapshot().events))),
+                   f"events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", "application/x-ndjson", on_click="ignore",
+                   help="The event log as of the click, oldest first")
 
 st.subheader("Send an event")
 with st.form("send_event"):

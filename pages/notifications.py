@@ -8,20 +8,25 @@ from realtime import bridge, protocol, views
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Notifications")
-types = st.multiselect("Type", list(protocol.NOTIFICATION_TYPES), placeholder="All types")
+left, right = st.columns([4, 1])
+types = left.multiselect("Type", list(protocol.NOTIFICATION_TYPES), placeholder="All types")
+size = rt.settings.feed_items
+page = right.number_input("Page", min_value=1, value=1, step=1, help=f"{size} per page, newest first")
 
 
 @st.fragment(run_every=st.session_state.get("refresh", 1.0))
 def live() -> None:
-    snap = rt.store.snapshot()
+    snap = rt.snapshot()
     now = time.time()
-    shown = [n for n in snap.notifications if not types or n.type in types]
+    shown = views.matching_notifications(snap, tuple(types))
+    pages = views.pages(len(shown), size)
+    first = (min(page, pages) - 1) * size
     top, button = st.columns([4, 1])
     top.caption(f"{snap.unread} unread · {len(snap.notifications)} in all")
     button.button("Mark all as read", disabled=not snap.unread, on_click=rt.store.mark_read)
     if not shown:
         st.info("No notifications yet")
-    for n in shown[:100]:
+    for n in shown[first:first + size]:
         with st.container(border=True):
             text, action = st.columns([5, 1])
             state = "" if n.read else "🔵 unread · "
@@ -31,8 +36,9 @@ def live() -> None:
             if not n.read:
                 action.button("Mark read", key=f"read-{n.id}", on_click=rt.store.mark_read,
                               args=([n.id],))
-    if len(shown) > 100:
-        st.caption(f"Showing the newest 100 of {len(shown)}")
+    if len(shown) > size:
+        st.caption(f"Showing {first + 1}–{min(first + size, len(shown))} of {len(shown)} (page {min(page, pages)} "
+                   f"of {pages})")
 
 
 live()

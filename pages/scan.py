@@ -1,6 +1,5 @@
 """Scan detail (/scan?id=…): progress over time, phase timeline, ETA, findings, events.
 Viewing a scan holds its room joined; the lease lapses when no tab views it any more."""
-import json
 import time
 
 import streamlit as st
@@ -13,12 +12,12 @@ scan_id = st.query_params.get("id", "")
 
 if not scan_id:
     st.title("Scan detail")
-    scans = views.scans_by_start(rt.store.snapshot())
+    scans = views.scans_by_start(rt.snapshot())
     if not scans:
         st.info("No scans yet")
         st.stop()
     chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
-                          format_func=lambda sid: f"{rt.store.snapshot().scans[sid].name or sid} ({sid})")
+                          format_func=lambda sid: f"{rt.snapshot().scans[sid].name or sid} ({sid})")
     if chosen:
         st.query_params["id"] = chosen
         st.rerun()
@@ -32,7 +31,7 @@ if not protocol.ID_RE.match(scan_id):
 @st.fragment(run_every=st.session_state.get("refresh", 1.0))
 def live() -> None:
     rt.leases.renew(f"scan_{scan_id}")
-    snap = rt.store.snapshot()
+    snap = rt.snapshot()
     now = time.time()
     scan = snap.scans.get(scan_id)
     if scan is None:
@@ -66,16 +65,22 @@ def live() -> None:
         st.plotly_chart(views.gantt_figure(scan, now), key="phases")
 
     st.subheader("Findings")
-    findings = views.filter_findings(views.findings_frame(snap), scan_id=scan_id)
-    if findings.empty:
+    size = rt.settings.table_rows
+    count = len(views.matching_findings(snap, (), scan_id, ""))
+    if not count:
         st.caption("No findings yet")
     else:
-        st.dataframe(findings.drop(columns=["scan", "target", "scan_id"]), hide_index=True)
+        if count > size:
+            st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
+        columns = ("severity", "title", "url", "cvss", "type", "found at", "id")
+        st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True)
 
     st.subheader("Events")
-    rows = [{"time": views.clock(r.at), "seq": r.seq, "event": r.event, "data": json.dumps(r.data, default=str)}
-            for r in snap.events if isinstance(r.data, dict) and r.data.get("scan_id") == scan_id][:200]
-    st.dataframe(rows, hide_index=True) if rows else st.caption("No events in the recent log")
+    rows = views.event_rows(snap, (), scan_id, 200)
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.caption("No events in the recent log")
 
 
 live()

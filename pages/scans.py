@@ -14,7 +14,7 @@ statuses = st.multiselect("Status", ["running", "queued", "completed", "failed",
 
 @st.fragment(run_every=st.session_state.get("refresh", 1.0))
 def live() -> None:
-    snap = rt.store.snapshot()
+    snap = rt.snapshot()
     frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds)
     if statuses:
         frame = frame[frame["status"].str.split(" ").str[0].isin(statuses)]

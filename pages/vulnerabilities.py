@@ -1,4 +1,4 @@
-"""Vulnerabilities: live table with filters, severity chart, CSV/JSON export."""
+"""Vulnerabilities: live table (paged) with filters, severity chart, CSV/JSON export."""
 import time
 
 import streamlit as st
@@ -8,40 +8,62 @@ from realtime import bridge, protocol, views
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Vulnerabilities")
-snap = rt.store.snapshot()
-f1, f2, f3 = st.columns([2, 2, 3])
+snap = rt.snapshot()
+f1, f2, f3, f4 = st.columns([2, 2, 3, 1])
 severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities")
 scans = views.scans_by_start(snap)
 scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
                        format_func=lambda sid: "All scans" if not sid else f"{snap.scans[sid].name or sid} ({sid})"
                        if sid in snap.scans else sid)
 text = f3.text_input("Search", placeholder="title, URL, target, type")
+filters = (tuple(severities), scan_id or "", text.strip())
+size = rt.settings.table_rows
+page = f4.number_input("Page", min_value=1, value=1, step=1,
+                       help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 
 @st.fragment(run_every=st.session_state.get("refresh", 1.0))
 def live() -> None:
-    snap = rt.store.snapshot()
-    frame = views.filter_findings(views.findings_frame(snap), severities, scan_id, text.strip())
-    left, right = st.columns([3, 1])
-    with right:
-        st.plotly_chart(views.severity_figure(views.severity_counts(snap)), key="severity")
-    with left:
-        st.caption(f"{len(frame)} of {len(snap.vulnerabilities)} findings")
-        if frame.empty:
-            st.info("No findings match" if len(snap.vulnerabilities) else "No findings yet")
-        else:
-            st.dataframe(frame.drop(columns=["id", "scan_id"]), hide_index=True, column_config={
-                "url": st.column_config.TextColumn("url"),  # shown as text: never a clickable link
-                "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
-            })
+    snap = rt.snapshot()
+    count = len(views.matching_findings(snap, *filters))
+    shown = min(page, views.pages(count, size))
+    frame = views.findings_page(snap, filters, shown, size)
+    first = (shown - 1) * size
+    st.caption(f"{count:,} of {len(snap.vulnerabilities):,} findings"
+               + (f" · showing {first + 1:,}–{first + frame.num_rows:,} (page {shown} of "
+                  f"{views.pages(count, size)})" if count > size else ""))
+    if not frame.num_rows:
+        st.info("No findings match" if len(snap.vulnerabilities) else "No findings yet")
+    else:
+        st.dataframe(frame, hide_index=True, column_config={
+            "url": st.column_config.TextColumn("url"),  # shown as text: never a clickable link
+            "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
+        })
 
 
-live()
+@st.fragment(run_every=max(rt.settings.chart_seconds, st.session_state.get("refresh", 1.0)))
+def chart() -> None:
+    st.plotly_chart(views.severity_figure(rt.snapshot()), key="severity")
 
-frame = views.filter_findings(views.findings_frame(snap), severities, scan_id, text.strip())
+left, right = st.columns([3, 1])
+with left:
+    live()
+with right:
+    chart()
+
+
+def export(kind):
+    """Built when clicked, from the newest findings (every match, not one page)."""
+    def build() -> bytes:
+        snap = rt.store.snapshot()
+        frame = views.findings_frame(snap, views.matching_findings(snap, *filters))
+        return views.to_csv(frame) if kind == "csv" else views.to_json(frame)
+    return build
+
+
 stamp = time.strftime("%Y%m%d-%H%M%S")
 c1, c2, _ = st.columns([1, 1, 4])
-c1.download_button("Export CSV", views.to_csv(frame), f"findings-{stamp}.csv", "text/csv",
-                   help="The filtered findings as of this page load; cells that start like a "
+c1.download_button("Export CSV", export("csv"), f"findings-{stamp}.csv", "text/csv", on_click="ignore",
+                   help="Every finding matching the filters, as of the click; cells that start like a "
                         "spreadsheet formula are quoted.")
-c2.download_button("Export JSON", views.to_json(frame), f"findings-{stamp}.json", "application/json")
+c2.download_button("Export JSON", export("json"), f"findings-{stamp}.json", "application/json", on_click="ignore")

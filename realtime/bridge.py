@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import gc
 import logging
 import os
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from realtime.options import (
     StoreOptions,
     from_env,
 )
-from realtime.store import EventStore
+from realtime.store import EventStore, Snapshot
 
 log = logging.getLogger("bughunt.dashboard")
 
@@ -40,6 +41,10 @@ class Runtime:
     demo: RunningGateway | None
     journal: Journal | None
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
+
+    def snapshot(self) -> Snapshot:
+        """The store as viewers share it: at most `snapshot_interval` seconds behind."""
+        return self.store.snapshot(max_age=self.settings.snapshot_interval)
 
 
 def take_routing() -> None:
@@ -86,6 +91,9 @@ def runtime() -> Runtime:
         count = journal.replay(store)  # scans, findings and read flags from before a restart
         log.info("replayed %d events from %s", count, journal.path)
         atexit.register(journal.close)  # commits what is still queued
+        # What the replay built lives long: keep it out of every later full collection.
+        gc.collect()
+        gc.freeze()
     client = RealtimeClient(store, client_options)
     demo = None
     url = settings.ws_url

@@ -29,6 +29,18 @@ class DashboardOptions:
     refresh_seconds: float = setting(1.0, "BUGHUNT_REFRESH_SECONDS", "How often live areas refresh.")
     stuck_after_seconds: float = setting(
         120.0, "BUGHUNT_STUCK_AFTER_SECONDS", "A running scan silent this long is flagged as possibly stuck.")
+    table_rows: int = setting(
+        1_000, "BUGHUNT_TABLE_ROWS",
+        "Rows per page of the findings tables: a viewer gets one page per refresh, never every finding.")
+    chart_seconds: float = setting(
+        5.0, "BUGHUNT_CHART_SECONDS",
+        "How often the summary charts redraw (they change slowly; redrawing them every refresh costs "
+        "every viewer's browser and the server).")
+    feed_items: int = setting(25, "BUGHUNT_FEED_ITEMS", "Notifications per page of the Notifications feed.")
+    snapshot_interval: float = setting(
+        0.25, "BUGHUNT_SNAPSHOT_INTERVAL",
+        "Seconds viewers share one snapshot of the store (and the tables and charts made from it) while "
+        "events keep arriving; 0: every refresh of every viewer sees the newest.")
 
 
 @dataclass(frozen=True)

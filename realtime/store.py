@@ -7,12 +7,13 @@ version, so many viewers polling the same version share one object.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -67,6 +68,100 @@ class Vulnerability:
     vulnerability_type: str | None
     description: str | None
     found_at: float
+
+
+BLOCK = 1024  # findings per immutable block of the log
+HISTOGRAM_SECONDS = 10  # width of a findings-over-time bucket kept by the store
+
+
+class Findings(Sequence):
+    """The findings of one snapshot, newest first. Made of the log's immutable blocks (shared
+    with every other snapshot), so taking one costs O(blocks), not O(findings)."""
+
+    __slots__ = ("_blocks", "_head", "_tail", "_len")
+
+    def __init__(self, blocks: tuple[tuple[Vulnerability, ...], ...] = (), head: int = 0,
+                 tail: tuple[Vulnerability, ...] = ()):
+        self._blocks, self._head, self._tail = blocks, head, tail  # oldest first; head: evicted of block 0
+        self._len = sum(map(len, blocks)) - head + len(tail)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Vulnerability]:
+        yield from reversed(self._tail)
+        for i in range(len(self._blocks) - 1, -1, -1):
+            block = self._blocks[i]
+            yield from reversed(block[self._head:] if i == 0 and self._head else block)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._len)
+            if step == 1:
+                return tuple(itertools.islice(self, start, max(start, stop)))
+            return tuple(self)[index]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError("findings index out of range")
+        position = self._len - 1 - index + self._head  # from the oldest, counting evicted ones
+        full = len(self._blocks) * BLOCK
+        return self._blocks[position // BLOCK][position % BLOCK] if position < full else self._tail[position - full]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Findings({len(self)} findings)"
+
+
+class _FindingLog:
+    """The store's findings: appended at the end, evicted from the front, with counts by
+    severity and by time kept up to date as they come and go (derived data costs nothing)."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.severity: Counter[str] = Counter()
+        self.histogram: Counter[int] = Counter()  # bucket start (epoch s) → findings found in it
+        self._blocks: deque[tuple[Vulnerability, ...]] = deque()
+        self._open: list[Vulnerability] = []
+        self._head = 0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def append(self, finding: Vulnerability) -> None:
+        self.ids.add(finding.id)
+        self._count(finding, 1)
+        self._open.append(finding)
+        if len(self._open) == BLOCK:
+            self._blocks.append(tuple(self._open))
+            self._open = []
+
+    def evict_oldest(self) -> None:
+        if self._blocks:
+            block = self._blocks[0]
+            finding = block[self._head]
+            self._head += 1
+            if self._head == len(block):
+                self._blocks.popleft()
+                self._head = 0
+        else:
+            finding = self._open.pop(0)  # under one block: cheap
+        self.ids.discard(finding.id)
+        self._count(finding, -1)
+
+    def _count(self, finding: Vulnerability, delta: int) -> None:
+        self.severity[finding.severity] += delta
+        bucket = int(finding.found_at // HISTOGRAM_SECONDS) * HISTOGRAM_SECONDS
+        self.histogram[bucket] += delta
+        if not self.histogram[bucket]:
+            del self.histogram[bucket]
+
+    def view(self) -> Findings:
+        return Findings(tuple(self._blocks), self._head, tuple(self._open))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +232,9 @@ class Sample:
 class Snapshot:
     version: int
     scans: Mapping[str, Scan]
-    vulnerabilities: tuple[Vulnerability, ...]
+    vulnerabilities: Findings  # newest first
+    severity_counts: Mapping[str, int]  # findings held, by severity
+    findings_histogram: Mapping[int, int]  # findings held, by HISTOGRAM_SECONDS bucket start
     metrics: Mapping[str, int]
     notifications: tuple[Notification, ...]
     events: tuple[EventRecord, ...]
@@ -186,7 +283,7 @@ class EventStore:
         self._version = 0
         self._scans: OrderedDict[str, _ScanRecord] = OrderedDict()
         self._status_counts: Counter[str] = Counter()
-        self._findings: OrderedDict[str, Vulnerability] = OrderedDict()
+        self._findings = _FindingLog()
         self._findings_seen = 0
         self._critical_seen = 0
         self._server_metrics: dict[str, int] = {}
@@ -198,6 +295,8 @@ class EventStore:
         self._scans_view: dict[str, Scan] = {}
         self._changed: set[str] = set()  # which snapshot parts need rebuilding
         self._snapshot: Snapshot | None = None
+        self._snapshot_at = 0.0  # monotonic time it was taken
+        self._urgent = False  # a local change readers must see now, whatever max_age says
         self._logged = 0
         self._samples: deque[Sample] = deque(maxlen=self.options.max_samples)
         self._samples_view: tuple[Sample, ...] = ()
@@ -277,13 +376,13 @@ class EventStore:
                 rec.history = [HistoryPoint(**p) for p in data.get("history", [])][-self.options.max_history:]
             added = 0
             for data in reversed(doc.get("vulnerabilities", [])):  # oldest first, like arrival
-                if data["id"] not in self._findings:
+                if data["id"] not in self._findings.ids:
                     self._findings_seen += 1
                     self._critical_seen += data["severity"] == "critical"
-                    self._findings[data["id"]] = Vulnerability(**data)
+                    self._findings.append(Vulnerability(**data))
                     added += 1
             while len(self._findings) > self.options.max_findings:
-                self._findings.popitem(last=False)
+                self._findings.evict_oldest()
             for data in reversed(doc.get("notifications", [])):
                 if data["id"] not in self._notifications:
                     self._notifications[data["id"]] = Notification(**{**data, "read": False})
@@ -293,6 +392,7 @@ class EventStore:
             self._epoch = doc.get("epoch")
             self._last_seq = doc["last_seq"] if doc.get("last_seq") is not None else -1
             self._changed.update(("findings", "notifications"))
+            self._urgent = True
             self._log(self._last_seq, "snapshot", f"caught up from the gateway at seq {self._last_seq}", at)
             self._version += 1
             if self.journal is not None:
@@ -390,17 +490,17 @@ class EventStore:
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:
         fid = ev.finding_id()
-        if fid in self._findings:
+        if fid in self._findings.ids:
             return  # a re-sent finding is the same finding
         rec = self._scan(ev.scan_id, at)
         rec.found += 1
         self._findings_seen += 1
         self._critical_seen += ev.severity == "critical"
         if len(self._findings) >= self.options.max_findings:
-            self._findings.popitem(last=False)
-        self._findings[fid] = Vulnerability(
+            self._findings.evict_oldest()
+        self._findings.append(Vulnerability(
             fid, ev.scan_id, ev.title, ev.severity, ev.cvss_score, ev.url,
-            ev.vulnerability_type, ev.description, ev.epoch(at))
+            ev.vulnerability_type, ev.description, ev.epoch(at)))
         self._changed.add("findings")
 
     def _on_metrics_update(self, ev: protocol.MetricsUpdate, at: float) -> None:
@@ -429,6 +529,7 @@ class EventStore:
             if changed:
                 self._changed.add("notifications")
                 self._version += 1
+                self._urgent = True
                 if journal and self.journal is not None:
                     self.journal.mark_read(changed)
             return len(changed)
@@ -447,17 +548,28 @@ class EventStore:
     def version(self) -> int:
         return self._version
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, max_age: float = 0.0) -> Snapshot:
+        """The current state, frozen. With `max_age`, a snapshot taken less than that many
+        seconds ago is returned even if events arrived since: viewers polling a busy store then
+        share one snapshot (and everything derived from it) instead of one each. A local action
+        (mark read, catching up) always shows at once."""
         with self._lock:
             prev = self._snapshot
-            if prev is not None and prev.version == self._version:
+            if prev is not None and (prev.version == self._version or (
+                    max_age and not self._urgent and time.monotonic() - self._snapshot_at < max_age)):
                 return prev
+            self._urgent = False
+            self._snapshot_at = time.monotonic()
             for scan_id in self._dirty_scans:
                 self._scans_view[scan_id] = self._scans[scan_id].freeze()
             self._dirty_scans.clear()
             changed, self._changed = self._changed, set()
-            findings = (tuple(reversed(self._findings.values()))
-                        if prev is None or "findings" in changed else prev.vulnerabilities)
+            if prev is None or "findings" in changed:
+                findings = self._findings.view()
+                severity = MappingProxyType({s: self._findings.severity.get(s, 0) for s in protocol.SEVERITIES})
+                histogram = MappingProxyType(dict(self._findings.histogram))
+            else:
+                findings, severity, histogram = prev.vulnerabilities, prev.severity_counts, prev.findings_histogram
             if prev is None or "notifications" in changed:
                 notifications = tuple(reversed(self._notifications.values()))
                 unread = sum(not n.read for n in notifications)
@@ -468,6 +580,8 @@ class EventStore:
                 version=self._version,
                 scans=MappingProxyType(dict(self._scans_view)),
                 vulnerabilities=findings,
+                severity_counts=severity,
+                findings_histogram=histogram,
                 metrics=MappingProxyType(metrics),
                 notifications=notifications,
                 events=(tuple(reversed(self._events))

@@ -18,6 +18,8 @@ from tests.sioserver import SioServer
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("BUGHUNT_JOURNAL", ":memory:")  # tests never write to the user's data dir
+# In-process pages (AppTest) show each change at once; sharing snapshots is tested on the store.
+os.environ.setdefault("BUGHUNT_SNAPSHOT_INTERVAL", "0")
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02):

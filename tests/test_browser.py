@@ -148,3 +148,17 @@ def test_hostile_text_renders_as_text_in_cards_toasts_and_pages(stack, page):
         page.wait_for_timeout(1500)
         assert_inert(page)
     assert dialogs == []
+
+
+def test_exports_are_built_when_clicked_from_the_newest_findings(stack, page):
+    gateway, app, _ = stack
+    connected(page, app, "vulnerabilities")
+    gateway.publish("vulnerability_found", {"scan_id": "e1", "title": "=HYPERLINK(\"http://evil\")", "severity": "high"})
+    expect(page.get_by_text("1 of 1 findings")).to_be_visible(timeout=TIMEOUT)
+    gateway.publish("vulnerability_found", {"scan_id": "e1", "title": "Later finding", "severity": "low"})
+    expect(page.get_by_text("2 of 2 findings")).to_be_visible(timeout=TIMEOUT)  # the page itself ran before it
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    csv = open(download.value.path()).read()
+    assert "Later finding" in csv  # built at the click
+    assert "'=HYPERLINK" in csv  # formula-safe

@@ -256,3 +256,46 @@ def test_load_state_catches_up_from_a_gateway_snapshot():
     assert dashboard.stream == ("e1", 5)
     assert dashboard.apply("scan_progress", {"scan_id": 1, "progress": 70, "seq": 5}) is None  # in the snapshot
     assert dashboard.apply("scan_progress", {"scan_id": 1, "progress": 70, "seq": 6}) is not None
+
+
+def test_findings_log_keeps_order_counts_and_snapshots_across_blocks_and_eviction():
+    import random
+
+    from realtime.store import BLOCK
+
+    cap = BLOCK * 2 + 100
+    store = EventStore(StoreOptions(max_findings=cap))
+    rng = random.Random(3)
+    expected: list = []  # newest first
+    snaps = []
+    for i in range(BLOCK * 5 + 37):
+        severity = rng.choice(("critical", "high", "low"))
+        store.apply("vulnerability_found", {"scan_id": 1, "id": f"f{i}", "title": "t", "severity": severity},
+                    at=1000.0 + i)
+        expected.insert(0, (f"f{i}", severity))
+        del expected[cap:]
+        if i % 997 == 0:
+            snaps.append((store.snapshot(), list(expected)))
+    snap = store.snapshot()
+    assert [(v.id, v.severity) for v in snap.vulnerabilities] == expected
+    assert snap.vulnerabilities[0].id == expected[0][0] and snap.vulnerabilities[-1].id == expected[-1][0]
+    assert [v.id for v in snap.vulnerabilities[5:9]] == [e[0] for e in expected[5:9]]
+    assert dict(snap.severity_counts) == {s: sum(e[1] == s for e in expected)
+                                          for s in ("critical", "high", "medium", "low", "info")}
+    assert sum(snap.findings_histogram.values()) == cap
+    for old, then in snaps:  # a snapshot never changes after it was taken
+        assert [v.id for v in old.vulnerabilities] == [e[0] for e in then]
+    store.apply("vulnerability_found", {"scan_id": 1, "id": "f3", "title": "t", "severity": "low"})
+    assert store.snapshot().vulnerabilities[0].id == "f3"  # evicted long ago: new again
+
+
+def test_readers_share_a_recent_snapshot_but_see_local_actions_at_once():
+    store = EventStore()
+    store.apply("notification", {"id": "n1", "message": "hello"})
+    first = store.snapshot(max_age=60)
+    store.apply("scan_progress", {"scan_id": 1, "progress": 5})
+    assert store.snapshot(max_age=60) is first  # within the window: shared, though events came
+    assert store.snapshot().scans["1"].progress == 5  # without max_age: the newest
+    shared = store.snapshot(max_age=60)
+    store.mark_read(["n1"])
+    assert store.snapshot(max_age=60).unread == 0 and shared.unread == 1  # a click shows at once

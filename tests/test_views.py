@@ -76,17 +76,33 @@ def test_derived_data_is_shared_per_snapshot():
     store = EventStore()
     store.apply("vulnerability_found", {"scan_id": 1, "title": "x", "severity": "high"})
     snap = store.snapshot()
-    assert views.findings_frame(snap) is views.findings_frame(store.snapshot())
+    assert views.findings_page(snap, ((), "", ""), 1, 10) is views.findings_page(store.snapshot(), ((), "", ""), 1, 10)
+    assert views.severity_figure(snap) is views.severity_figure(store.snapshot())
     store.apply("vulnerability_found", {"scan_id": 1, "title": "y", "severity": "high"})
-    assert len(views.findings_frame(store.snapshot())) == 2
+    assert views.findings_page(store.snapshot(), ((), "", ""), 1, 10).num_rows == 2
 
 
-def test_findings_filter():
+def test_findings_filter_and_pages():
     store = EventStore()
     store.apply("vulnerability_found", {"scan_id": 1, "title": "SQL injection", "severity": "critical", "url": "/q"})
     store.apply("vulnerability_found", {"scan_id": 2, "title": "XSS", "severity": "low"})
-    frame = views.findings_frame(store.snapshot())
-    assert views.filter_findings(frame, ["critical"])["title"].tolist() == ["SQL injection"]
-    assert views.filter_findings(frame, scan_id="2")["title"].tolist() == ["XSS"]
-    assert views.filter_findings(frame, text="sql")["title"].tolist() == ["SQL injection"]
-    assert views.filter_findings(frame, text="(")["title"].tolist() == []  # literal, not a regex
+    snap = store.snapshot()
+
+    def titles(*filters):
+        return [v.title for v in views.matching_findings(snap, *filters)]
+
+    assert titles(("critical",)) == ["SQL injection"]
+    assert titles((), "2") == ["XSS"]
+    assert titles((), "", "sql") == ["SQL injection"]
+    assert titles((), "", "(") == []  # literal, not a regex
+    assert titles() == ["XSS", "SQL injection"]  # newest first
+    assert views.findings_page(snap, ((), "", ""), 2, 1)["title"].to_pylist() == ["SQL injection"]
+    assert views.pages(0, 10) == 1 and views.pages(11, 10) == 2
+
+
+def test_findings_over_time_comes_from_the_store_histogram():
+    store = EventStore()
+    for i in range(30):
+        store.apply("vulnerability_found", {"scan_id": 1, "title": f"f{i}", "severity": "low"}, at=1_000_000 + i * 60)
+    bars = views.findings_over_time_figure(store.snapshot()).data[0]
+    assert sum(bars.y) == 30 and len(bars.x) == 30  # 30 minutes: one-minute buckets
