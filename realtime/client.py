@@ -363,8 +363,6 @@ class RealtimeClient:
             self._publish_status()
         return ack
 
-
-
     async def _receive(self, event: str, *args: Any) -> None:
         if self._pending is not None:
             self._pending.append((event, args))

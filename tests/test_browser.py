@@ -153,7 +153,8 @@ def test_hostile_text_renders_as_text_in_cards_toasts_and_pages(stack, page):
 def test_exports_are_built_when_clicked_from_the_newest_findings(stack, page):
     gateway, app, _ = stack
     connected(page, app, "vulnerabilities")
-    gateway.publish("vulnerability_found", {"scan_id": "e1", "title": "=HYPERLINK(\"http://evil\")", "severity": "high"})
+    gateway.publish("vulnerability_found", {"scan_id": "e1", "title": "=HYPERLINK(\"http://evil\")",
+                                            "severity": "high"})
     expect(page.get_by_text("1 of 1 findings")).to_be_visible(timeout=TIMEOUT)
     gateway.publish("vulnerability_found", {"scan_id": "e1", "title": "Later finding", "severity": "low"})
     expect(page.get_by_text("2 of 2 findings")).to_be_visible(timeout=TIMEOUT)  # the page itself ran before it
