@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 SNAPSHOT = "_snapshot"  # a gateway snapshot the store caught up from (data: the /api/state document)
 BATCH = 1000
+LINGER = 0.25  # seconds the writer gathers events into one commit
 _STOP = object()
 
 
@@ -100,9 +101,11 @@ class Journal:
     def _write_loop(self) -> None:
         while True:
             items = [self._queue.get()]
-            while len(items) < BATCH:
+            # A slow trickle still commits a few times a second, not once per event.
+            deadline = time.monotonic() + LINGER
+            while len(items) < BATCH and (left := deadline - time.monotonic()) > 0:
                 try:
-                    items.append(self._queue.get(timeout=0.05))
+                    items.append(self._queue.get(timeout=left))
                 except queue.Empty:
                     break
             try:
