@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.procs import stop as stop_process
 from realtime.client import RealtimeClient
 from realtime.options import ClientOptions
 from realtime.store import EventStore
@@ -43,15 +44,6 @@ def http(method, url, body=None, content_type="application/json", headers=None):
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
-
-
-def stop_process(proc):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
 
 
 class GatewayProcess:
