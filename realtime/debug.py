@@ -71,22 +71,10 @@ _on = False
 
 def configure(options: DebugOptions) -> None:
     """Apply the debug settings (once at start; `enable` switches later)."""
-    global _recorder
     with _lock:
         if _recorder.lines.maxlen != options.debug_lines:
-            old = _recorder
-            _recorder = _Recorder(options.debug_lines)
-            _recorder.lines.extend(old.lines)
-            _swap(old, _recorder)
+            _recorder.lines = deque(_recorder.lines, maxlen=options.debug_lines)
     enable(options.debug)
-
-
-def _swap(old: logging.Handler, new: logging.Handler) -> None:
-    for name in (OURS, *LIBRARIES):
-        logger = logging.getLogger(name)
-        if old in logger.handlers:
-            logger.removeHandler(old)
-            logger.addHandler(new)
 
 
 def enable(on: bool) -> None:

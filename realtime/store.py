@@ -108,11 +108,6 @@ class Findings(Sequence):
         full = len(self._blocks) * BLOCK
         return self._blocks[position // BLOCK][position % BLOCK] if position < full else self._tail[position - full]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"Findings({len(self)} findings)"
 
