@@ -11,16 +11,28 @@ from pathlib import Path
 
 import pytest
 
-from bench.procs import stop as stop_process
-from realtime.client import RealtimeClient
-from realtime.options import ClientOptions
-from realtime.store import EventStore
-from tests.sioserver import SioServer
+# Only the standard library and pytest at import time: `pytest tests/unit` must run before (and
+# without) what tests/run.sh installs for the other layers (redis-server, node, Chromium).
 
 ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("unit", "integration", "e2e")
 os.environ.setdefault("BUGHUNT_JOURNAL", ":memory:")  # tests never write to the user's data dir
 # In-process pages (AppTest) show each change at once; sharing snapshots is tested on the store.
 os.environ.setdefault("BUGHUNT_SNAPSHOT_INTERVAL", "0")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its layer (its folder), so `-m unit` / `-m "not e2e"` select by layer."""
+    for item in items:
+        layer = Path(str(item.path)).relative_to(ROOT / "tests").parts[0]
+        if layer in LAYERS:
+            item.add_marker(getattr(pytest.mark, layer))
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    from bench.procs import stop
+
+    stop(proc)
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02):
@@ -107,6 +119,8 @@ def gateway(gateway_factory):
 
 @pytest.fixture
 def server():
+    from tests.sioserver import SioServer
+
     srv = SioServer().start()
     yield srv
     srv.stop()
@@ -114,6 +128,10 @@ def server():
 
 @pytest.fixture
 def make_client():
+    from realtime.client import RealtimeClient
+    from realtime.options import ClientOptions
+    from realtime.store import EventStore
+
     yield from tracked(lambda **options: RealtimeClient(EventStore(), ClientOptions(**options)),
                        RealtimeClient.close)
 

@@ -183,39 +183,6 @@ def test_a_late_dashboard_loads_the_gateway_state_first(gateway, client):
     assert client.store.snapshot().connection.note == "Loaded the gateway's state"
 
 
-def test_dashboard_restart_keeps_scans_findings_and_read_flags(gateway, page, tmp_path):
-    from playwright.sync_api import expect
-
-    from tests.conftest import StreamlitProcess
-    from tests.test_browser import TIMEOUT, connected, metric
-
-    env = {"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_JOURNAL": str(tmp_path / "journal.sqlite")}
-    app = StreamlitProcess(env)
-    try:
-        connected(page, app)
-        gateway.publish("scan_started", {"scan_id": "k1", "scan_name": "Kept scan", "target": "https://k.example"})
-        gateway.publish("vulnerability_found", {"scan_id": "k1", "title": "Kept finding", "severity": "high"})
-        for i in range(2):
-            gateway.publish("notification", {"id": f"kn{i}", "message": f"Kept note {i}"})
-        expect(page.get_by_text("Kept scan", exact=True)).to_be_visible(timeout=TIMEOUT)
-        page.goto(f"{app.url}/notifications")
-        expect(page.get_by_text("2 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
-        page.get_by_role("button", name="Mark all as read").click()
-        expect(page.get_by_text("0 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
-    finally:
-        app.stop()
-    gateway.stop()  # what comes back must come from the journal alone
-    app = StreamlitProcess(env)
-    try:
-        page.goto(app.url)
-        expect(page.get_by_text("Kept scan", exact=True)).to_be_visible(timeout=TIMEOUT)
-        expect(metric(page, "Vulnerabilities")).to_have_text("1", timeout=TIMEOUT)
-        page.goto(f"{app.url}/notifications")
-        expect(page.get_by_text("0 unread · 2 in all")).to_be_visible(timeout=TIMEOUT)
-    finally:
-        app.stop()
-
-
 def test_a_gateway_restarted_without_state_is_a_new_stream_and_the_client_resyncs(client):
     port = free_port()
     first = GatewayProcess("--port", str(port))
