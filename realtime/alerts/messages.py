@@ -2,9 +2,10 @@
 
 A message is built from pieces: our own words (str), untrusted text from events (`Untrusted`)
 and our own links (`Link`). Rendering escapes untrusted text for the target's format and also
-defuses what chat services act on even in plain text: `@` mentions (`@everyone`, `<@U123>`) get
-an invisible word joiner after the `@`, URLs lose their scheme (`hxxps[://]…`), and a markdown
-link's `](` is split, so no client pings, links or renders anything from an event.
+defuses what chat services act on even in plain text: `@` mentions (`@everyone`, `<@U123>`) and
+`<` before a tag or Slack's `<!channel>` get an invisible word joiner, URLs lose their scheme
+(`hxxps[://]…`) and a markdown link's `](` is split, so no client pings, links or renders anything
+from an event (nor a JSON consumer that shows the text as HTML).
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def defuse(text: str, limit: int = 500) -> str:
         text = text[:limit] + "…"
     text = text.replace("@", "@" + JOINER).replace("](", "]" + JOINER + "(")
     text = SCHEME_RE.sub(lambda m: _defang(m.group(1)) + ("[://]" if m.group(2) else "[:]"), text)
-    return text.replace("<!", "<" + JOINER + "!")
+    # No tag for a consumer that renders HTML, no Slack <!channel>, <@U123>, <#C123>.
+    return re.sub(r"<([!@#/?A-Za-z])", "<" + JOINER + r"\1", text)
 
 
 def _defang(scheme: str) -> str:
