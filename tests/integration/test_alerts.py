@@ -248,3 +248,25 @@ def test_two_workers_on_two_hosts_share_a_redis_lease(gateway, workers, hook, re
     wait_for(lambda: len(hook.messages()) >= 5, timeout=10)
     time.sleep(2)
     assert len(hook.messages()) == 5
+
+
+def test_with_the_secret_messages_carry_a_read_only_scan_link(gateway_factory, workers, hook):
+    from urllib.parse import parse_qs, urlsplit
+
+    from realtime.auth import Authenticator
+
+    secret = "s" * 40
+    auth = Authenticator(secret)
+    gateway = gateway_factory(env={"BUGHUNT_SECRET": secret})
+    worker = workers(gateway, {"hook": hook.url}, [{"name": "failed", "on": "scan_failed", "to": ["hook"]}],
+                     env={"BUGHUNT_SECRET": secret, "BUGHUNT_WS_TOKEN": auth.mint("alerts", "viewer"),
+                          "BUGHUNT_PRODUCER_TOKEN": auth.mint("alerts", "producer")})
+    worker.wait_connected()
+    producer = auth.mint("scanner", "producer")
+    gateway.publish("scan_started", {"scan_id": "s1", "target": "https://shop.example.com"}, token=producer)
+    gateway.publish("scan_failed", {"scan_id": "s1", "error": "timeout"}, token=producer)
+    wait_for(hook.messages, timeout=10)
+    link = re.search(r"Read-only link: (\S+)", hook.messages()[0]["message"]).group(1)
+    assert link.startswith("http://dash.example/scan?id=s1&token=")
+    identity = auth.identify(parse_qs(urlsplit(link).query)["token"][0], None)
+    assert identity.role == "viewer" and identity.scans == ("s1",)
