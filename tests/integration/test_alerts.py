@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import tracked, wait_for
 from tests.integration.alerting import WorkerProcess, rules_toml
 from tests.integration.receivers import MailReceiver, WebhookReceiver
 
@@ -29,15 +29,10 @@ def mail():
 
 @pytest.fixture
 def workers(tmp_path):
-    made = []
-
     def make(gateway, destinations, rules, name="w", **kwargs):
-        made.append(WorkerProcess(gateway.url, rules_toml(destinations, rules), tmp_path / name, **kwargs))
-        return made[-1]
+        return WorkerProcess(gateway.url, rules_toml(destinations, rules), tmp_path / name, **kwargs)
 
-    yield make
-    for worker in made:
-        worker.stop()
+    yield from tracked(make, WorkerProcess.stop)
 
 
 def start_scan(gateway, scan_id="s1", target="https://shop.example.com"):
