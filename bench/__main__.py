@@ -25,6 +25,7 @@ BENCHMARKS = [
     ("gateway", []),
     ("journal", []),
     ("pages", []),
+    ("alerts", []),
     ("viewers", []),
 ]
 

@@ -149,6 +149,35 @@ class DebugOptions:
     debug_lines: int = setting(2_000, "BUGHUNT_DEBUG_LINES", "Debug log lines kept in memory for the Live events page.")
 
 
+@dataclass(frozen=True)
+class AlertOptions:
+    rules: str = setting(
+        "alerts.toml", "BUGHUNT_ALERT_RULES", "Rules file of the alert worker (`python -m realtime.alerts`).")
+    db: str = setting(
+        "~/.local/share/bughunt-monitor/alerts.sqlite", "BUGHUNT_ALERT_DB",
+        "SQLite file of the alert worker: its stream cursor, open digests, delivery log and (one host) lease.")
+    dashboard_url: str = setting(
+        "", "BUGHUNT_DASHBOARD_URL", "Dashboard address used in alert links, e.g. `https://bughunt.example.com`.")
+    link_ttl: float = setting(
+        604_800.0, "BUGHUNT_ALERT_LINK_TTL",
+        "Seconds a read-only scan link in an alert stays valid (links need the gateway's secret).")
+    retries: int = setting(8, "BUGHUNT_ALERT_RETRIES", "Delivery attempts per alert before it is recorded as failed.")
+    backoff: float = setting(
+        1.0, "BUGHUNT_ALERT_BACKOFF", "First retry delay in seconds; doubles per attempt, at most 60 s.")
+    lease_seconds: float = setting(
+        15.0, "BUGHUNT_ALERT_LEASE_SECONDS",
+        "Lease between alert workers: a standby takes over this long after the active one stops renewing.")
+    redis_url: str = setting(
+        "", "BUGHUNT_ALERT_REDIS_URL",
+        "Hold the lease in Redis (workers on several hosts, e.g. the gateways' Redis); unset: in the SQLite file.")
+    top_items: int = setting(5, "BUGHUNT_ALERT_TOP_ITEMS", "Items listed in a digest (the most severe first).")
+    max_scans: int = setting(
+        10_000, "BUGHUNT_ALERT_MAX_SCANS", "Scans the alert worker remembers (finished ones go first).")
+    keep_days: float = setting(7.0, "BUGHUNT_ALERT_KEEP_DAYS", "Days the delivery log keeps sent and failed alerts.")
+    tick: float = setting(
+        1.0, "BUGHUNT_ALERT_TICK", "Seconds between checks for due digests and stuck scans.")
+
+
 def _cast(kind: Any, raw: str) -> Any:
     name = kind if isinstance(kind, str) else kind.__name__
     if name == "bool":
@@ -177,7 +206,8 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, DebugOptions)
+        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, DebugOptions,
+                    AlertOptions)
         for f in dataclasses.fields(cls)
     ]
 
