@@ -20,7 +20,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.alerting import WorkerProcess, rules_toml  # noqa: E402
 from bench.procs import start_gateway, stop  # noqa: E402
+from bench.receivers import WebhookReceiver  # noqa: E402
 from bench.report import percentile, report  # noqa: E402
 from realtime import protocol  # noqa: E402
 from realtime.alerts.messages import Links  # noqa: E402
@@ -28,8 +30,6 @@ from realtime.alerts.rules import parse  # noqa: E402
 from realtime.alerts.worker import Worker  # noqa: E402
 from realtime.options import AlertOptions  # noqa: E402
 from realtime.publisher import Publisher  # noqa: E402
-from tests.integration.alerting import WorkerProcess, rules_toml  # noqa: E402
-from tests.integration.receivers import WebhookReceiver  # noqa: E402
 
 
 def latency(alerts: int) -> dict:

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v nmap >/dev/null || need_apt+=(nmap)
+command -v openssl >/dev/null || need_apt+=(openssl)  # the alert tests' stand-in for Slack, Discord and Teams
 command -v node >/dev/null || need_apt+=(nodejs npm)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from bench.alerting import WorkerProcess, rules_toml
+from bench.receivers import MailReceiver, WebhookReceiver
 from tests.conftest import tracked, wait_for
-from tests.integration.alerting import WorkerProcess, rules_toml
-from tests.integration.receivers import MailReceiver, WebhookReceiver
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from bench.alerting import WorkerProcess, rules_toml
+from bench.receivers import InterceptingProxy, MailReceiver, WebhookReceiver
 from tests.conftest import wait_for
-from tests.integration.alerting import WorkerProcess, rules_toml
-from tests.integration.receivers import InterceptingProxy, MailReceiver, WebhookReceiver
 
 HOSTILE = ["@everyone look", "<!channel> hi", "@here now", "<@U123> you", "[click me](http://evil.example/x)",
            '<img src=x onerror=alert(1)><a href="http://evil.example">x</a><script>alert(1)</script>']

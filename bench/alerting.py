@@ -1,4 +1,4 @@
-"""The alert worker as a real process (`python -m realtime.alerts`), for tests and bench."""
+"""The alert worker as a real process (`python -m realtime.alerts`), for the benchmarks and the tests."""
 from __future__ import annotations
 
 import os
@@ -9,9 +9,9 @@ import threading
 import time
 from pathlib import Path
 
+from bench.procs import ROOT
 from bench.procs import stop as stop_process
 
-ROOT = Path(__file__).resolve().parents[2]
 FAST = {"BUGHUNT_ALERT_TICK": "0.2", "BUGHUNT_ALERT_BACKOFF": "0.2", "BUGHUNT_ALERT_RETRIES": "30",
         "BUGHUNT_ALERT_LEASE_SECONDS": "3", "BUGHUNT_DASHBOARD_URL": "http://dash.example"}
 

@@ -15,6 +15,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from bench.procs import free_port
+
 
 class WebhookReceiver:
     """Records every JSON POST with its arrival time; can go down and come back on its port."""
@@ -72,7 +74,7 @@ class MailReceiver:
                 outer.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
                 return "250 OK"
 
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
 
     def start(self) -> MailReceiver:
         self.controller.start()
@@ -152,9 +154,3 @@ def _read_head(conn) -> str:
             break
         data += chunk
     return data.decode("latin-1")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
