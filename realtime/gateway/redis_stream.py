@@ -50,7 +50,7 @@ class RedisEmitter:
     def __init__(self, url: str, channel: str = "bughunt"):
         self.channel = channel
         self.redis = aioredis.Redis.from_url(url)
-        self._publish = self.redis.register_script(PUBLISH_SCRIPT)
+        self._script = self.redis.register_script(PUBLISH_SCRIPT)
 
     @property
     def seq_key(self) -> str:
@@ -62,7 +62,7 @@ class RedisEmitter:
 
     async def publish_sequenced(self, body: dict) -> int:
         """Publish a stream message as it is (gateways validate what they receive)."""
-        return int(await self._publish(keys=[self.seq_key, self.channel], args=[json.dumps(body)]))
+        return int(await self._script(keys=[self.seq_key, self.channel], args=[json.dumps(body)]))
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -87,7 +87,7 @@ class RedisStream(Stream):
         self.epoch = (await self.redis.get(self.key("epoch"))).decode()
         # Subscribed before we serve: our store follows the stream even while nobody watches.
         pubsub = await self._subscribe()
-        self._task = asyncio.create_task(self._listen(pubsub), name="bughunt-redis-stream")
+        self._task = asyncio.create_task(self._follow(pubsub), name="bughunt-redis-stream")
 
     async def stop(self) -> None:
         await stop_task(self._task)
@@ -114,7 +114,7 @@ class RedisStream(Stream):
         await pubsub.subscribe(self.options.redis_channel)
         return pubsub
 
-    async def _listen(self, pubsub: aioredis.client.PubSub) -> None:
+    async def _follow(self, pubsub: aioredis.client.PubSub) -> None:
         delay = 1.0
         while True:
             try:
