@@ -23,6 +23,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from realtime import protocol
@@ -61,8 +62,16 @@ class RedisEmitter:
         return await self.publish_sequenced(message(event, protocol.wire(event, data)))
 
     async def publish_sequenced(self, body: dict) -> int:
-        """Publish a stream message as it is (gateways validate what they receive)."""
-        return int(await self._script(keys=[self.seq_key, self.channel], args=[json.dumps(body)]))
+        """Publish a stream message as it is (gateways validate what they receive). Tried twice:
+        a connection that Redis closed (e.g. it restarted) fails once, then a new one is made."""
+        for retries_left in (1, 0):
+            try:
+                return int(await self._script(keys=[self.seq_key, self.channel], args=[json.dumps(body)]))
+            except (RedisConnectionError, OSError) as exc:
+                if not retries_left:
+                    raise
+                log.warning("redis publish failed (%s); retrying", exc)
+        raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -114,26 +123,24 @@ class RedisStream(Stream):
         await pubsub.subscribe(self.options.redis_channel)
         return pubsub
 
-    async def _follow(self, pubsub: aioredis.client.PubSub) -> None:
+    async def _follow(self, pubsub: aioredis.client.PubSub | None) -> None:
+        """Deliver what the subscription brings; when Redis goes away, subscribe again (waiting
+        longer after each failure)."""
         delay = 1.0
         while True:
             try:
+                pubsub = pubsub or await self._subscribe()
                 async for item in pubsub.listen():
                     delay = 1.0
                     if item.get("type") == "message":
                         await self._receive(item["data"])
             except (RedisError, OSError) as exc:
                 log.warning("lost the redis subscription (%s); retrying in %g s", exc, delay)
-            await pubsub.aclose()
+            if pubsub is not None:
+                await pubsub.aclose()
+                pubsub = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
-            pubsub = await self._resubscribe(pubsub)
-
-    async def _resubscribe(self, old: aioredis.client.PubSub) -> aioredis.client.PubSub:
-        try:
-            return await self._subscribe()
-        except (RedisError, OSError):
-            return old  # closed: listen() fails again at once and the next retry waits longer
 
     async def _receive(self, raw: bytes) -> None:
         head, sep, body = raw.decode(errors="replace").partition("|")
