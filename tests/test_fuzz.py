@@ -32,7 +32,8 @@ BODIES = st.one_of(ITEMS.map(lambda v: json.dumps(v).encode()),
                    st.binary(max_size=200))
 # A client's own "connect"/"disconnect" with 0, 1, 2 and 3 arguments (None: none; a tuple: several).
 LIFECYCLE_ARGS = [None, {"token": "x"}, ({"asgi.scope": {"client": ["127.0.0.1", 1]}}, {"token": "x"}), ("a", 1, [2])]
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 5_000)), deadline=None,  # random: --hypothesis-seed=N repeats a run
+# Random examples each run; --hypothesis-seed=N repeats one.
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 5_000)), deadline=None,
                 phases=[Phase.explicit, Phase.generate],  # a failure shows as found: shrinking is slow here
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])

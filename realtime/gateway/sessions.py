@@ -76,8 +76,8 @@ class Sessions:
         if session.bucket.take():
             return Admission(session)
         session.refusals += 1
-        return Admission(session, {"ok": False, "error": f"rate limit: at most {self.options.socket_rate:g} messages/s"},
-                         abuse=session.refusals >= self.options.socket_burst)
+        refusal = {"ok": False, "error": f"rate limit: at most {self.options.socket_rate:g} messages/s"}
+        return Admission(session, refusal, abuse=session.refusals >= self.options.socket_burst)
 
     def room_limit(self, session: Session) -> str | None:
         """Why `session` may join no more rooms, or None."""
