@@ -28,7 +28,7 @@ import socketio  # noqa: E402
 
 from bench.procs import free_port, start_gateway, stop  # noqa: E402
 from bench.report import percentile, report  # noqa: E402
-from realtime.gateway.stream import StreamManager  # noqa: E402
+from realtime.gateway.redis_stream import RedisEmitter  # noqa: E402
 
 
 class Receiver:
@@ -78,7 +78,7 @@ async def redis_throughput(url: str, redis_url: str, n: int) -> float:
     rx = Receiver()
     rx.expect = n
     await rx.client.connect(url, transports=["websocket"])
-    emitter = StreamManager(redis_url, write_only=True)
+    emitter = RedisEmitter(redis_url)
     start = time.perf_counter()
     for i in range(n):
         await emitter.emit("scan_progress", event(i))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
 import socketio
@@ -12,7 +13,10 @@ class Viewer:
         self.events: list[tuple[str, object]] = []
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, daemon=True).start()
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # Logger objects, as realtime.client passes: with none python-socketio sets its loggers'
+        # levels, which would keep debug mode's library logs quiet in later tests of this process.
+        self.sio = socketio.AsyncClient(reconnection=False, logger=logging.getLogger("socketio.client"),
+                                        engineio_logger=logging.getLogger("engineio.client"))
 
         @self.sio.on("*")
         async def record(event, data=None):

@@ -8,7 +8,8 @@ import logging
 import sys
 
 from realtime import auth, debug
-from realtime.gateway.server import Gateway, bind
+from realtime.gateway.running import bind
+from realtime.gateway.server import Gateway
 from realtime.options import DebugOptions, GatewayOptions, add_arguments, from_args, from_env
 
 

@@ -56,7 +56,19 @@ class DemoEngine:
         self.options = gateway.options
         self.token = uuid.uuid4().hex[:6]  # scan ids stay unique across gateway restarts
         self._count = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()  # running scans
+        self._runner: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._runner = asyncio.create_task(self._keep_running(), name="bughunt-demo")
+
+    async def stop(self) -> None:
+        """Stop starting scans and end the running ones."""
+        tasks = [t for t in (self._runner, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._runner = None
 
     def _rng(self, number: int) -> random.Random:
         seed = self.options.seed
@@ -65,9 +77,9 @@ class DemoEngine:
     async def _sleep(self, rng: random.Random, low: float, high: float) -> None:
         await asyncio.sleep(rng.uniform(low, high) / max(self.options.speed, 0.01))
 
-    async def run(self) -> None:
-        """Keep `demo_scans` scans running for as long as the gateway lives, from the moment the
-        first viewer connects (so that viewer sees the demo's first scans start)."""
+    async def _keep_running(self) -> None:
+        """Keep `demo_scans` scans running until stopped, from the moment the first viewer
+        connects (so that viewer sees the demo's first scans start)."""
         while not self.gateway.clients:
             await asyncio.sleep(0.1)
         while True:

@@ -1,101 +1,161 @@
-"""StreamManager: python-socketio's AsyncRedisManager made into one ordered stream.
+"""The event stream: one ordered, seq-stamped sequence of events per gateway (or per Redis).
 
-The stock manager delivers an emit to its own clients first and then publishes it, so two
-gateways interleave events differently and no `seq` could grow strictly for every client. Here
-an emit of a server event takes its `seq` from a Redis counter *in the same atomic step* that
-publishes it (a Lua script), and every gateway, the sender included, delivers it when it comes
-back from Redis. Redis hands published messages to every subscriber in one order, so every
-client on every gateway sees seq strictly increasing.
-
-External producers use the same class write-only:
-
-    emitter = StreamManager("redis://127.0.0.1:6379/0", write_only=True)
-    await emitter.emit("scan_progress", {"scan_id": "42", "progress": 40})
+`Stream` is the interface the rest of the gateway sees; `LocalStream` (realtime.gateway.local_stream)
+and `RedisStream` (realtime.gateway.redis_stream) implement it. Whatever the implementation, an event
+is delivered the same way (`Stream.deliver`): validated again, given its `seq`, applied to the
+gateway's own store, remembered for resumes, and sent to its rooms. Delivery and a resume's
+replay never interleave: both run under `Stream.held()`.
 """
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
-
-import socketio
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, NamedTuple
 
 from realtime import protocol
+from realtime.options import GatewayOptions
+from realtime.store import EventStore
 
 log = logging.getLogger("bughunt.gateway")
 
-# KEYS[1]: the counter, KEYS[2]: the channel. "seq|message" keeps the message opaque to Lua.
-PUBLISH_SCRIPT = """
-local seq = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', KEYS[2], seq .. '|' .. ARGV[1])
-return seq
-"""
-
-Deliver = Callable[[str, Any, int], "tuple[dict, Any] | None"]
+Send = Callable[..., Awaitable[Any]]  # socketio.AsyncServer.emit: send(event, data, to=rooms)
+Rooms = str | list[str]
 
 
-class StreamManager(socketio.AsyncRedisManager):
-    name = "bughunt-redis"
+class Sent(NamedTuple):
+    """One event of the replay buffer."""
 
-    def __init__(self, url: str, channel: str = "bughunt", write_only: bool = False,
-                 deliver: Deliver | None = None):
-        super().__init__(url, channel=channel, write_only=write_only)
-        self.deliver = deliver  # the gateway: (event, data, seq) -> (data, rooms), None drops
-        self.gate: asyncio.Lock | None = None  # the gateway's: a resume's replay is not interleaved
+    seq: int
+    event: str
+    data: dict
+    rooms: frozenset[str]
+    at: float
+
+
+def audience(event: str, parsed: protocol.Event) -> Rooms:
+    """Rooms an event goes to, in one emit so each client gets it once."""
+    if isinstance(parsed, protocol.Notification):
+        if parsed.user_id:
+            return f"user_{parsed.user_id}"  # private: never to `all`
+        return ["all", f"scan_{parsed.scan_id}"] if parsed.scan_id else "all"
+    if isinstance(parsed, protocol.MetricsUpdate):
+        return "all"
+    return ["all", f"scan_{parsed.scan_id}"]
+
+
+def room_set(rooms: Rooms) -> frozenset[str]:
+    return frozenset([rooms] if isinstance(rooms, str) else rooms)
+
+
+class ReplayBuffer:
+    """The last events of the stream, by count and by age, for clients that resume."""
+
+    def __init__(self, events: int, seconds: float):
+        self.seconds = seconds
+        self._sent: deque[Sent] = deque(maxlen=events)
+
+    def __len__(self) -> int:
+        return len(self._sent)
+
+    def append(self, sent: Sent) -> None:
+        self._sent.append(sent)
+
+    def first_seq(self, default: int) -> int:
+        """The oldest seq still resumable (expired events dropped first), or `default`."""
+        cutoff = time.time() - self.seconds
+        while self._sent and self._sent[0].at < cutoff:
+            self._sent.popleft()
+        return self._sent[0].seq if self._sent else default
+
+    def after(self, since: int, rooms: Iterable[str]) -> list[Sent]:
+        rooms = set(rooms)
+        return [s for s in self._sent if s.seq > since and s.rooms & rooms]
+
+
+class Stream(abc.ABC):
+    """One ordered stream. `start()`/`stop()` run in the gateway's event loop; the constructor
+    starts nothing and opens nothing."""
+
+    mode = "local"
+
+    def __init__(self, options: GatewayOptions, store: EventStore, send: Send):
+        self.options, self.store, self.send = options, store, send
+        self.epoch = uuid.uuid4().hex[:12]  # this stream; a restart without its state starts another
+        self.emitted = 0
+        self.replay = ReplayBuffer(options.replay_events, options.replay_seconds)
+        self._gate = asyncio.Lock()  # delivery and a resume's replay never interleave
 
     @property
-    def seq_key(self) -> str:
-        return f"{self.channel}:seq"
+    def last_seq(self) -> int:
+        return self.store.stream[1] or 0
 
-    async def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
-                   to=None, **kwargs):
-        if kwargs.get("ignore_queue") or callback is not None or event not in protocol.SERVER_EVENTS:
-            return await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
-                                      callback=callback, to=to, **kwargs)
-        message = {"method": "emit", "event": event, "data": [protocol.wire(event, data)],
-                   "namespace": namespace or "/", "room": to or room, "skip_sid": None,
-                   "callback": None, "host_id": None}
-        return await self.publish_sequenced(message)
+    @abc.abstractmethod
+    async def start(self) -> None: ...
 
-    async def publish_sequenced(self, message: dict) -> int:
-        body = self.json.dumps(message)
-        for retries_left in (1, 0):
-            try:
-                if not self.connected:
-                    self._redis_connect()
-                return int(await self.redis.eval(PUBLISH_SCRIPT, 2, self.seq_key, self.channel, body))
-            except Exception:
-                if not retries_left:
-                    raise
-                log.warning("redis publish failed; reconnecting")
-                self.connected = False
-        raise AssertionError("unreachable")
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
 
-    async def _handle_emit(self, message):
-        if self.gate is None:
-            return await super()._handle_emit(message)
-        async with self.gate:
-            return await super()._handle_emit(message)
+    @abc.abstractmethod
+    async def submit(self, event: str, wire: dict) -> Awaitable[None]:
+        """Put a validated event (`protocol.wire`) on the stream, in order. Waits while the stream
+        is full; the returned awaitable completes once the event is durable and sent (locally)
+        or published (Redis)."""
 
-    async def _listen(self):
-        async for raw in super()._listen():
-            message = self._sequenced(raw)
-            if message is not None:
-                yield message
+    async def lease(self, name: str, seconds: float) -> bool:
+        """Whether this gateway speaks for the stream about `name` for the next `seconds` (with
+        several gateways only one does, e.g. metrics)."""
+        return True
 
-    def _sequenced(self, raw: Any) -> Any:
-        text = raw.decode() if isinstance(raw, bytes) else raw
-        head, sep, body = text.partition("|")
-        if not sep or not head.isdigit():
-            return raw  # the stock manager's own traffic (room changes, disconnects)
-        message = self.json.loads(body)
-        data = message.get("data")
-        if self.deliver is None or not isinstance(data, list) or len(data) != 1:
+    def held(self) -> asyncio.Lock:
+        """Held while a resume replays and joins its rooms: live delivery waits meanwhile."""
+        return self._gate
+
+    async def missed(self, epoch: str | None, since: int | None, rooms: Iterable[str]) -> list[Sent] | str:
+        """What a client at `since` on `epoch` missed in `rooms`, or why it cannot be replayed.
+        Call it while holding `held()`."""
+        last = self.last_seq
+        if since is None:
+            return "no stream position yet"
+        if epoch != self.epoch:
+            return "the gateway restarted without its state: a new stream"
+        if since > last:
+            return "ahead of this stream"
+        if since + 1 < self.replay.first_seq(default=last + 1):
+            return "the missed events are older than the replay buffer"
+        return self.replay.after(since, rooms)
+
+    def deliver(self, event: str, data: Any, seq: int) -> tuple[dict, Rooms] | None:
+        """Stamp `seq`, apply to our store, remember for resumes, and say where the event goes
+        (None: dropped). Called in stream order; data from Redis is untrusted like any other,
+        so it is validated again."""
+        try:
+            parsed = protocol.parse(event, data)
+        except protocol.InvalidEvent as exc:
+            log.warning("dropped %s from the stream: %s", protocol.preview(event, 80), exc.reason)
+            self.store.apply(event, data)  # lands in the rejected list
             return None
-        delivered = self.deliver(str(message.get("event")), data[0], int(head))
-        if delivered is None:
-            return None
-        message["data"], message["room"] = [delivered[0]], delivered[1]
-        message["host_id"] = None  # so the sending gateway delivers it too
-        return message
+        parsed = parsed.model_copy(update={"seq": seq})
+        self.store.apply_parsed(event, parsed)
+        wire = parsed.model_dump(exclude_none=True, mode="json")
+        self.emitted += 1
+        rooms = audience(event, parsed)
+        self.replay.append(Sent(seq, event, wire, room_set(rooms), time.time()))
+        return wire, rooms
+
+    async def emit(self, event: str, wire: dict, rooms: Rooms) -> None:
+        try:
+            await self.send(event, wire, to=rooms)
+        except Exception:  # noqa: BLE001 - one failed emit must not stop the stream
+            log.exception("emit of %s failed", event)
+
+
+async def stop_task(task: asyncio.Task | None) -> None:
+    """Cancel a background task and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from realtime import protocol
@@ -30,7 +30,10 @@ ITEMS = st.one_of(JSON, st.fixed_dictionaries({"event": NAMES, "data": st.one_of
 BODIES = st.one_of(ITEMS.map(lambda v: json.dumps(v).encode()),
                    st.lists(ITEMS, max_size=5).map(lambda v: json.dumps(v).encode()),
                    st.binary(max_size=200))
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 5_000)), deadline=None, derandomize=True,
+# A client's own "connect"/"disconnect" with 0, 1, 2 and 3 arguments (None: none; a tuple: several).
+LIFECYCLE_ARGS = [None, {"token": "x"}, ({"asgi.scope": {"client": ["127.0.0.1", 1]}}, {"token": "x"}), ("a", 1, [2])]
+# Random examples each run; --hypothesis-seed=N repeats one.
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 5_000)), deadline=None,
                 phases=[Phase.explicit, Phase.generate],  # a failure shows as found: shrinking is slow here
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
@@ -82,7 +85,14 @@ def test_fuzz_http_and_socket_handlers(fuzzed):
 
     viewer = fuzzed["watcher"]
 
+    def always_lifecycle_events(test):
+        for name in ("connect", "disconnect"):
+            for args in LIFECYCLE_ARGS:
+                test = example(name, args, False)(test)
+        return test
+
     @FUZZ
+    @always_lifecycle_events
     @given(NAMES, st.one_of(FIELDS, JSON), st.booleans())
     def socket_payloads(event, data, want_answer):
         if want_answer and event not in ("connect", "disconnect", "connect_error"):  # never acked

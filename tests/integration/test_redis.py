@@ -1,5 +1,5 @@
 """Scale-out: two gateway processes sharing one ordered stream through a real redis-server."""
-from realtime.gateway.stream import StreamManager
+from realtime.gateway.redis_stream import RedisEmitter
 from tests.conftest import run_async, wait_for
 
 
@@ -13,7 +13,7 @@ def test_events_published_on_one_gateway_reach_clients_of_the_other_in_seq_order
         (a if i % 2 else b).publish("scan_progress", {"scan_id": i % 3, "progress": i})
 
     async def emit_externally():
-        emitter = StreamManager(redis_url, write_only=True)
+        emitter = RedisEmitter(redis_url)
         for i in range(30, 40):
             await emitter.emit("scan_progress", {"scan_id": 9, "progress": i})
         await emitter.redis.aclose()
@@ -40,7 +40,7 @@ def test_invalid_events_from_redis_are_dropped_not_delivered(redis_url, gateway_
     viewer = viewers(gw.url)
 
     async def emit_bad_then_good():
-        emitter = StreamManager(redis_url, write_only=True)
+        emitter = RedisEmitter(redis_url)
         # bypass the emitter's own validation, as a hostile or buggy producer would
         await emitter.publish_sequenced({"method": "emit", "event": "scan_progress",
                                          "data": [{"scan_id": 1, "progress": 999}], "room": "all"})

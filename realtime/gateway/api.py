@@ -1,0 +1,177 @@
+"""The HTTP API: GET /healthz, GET /api/state, POST /api/events.
+
+A request is refused with `Refused` (an HTTP status and a JSON reason) at the first check it
+fails; POST /api/events checks, in order: the token, the content type, the body's size while it
+streams in, JSON, the batch's shape and size, every event, the producer's rate. Only a batch
+that passes every check is submitted, and 202 means stored (with --state-db, on disk) and sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from realtime import protocol
+from realtime.auth import Authenticator, AuthError, Identity
+from realtime.debug import fields
+from realtime.gateway.sessions import Sessions
+from realtime.gateway.stream import Stream
+from realtime.options import GatewayOptions
+
+VERSION = "0.1.0"
+log = logging.getLogger("bughunt.gateway")
+ITEM_SHAPE = 'each item must be {"event": "<name>", "data": {...}}'
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str, details: list | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.details, self.headers = status, message, details, headers
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"error": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def check_content_type(request: Request) -> None:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise Refused(415, "Content-Type must be application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to pass `limit` bytes (never read whole first)."""
+    too_large = Refused(413, f"body larger than {limit} bytes")
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def parse_items(body: bytes, max_batch: int) -> list:
+    """One event or a non-empty list of them, at most `max_batch`."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Refused(400, "body is not valid JSON", [str(exc)]) from None
+    items = doc if isinstance(doc, list) else [doc]
+    if not isinstance(doc, (list, dict)) or not items:
+        raise Refused(400, 'body must be {"event": ..., "data": {...}} or a non-empty list of them')
+    if len(items) > max_batch:
+        raise Refused(413, f"batch of {len(items)} events; the limit is {max_batch}")
+    return items
+
+
+def validate(items: list) -> tuple[list[tuple[str, dict]], list[dict]]:
+    """(event, wire) of each valid item, and what is wrong with each invalid one."""
+    accepted, details = [], []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("event"), str):
+            details.append({"index": index, "error": ITEM_SHAPE})
+            continue
+        try:
+            accepted.append((item["event"], protocol.wire(item["event"], item.get("data"))))
+        except protocol.InvalidEvent as exc:
+            details.append({"index": index, "event": protocol.preview(item["event"], 80), "error": exc.reason})
+    return accepted, details
+
+
+def plain(obj: Any) -> dict:
+    return dataclasses.asdict(obj)
+
+
+class HttpApi:
+    def __init__(self, options: GatewayOptions, auth: Authenticator, stream: Stream, sessions: Sessions,
+                 mode: str):
+        self.options, self.auth, self.stream, self.sessions, self.mode = options, auth, stream, sessions, mode
+        self.store = stream.store
+        self.started_at = time.time()
+
+    def routes(self) -> list[Route]:
+        return [Route("/healthz", self.healthz), Route("/api/state", self.state),
+                Route("/api/events", self.post_events, methods=["POST"])]
+
+    def identity(self, request: Request, right: str, refusal: str) -> Identity:
+        """The caller's identity when it has `right` (an Identity property), else Refused 401/403."""
+        try:
+            identity = self.auth.identify(self.auth.bearer(request.headers.get("authorization")),
+                                          request.client.host if request.client else None)
+        except AuthError as exc:
+            raise Refused(exc.status, exc.reason) from None
+        if not getattr(identity, right):
+            raise Refused(403, refusal)
+        return identity
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        return JSONResponse({
+            "status": "ok", "version": VERSION, "mode": self.mode,
+            "uptime": round(time.time() - self.started_at, 3), "clients": len(self.sessions),
+            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch,
+            "last_seq": self.store.snapshot().last_seq,
+        })
+
+    async def state(self, request: Request) -> JSONResponse:
+        """What a dashboard that starts late needs to catch up (a scoped link: its scans only)."""
+        try:
+            identity = self.identity(request, "can_view", "the state is for viewer tokens")
+        except Refused as refused:
+            return refused.response()
+        snap, sees = self.store.snapshot(), identity.sees_scan
+        return JSONResponse({
+            "epoch": self.stream.epoch,
+            "last_seq": snap.last_seq,
+            "metrics": self.store.derived_metrics() if not identity.scoped else {},
+            "scans": [plain(s) for s in sorted(snap.scans.values(), key=lambda s: -s.started_at) if sees(s.scan_id)],
+            "vulnerabilities": [plain(v) for v in snap.vulnerabilities[:self.options.state_findings]
+                                if sees(v.scan_id)],
+            "vulnerabilities_total": sum(1 for v in snap.vulnerabilities if sees(v.scan_id)),
+            "notifications": [plain(n) for n in snap.notifications
+                              if n.user_id in (None, identity.sub) and (not identity.scoped or sees(n.scan_id))
+                              ][:100],
+        })
+
+    async def post_events(self, request: Request) -> JSONResponse:
+        try:
+            identity = self.identity(request, "can_publish",
+                                     "viewer tokens cannot publish; scanners need a producer token")
+            check_content_type(request)
+            items = parse_items(await read_body(request, self.options.max_body_bytes), self.options.max_batch)
+            producer = self.producer(request, identity)
+            accepted = self.accept(items, producer)
+        except Refused as refused:
+            return refused.response()
+        pending = [await self.stream.submit(event, wire) for event, wire in accepted]
+        await asyncio.gather(*pending)  # a producer that saw 202 never resends
+        log.debug("accepted %d events from %s", len(accepted), producer)
+        return JSONResponse({"accepted": len(accepted)}, status_code=202)
+
+    def accept(self, items: list, producer: str) -> list[tuple[str, dict]]:
+        """Every item valid and within the producer's rate, else Refused (a batch with one bad
+        item accepts nothing)."""
+        accepted, details = validate(items)
+        if details:
+            for detail in details[:10]:  # bounded: a hostile batch must not flood the log
+                log.info(fields("event rejected", producer=producer, index=detail["index"],
+                                event=detail.get("event", "?"), reason=detail["error"]))
+            raise Refused(400, f"{len(details)} of {len(items)} events are invalid; none were accepted", details)
+        if not self.sessions.may_publish(producer, len(accepted)):
+            raise Refused(429, f"rate limit: at most {self.options.publish_rate:g} events/s per producer; "
+                               "retry later", headers={"Retry-After": "1"})
+        return accepted
+
+    @staticmethod
+    def producer(request: Request, identity: Identity) -> str:
+        """Who published: the token's subject, or the address in open mode (rates are per producer)."""
+        return identity.sub or f"open@{request.client.host if request.client else '?'}"

@@ -1,0 +1,209 @@
+"""The Socket.IO handlers: the namespace `/` as a class, one `on_<event>` method per event.
+
+Every answer to a client is an ack: `{"ok": true, ...}` or `{"ok": false, "error": ...}`.
+`trigger_event` (the dispatcher python-socketio documents for overriding) sends every event
+without a method of its own to `on_other`, hands each handler the first argument only (a client
+may send any number), and ignores `connect`/`disconnect` events a client sends itself.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import socketio
+
+from realtime import protocol
+from realtime.auth import Authenticator, AuthError, Identity
+from realtime.debug import fields
+from realtime.gateway.sessions import Session, Sessions
+from realtime.gateway.stream import Stream
+from realtime.options import GatewayOptions
+
+log = logging.getLogger("bughunt.gateway")
+
+LIFECYCLE = ("connect", "disconnect")
+REQUESTS = frozenset({"resume", "join_room", "leave_room", "start_scan"})
+
+
+class ScanLauncher(Protocol):
+    """What `start_scan` hands a scan to. Configure one with `--launcher module:factory`, where
+    `factory(gateway)` returns an object with this method; it publishes the scan's events with
+    `await gateway.publish(event, data)` and returns the new scan's id at once. Optional
+    `async start()`/`stop()` methods run with the gateway."""
+
+    async def start_scan(self, request: protocol.StartScan) -> str: ...
+
+
+def peer_of(environ: dict) -> str:
+    client = environ.get("asgi.scope", {}).get("client")  # REMOTE_ADDR is a placeholder under ASGI
+    return client[0] if client else environ.get("REMOTE_ADDR", "")
+
+
+def refuse(message: str, status: int) -> socketio.exceptions.ConnectionRefusedError:
+    return socketio.exceptions.ConnectionRefusedError(message, {"status": status})
+
+
+def audience(identity: Identity, subscribe: str, rooms: list[str]) -> tuple[set[str], dict[str, str]]:
+    """The rooms a socket gets: those it asked for and may join, plus everything unless it asked
+    for rooms only; a scoped link gets exactly its scans. Also the refused rooms, why."""
+    refused = {room: why for room in rooms if (why := identity.may_join(room))}
+    allowed = set(rooms) - set(refused)
+    for room, why in refused.items():
+        log.warning(fields("join refused", user=identity.sub, room=room, reason=why))
+    if identity.scoped:
+        return allowed | {f"scan_{scan}" for scan in identity.scans}, refused
+    return allowed | ({"all"} if subscribe != "rooms" else set()), refused
+
+
+class GatewayNamespace(socketio.AsyncNamespace):
+    def __init__(self, options: GatewayOptions, auth: Authenticator, sessions: Sessions, stream: Stream,
+                 launcher: ScanLauncher | None = None):
+        super().__init__("/")
+        self.options, self.auth, self.sessions, self.stream = options, auth, sessions, stream
+        self.launcher = launcher
+
+    async def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
+        if event in LIFECYCLE:
+            if self.server.manager.is_connected(sid, self.namespace):
+                return await self.forged(event, sid)  # a real (dis)connect is not "connected" yet/any more
+            return await getattr(self, f"on_{event}")(sid, *args)
+        data = args[0] if args else None
+        if event in REQUESTS:
+            return await getattr(self, f"on_{event}")(sid, data)
+        return await self.on_other(event, sid, data)
+
+    # ---- connections ---------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        ip = peer_of(environ)
+        identity = self.identify(auth.get("token"), ip)
+        session = self.sessions.open(sid, identity, ip)
+        # Everyone gets all scan events unless they asked for only the rooms they join (a scoped
+        # link: only its scans). A client that resumes joins in `resume`, after its replay, so
+        # nothing overtakes it.
+        if not auth.get("resume"):
+            for room in audience(identity, auth.get("subscribe", "all"), [])[0]:
+                await self.enter(sid, session, room)
+
+    def identify(self, token: Any, ip: str) -> Identity:
+        """Who connects, or ConnectionRefusedError with the reason and an HTTP-like status."""
+        try:
+            identity = self.auth.identify(token, ip)
+        except AuthError as exc:
+            log.warning("refused a connection from %s: %s", ip, exc.reason)
+            raise refuse(exc.reason, exc.status) from None
+        if not identity.can_view:
+            raise refuse("producer tokens publish over HTTP; watching needs a viewer token", 403)
+        if why := self.sessions.full(ip):
+            raise refuse(why, 429)
+        return identity
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.sessions.close(sid)
+
+    async def forged(self, event: str, sid: str) -> None:
+        """A client emitting "connect" or "disconnect" itself: ignored, logged once per socket."""
+        session, _ = await self.admit(sid)
+        if session is not None and not session.forged:
+            session.forged = True
+            log.warning("ignored a forged %s event from %s (user %s)", event, session.ip, session.identity.sub)
+
+    async def admit(self, sid: str) -> tuple[Session | None, dict | None]:
+        """Rate-limit one socket message: (session, None), or a refusal to answer with. A socket
+        that keeps going past its limit is disconnected."""
+        admission = self.sessions.admit(sid)
+        if admission.abuse:
+            session = admission.session
+            log.warning("disconnecting %s (%s): message rate abuse", session.identity.sub, session.ip)
+            await self.disconnect(sid)
+        return admission.session, admission.refusal
+
+    async def enter(self, sid: str, session: Session, room: str) -> None:
+        session.rooms.add(room)
+        await self.enter_room(sid, room)
+
+    # ---- requests ------------------------------------------------------------------------
+
+    async def on_resume(self, sid: str, data: Any) -> dict:
+        session, refusal = await self.admit(sid)
+        if refusal:
+            return refusal
+        try:
+            request = protocol.parse_request("resume", data)
+        except protocol.InvalidEvent as exc:
+            return {"ok": False, "error": exc.reason}
+        rooms, refused = audience(session.identity, request.subscribe, request.rooms)
+        async with self.stream.held():
+            missed = await self.stream.missed(request.epoch, request.since, rooms)
+            replay = [] if isinstance(missed, str) else missed
+            for sent in replay:
+                await self.emit(sent.event, sent.data, to=sid)
+            for room in rooms:
+                await self.enter(sid, session, room)
+        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.store.stream[1]}
+        if refused:
+            answer["refused_rooms"] = refused
+        if isinstance(missed, str):
+            return {"ok": False, "resync_required": True, "error": missed, **answer}
+        return {"ok": True, "replayed": len(replay), **answer}
+
+    async def on_join_room(self, sid: str, data: Any) -> dict:
+        session, room, refusal = await self.room_request("join_room", sid, data)
+        if refusal:
+            return refusal
+        why = session.identity.may_join(room) or self.sessions.room_limit(session)
+        if why:
+            log.warning(fields("join refused", user=session.identity.sub, room=room, reason=why))
+            return {"ok": False, "error": why}
+        await self.enter(sid, session, room)
+        return {"ok": True}
+
+    async def on_leave_room(self, sid: str, data: Any) -> dict:
+        session, room, refusal = await self.room_request("leave_room", sid, data)
+        if refusal:
+            return refusal
+        session.rooms.discard(room)
+        await self.leave_room(sid, room)
+        return {"ok": True}
+
+    async def room_request(self, event: str, sid: str, data: Any) -> tuple[Session | None, str, dict | None]:
+        session, refusal = await self.admit(sid)
+        if refusal:
+            return session, "", refusal
+        try:
+            return session, protocol.parse_request(event, data).room, None
+        except protocol.InvalidEvent as exc:
+            return session, "", {"ok": False, "error": exc.reason}
+
+    async def on_start_scan(self, sid: str, data: Any) -> dict:
+        session, refusal = await self.admit(sid)
+        if refusal:
+            return refusal
+        if session.identity.scoped:
+            return {"ok": False, "error": "a read-only scan link cannot start scans"}
+        if session.identity.role == "viewer" and not self.options.viewers_start_scans:
+            return {"ok": False, "error": "viewers may not start scans here"}
+        try:
+            request = protocol.parse_request("start_scan", data)
+        except protocol.InvalidEvent as exc:
+            return {"ok": False, "error": exc.reason}
+        if self.launcher is None:
+            return {"ok": False, "error": "no scan launcher configured"}
+        try:
+            return {"ok": True, "scan_id": await self.launcher.start_scan(request)}
+        except Exception as exc:  # noqa: BLE001 - the launcher's failure is the caller's answer
+            log.exception("scan launcher failed")
+            return {"ok": False, "error": f"scan launcher failed: {protocol.preview(str(exc), 300)}"}
+
+    async def on_other(self, event: str, sid: str, data: Any) -> dict:
+        """Any other event: server events are refused (scanners publish over HTTP), the rest unknown."""
+        session, refusal = await self.admit(sid)
+        if refusal:
+            return refusal
+        if event in protocol.SERVER_EVENTS:
+            log.warning("refused %s from a socket (user %s, %s)", protocol.preview(event, 80),
+                        session.identity.sub, session.ip)
+            return {"ok": False, "error": "server events cannot be sent from a socket; "
+                                          "scanners publish with POST /api/events"}
+        return {"ok": False, "error": f"unknown event {protocol.preview(str(event), 80)}"}

@@ -1,0 +1,93 @@
+"""Sessions and limits: what the gateway knows of each socket, connections per address, and the
+rate buckets of sockets and producers. No I/O: the Socket.IO handlers and the HTTP API act on
+what these say."""
+from __future__ import annotations
+
+import dataclasses
+
+from realtime.auth import Identity
+from realtime.gateway.limits import TokenBucket
+from realtime.options import GatewayOptions
+
+
+@dataclasses.dataclass
+class Session:
+    """What the gateway knows of one socket."""
+
+    identity: Identity
+    ip: str
+    bucket: TokenBucket
+    rooms: set[str] = dataclasses.field(default_factory=set)
+    refusals: int = 0
+    forged: bool = False  # sent a connect/disconnect event of its own (logged once)
+
+
+@dataclasses.dataclass
+class Admission:
+    """The answer to one socket message: go on (`refusal` None), or refuse it; `abuse`: the
+    socket kept going past its limit and is to be disconnected."""
+
+    session: Session | None
+    refusal: dict | None = None
+    abuse: bool = False
+
+
+class Sessions:
+    def __init__(self, options: GatewayOptions):
+        self.options = options
+        self._by_sid: dict[str, Session] = {}
+        self._per_ip: dict[str, int] = {}
+        self._publish_buckets: dict[str, TokenBucket] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def __contains__(self, sid: str) -> bool:
+        return sid in self._by_sid
+
+    def get(self, sid: str) -> Session | None:
+        return self._by_sid.get(sid)
+
+    def full(self, ip: str) -> str | None:
+        """Why another socket from `ip` is refused, or None."""
+        if self._per_ip.get(ip, 0) >= self.options.max_connections_per_ip:
+            return f"too many connections from {ip}"
+        return None
+
+    def open(self, sid: str, identity: Identity, ip: str) -> Session:
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+        session = Session(identity, ip, TokenBucket(self.options.socket_rate, self.options.socket_burst))
+        self._by_sid[sid] = session
+        return session
+
+    def close(self, sid: str) -> Session | None:
+        session = self._by_sid.pop(sid, None)
+        if session is not None:
+            self._per_ip[session.ip] -= 1
+            if not self._per_ip[session.ip]:
+                del self._per_ip[session.ip]
+        return session
+
+    def admit(self, sid: str) -> Admission:
+        """Rate-limit one socket message."""
+        session = self._by_sid.get(sid)
+        if session is None:
+            return Admission(None, {"ok": False, "error": "not connected"})
+        if session.bucket.take():
+            return Admission(session)
+        session.refusals += 1
+        refusal = {"ok": False, "error": f"rate limit: at most {self.options.socket_rate:g} messages/s"}
+        return Admission(session, refusal, abuse=session.refusals >= self.options.socket_burst)
+
+    def room_limit(self, session: Session) -> str | None:
+        """Why `session` may join no more rooms, or None."""
+        limit = self.options.max_rooms_per_socket
+        return f"at most {limit} rooms per connection" if len(session.rooms) >= limit else None
+
+    def may_publish(self, producer: str, events: int) -> bool:
+        """Take `events` from the producer's bucket (rates are per producer)."""
+        bucket = self._publish_buckets.get(producer)
+        if bucket is None:
+            bucket = self._publish_buckets[producer] = TokenBucket(self.options.publish_rate,
+                                                                   self.options.publish_burst)
+        return bucket.take(events)
