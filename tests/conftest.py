@@ -114,7 +114,7 @@ def server():
 
 @pytest.fixture
 def make_client():
-    yield from tracked(lambda **options: RealtimeClient(EventStore(), ClientOptions(**options)),
+    yield from tracked(lambda **options: RealtimeClient(EventStore(), ClientOptions(**options)).start(),
                        RealtimeClient.close)
 
 

@@ -21,7 +21,7 @@ def fill(store):
 
 def test_a_store_comes_back_from_its_journal(tmp_path):
     path = str(tmp_path / "j.sqlite")
-    journal = Journal(path)
+    journal = Journal(path).start()
     store = EventStore(journal=journal)
     fill(store)
     journal.close()
@@ -37,7 +37,7 @@ def test_a_store_comes_back_from_its_journal(tmp_path):
 
 
 def test_compaction_and_retention(tmp_path):
-    journal = Journal(str(tmp_path / "j.sqlite"), JournalOptions(max_events=5, compact_after=0))
+    journal = Journal(str(tmp_path / "j.sqlite"), JournalOptions(max_events=5, compact_after=0)).start()
     store = EventStore(journal=journal)
     fill(store)
     journal.flush()
@@ -48,7 +48,7 @@ def test_compaction_and_retention(tmp_path):
 
 def test_snapshot_catch_ups_are_journaled_too(tmp_path):
     path = str(tmp_path / "j.sqlite")
-    store = EventStore(journal=Journal(path))
+    store = EventStore(journal=Journal(path).start())
     store.load_state({"epoch": "e9", "last_seq": 40, "metrics": {}, "notifications": [], "vulnerabilities": [],
                       "scans": [{"scan_id": "s", "name": "From snapshot", "target": None, "status": "running",
                                  "progress": 30.0, "phase": "p", "current_step": None, "error": None,
@@ -68,7 +68,7 @@ def run(*args, **kwargs):
 
 def test_cli_export_import_and_stats(tmp_path):
     source, target = str(tmp_path / "a.sqlite"), str(tmp_path / "b.sqlite")
-    journal = Journal(source)
+    journal = Journal(source).start()
     fill(EventStore(journal=journal))
     journal.close()
     out = tmp_path / "events.jsonl"
