@@ -89,6 +89,7 @@ class RealtimeClient:
         if thread is None or not thread.is_alive():
             return
         self.disconnect()
+        self._call(self._loop.shutdown_default_executor(), wait=5)  # its resolver threads too
         self._loop.call_soon_threadsafe(self._loop.stop)
         thread.join(5)
         if not thread.is_alive():
