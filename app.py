@@ -4,7 +4,6 @@ import streamlit as st
 
 from realtime import bridge, views
 
-bridge.take_routing()
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
 rt = bridge.runtime()
 
@@ -14,29 +13,16 @@ if refusal:
     st.error(refusal)
     st.stop()
 if shared:
-    st.session_state["read_only"] = True
-    st.navigation([st.Page("pages/scan.py", title="Scan", url_path="scan", default=True)], position="hidden").run()
+    st.session_state[bridge.READ_ONLY] = True
+    bridge.run_page(st.navigation([st.Page("pages/scan.py", title="Scan", url_path="scan", default=True)],
+                                  position="hidden"))
     st.stop()
 if bridge.login_required():
     st.title("Bug Hunt Monitor")
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
-refresh = bridge.cursor("refresh", rt.settings.refresh_seconds)
-unread = rt.snapshot().unread
-# Links made from the page object skip a file-system lookup per link per tick (pages link to scans).
-scan_page = st.session_state["scan_page"] = st.Page(
-    "pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan")
-
-nav = st.navigation([
-    st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
-    st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
-    scan_page,
-    st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
-            url_path="vulnerabilities"),
-    st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
-            icon=":material/notifications:", url_path="notifications"),
-    st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
-])
+refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
+nav = st.navigation(bridge.app_pages(rt.snapshot().unread))
 
 
 @st.fragment(run_every=refresh)
@@ -58,10 +44,10 @@ def sidebar_live() -> None:
             rt.client.reconnect_now()
     st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
 
-    start = bridge.cursor("toast_cursor", snap.logged)  # a new tab starts now, not with history
+    start = bridge.cursor(bridge.TOAST_CURSOR, snap.logged)  # a new tab starts now, not with history
     for toast in views.plan_toasts(views.new_records(snap, start)):
         st.toast(toast.text, icon=toast.icon, duration=toast.duration)
-    st.session_state["toast_cursor"] = snap.logged
+    st.session_state[bridge.TOAST_CURSOR] = snap.logged
     rt.leases.expire()
 
 
@@ -73,6 +59,6 @@ with st.sidebar:
         st.warning(rt.error)
     sidebar_live()
     st.select_slider("Refresh every (s)", options=sorted({0.5, 1.0, 2.0, 5.0, 10.0, rt.settings.refresh_seconds}),
-                     key="refresh")
+                     key=bridge.REFRESH)
 
-nav.run()
+bridge.run_page(nav)

@@ -91,7 +91,7 @@ async def bare_round(url: str, n: int) -> float:
 def store_round(url: str, n: int) -> tuple[float, int]:
     """Events/s into the store through RealtimeClient, and the seq inversions the store saw."""
     store = EventStore()
-    client = RealtimeClient(store)
+    client = RealtimeClient(store).start()
     finished = []
     done = threading.Event()  # the main thread blocks on it: no polling to compete for the GIL
     client.on("flood_done", lambda data: (finished.append(time.perf_counter()), done.set()))
@@ -128,7 +128,7 @@ def memory(url: str, n: int, chunk: int = 50_000) -> tuple[float, float, float]:
     gc.collect()
     rss = [proc.memory_info().rss / 2**20]
     store = EventStore(StoreOptions(max_findings=10_000))
-    client = RealtimeClient(store)
+    client = RealtimeClient(store).start()
     done = threading.Event()
     client.on("flood_done", lambda data: done.set())
     client.connect(url)

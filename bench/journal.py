@@ -26,7 +26,7 @@ from realtime.store import EventStore  # noqa: E402
 
 def offered(journal_path: str | None, rate: float, seconds: float) -> tuple[float, float]:
     """(events/s achieved, seconds until the journal had committed everything)."""
-    journal = Journal(journal_path) if journal_path else None
+    journal = Journal(journal_path).start() if journal_path else None
     store = EventStore(journal=journal)
     events = list(workload(int(rate * seconds)))
     start = time.perf_counter()
@@ -47,7 +47,7 @@ def offered(journal_path: str | None, rate: float, seconds: float) -> tuple[floa
 
 
 def maximum(journal_path: str | None, n: int) -> float:
-    journal = Journal(journal_path) if journal_path else None
+    journal = Journal(journal_path).start() if journal_path else None
     store = EventStore(journal=journal)
     events = list(workload(n, offset=10**6))
     start = time.perf_counter()

@@ -54,7 +54,7 @@ def main() -> dict:
         key = f"page_run_ms_{name}"
         figures[key] = round(statistics.median(times) * 1000, 1)
         goals[key] = (figures[key] <= 50, "≤ 50")
-    rt.client.close()
+    rt.close()
     return report(figures, goals, args.json)
 
 

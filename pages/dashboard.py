@@ -15,7 +15,7 @@ CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
          ("Vulnerabilities", "total_vulnerabilities"), ("Critical", "critical_count")]
 
 
-@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+@st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
     now = time.time()
@@ -29,15 +29,15 @@ def live() -> None:
         st.info("No active scans")
     for scan in scans[:ACTIVE_CARDS]:
         with st.container(border=True):  # few elements per card: each costs every viewer every tick
-            st.page_link(st.session_state.get("scan_page", "pages/scan.py"), query_params={"id": scan.scan_id},
+            st.page_link(bridge.scan_page(), query_params={"id": scan.scan_id},
                          label=f"**{views.literal(scan.name or scan.scan_id)}** · started "
                                f"{views.clock(scan.started_at)[11:]}", icon=":material/troubleshoot:")
             st.progress(min(scan.progress, 100) / 100, text=f"{scan.progress:.0f}%")
             parts = [views.literal(scan.target or ""), f"Current phase: {views.literal(scan.phase or '—')}",
                      views.literal(scan.current_step or ""), f"last event {views.ago(now - scan.updated_at)}"]
             st.caption(" · ".join(p for p in parts if p))
-            if views.is_stuck(scan, now, rt.settings.stuck_after_seconds):
-                st.badge(f"possibly stuck — last event {views.ago(now - scan.updated_at)}", color="orange")
+            if stuck := views.stuck_note(scan, now, rt.settings.stuck_after_seconds):
+                st.badge(stuck, color="orange")
     if len(scans) > ACTIVE_CARDS:
         st.caption(f"and {len(scans) - ACTIVE_CARDS} more on the Scans page")
 
@@ -53,7 +53,7 @@ def live() -> None:
 live()
 
 
-@st.fragment(run_every=max(rt.settings.chart_seconds, st.session_state.get("refresh", 1.0)))
+@st.fragment(run_every=bridge.chart_seconds(rt))
 def charts() -> None:
     snap = rt.snapshot()
     left, right = st.columns(2)

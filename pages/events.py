@@ -13,14 +13,14 @@ st.title("Live events")
 names = st.multiselect("Event", [*protocol.SERVER_EVENTS, protocol.CONNECTION_STATUS], placeholder="All events")
 paused = st.toggle("Pause", help="Freeze the list to read it; events keep arriving in the background.")
 if paused:
-    frozen = bridge.cursor("events_frozen", rt.snapshot())
+    bridge.cursor(bridge.EVENTS_FROZEN, rt.snapshot())
 else:
-    st.session_state.pop("events_frozen", None)
+    st.session_state.pop(bridge.EVENTS_FROZEN, None)
 
 
-@st.fragment(run_every=None if paused else st.session_state.get("refresh", 1.0))
+@st.fragment(run_every=None if paused else bridge.refresh_seconds())
 def live() -> None:
-    snap = st.session_state["events_frozen"] if paused else rt.snapshot()
+    snap = st.session_state[bridge.EVENTS_FROZEN] if paused else rt.snapshot()
     now = time.time()
     status = snap.connection
     st.subheader("Connection")
@@ -67,7 +67,7 @@ if on != debug.enabled():
     debug.enable(on)
 
 
-@st.fragment(run_every=st.session_state.get("refresh", 1.0) if on else None)
+@st.fragment(run_every=bridge.refresh_seconds() if on else None)
 def debug_log() -> None:
     lines = [{"time": views.clock(line.at), "level": line.level, "source": line.source, "message": line.message}
              for line in reversed(debug.lines()[-500:])]

@@ -14,19 +14,18 @@ size = rt.settings.feed_items
 page = right.number_input("Page", min_value=1, value=1, step=1, help=f"{size} per page, newest first")
 
 
-@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+@st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
     now = time.time()
     shown = views.matching_notifications(snap, tuple(types))
-    pages = views.pages(len(shown), size)
-    first = (min(page, pages) - 1) * size
+    paging = views.Paging.of(len(shown), size, page)
     top, button = st.columns([4, 1])
     top.caption(f"{snap.unread} unread · {len(snap.notifications)} in all")
     button.button("Mark all as read", disabled=not snap.unread, on_click=rt.store.mark_read)
     if not shown:
         st.info("No notifications yet")
-    for n in shown[first:first + size]:
+    for n in paging.of_items(shown):
         with st.container(border=True):
             text, action = st.columns([5, 1])
             state = "" if n.read else "🔵 unread · "
@@ -36,9 +35,8 @@ def live() -> None:
             if not n.read:
                 action.button("Mark read", key=f"read-{n.id}", on_click=rt.store.mark_read,
                               args=([n.id],))
-    if len(shown) > size:
-        st.caption(f"Showing {first + 1}–{min(first + size, len(shown))} of {len(shown)} (page {min(page, pages)} "
-                   f"of {pages})")
+    if paging.label:
+        st.caption(f"Showing {paging.label}")
 
 
 live()

@@ -28,7 +28,7 @@ if not protocol.ID_RE.match(scan_id):
     st.stop()
 
 
-@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+@st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     rt.leases.renew(f"scan_{scan_id}")
     snap = rt.snapshot()
@@ -48,8 +48,8 @@ def live() -> None:
     st.progress(min(scan.progress, 100) / 100, text=f"Current phase: {views.literal(scan.phase or '—')}")
     if scan.current_step and not scan.finished:
         st.caption(views.literal(scan.current_step))
-    if views.is_stuck(scan, now, rt.settings.stuck_after_seconds):
-        st.badge(f"possibly stuck — last event {views.ago(now - scan.updated_at)}", color="orange")
+    if stuck := views.stuck_note(scan, now, rt.settings.stuck_after_seconds):
+        st.badge(stuck, color="orange")
     remaining = views.eta(scan, now)
     if remaining:
         st.markdown(f"**ETA:** {views.span(remaining[0])} – {views.span(remaining[1])}")
@@ -86,7 +86,7 @@ def live() -> None:
 live()
 
 auth = bridge.authenticator()
-if auth is not None and not st.session_state.get("read_only"):
+if auth is not None and not bridge.read_only():
     with st.expander("Share a read-only link to this scan"):
         hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=24)
         if st.button("Create link"):

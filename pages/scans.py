@@ -3,21 +3,18 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, views
+from realtime import bridge, protocol, views
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Scans")
-statuses = st.multiselect("Status", ["running", "queued", "completed", "failed", "cancelled"],
-                          placeholder="All statuses")
+statuses = st.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses")
 
 
-@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+@st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
-    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds)
-    if statuses:
-        frame = frame[frame["status"].str.split(" ").str[0].isin(statuses)]
+    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses))
     st.caption(f"{len(frame)} of {len(snap.scans)} scans")
     st.dataframe(frame, hide_index=True, column_config={
         "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
@@ -39,7 +36,7 @@ with st.form("start_scan", clear_on_submit=False):
         answer = rt.client.call("start_scan", request)
         if isinstance(answer, dict) and answer.get("ok"):
             st.success(f"Scan started: {views.literal(answer.get('scan_id'))}")
-            st.page_link("pages/scan.py", label="Open it", icon=":material/troubleshoot:",
+            st.page_link(bridge.scan_page(), label="Open it", icon=":material/troubleshoot:",
                          query_params={"id": str(answer["scan_id"])})
         else:
             error = answer.get("error") if isinstance(answer, dict) else answer

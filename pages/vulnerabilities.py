@@ -22,16 +22,13 @@ page = f4.number_input("Page", min_value=1, value=1, step=1,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 
-@st.fragment(run_every=st.session_state.get("refresh", 1.0))
+@st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
-    count = len(views.matching_findings(snap, *filters))
-    shown = min(page, views.pages(count, size))
-    frame = views.findings_page(snap, filters, shown, size)
-    first = (shown - 1) * size
-    st.caption(f"{count:,} of {len(snap.vulnerabilities):,} findings"
-               + (f" · showing {first + 1:,}–{first + frame.num_rows:,} (page {shown} of "
-                  f"{views.pages(count, size)})" if count > size else ""))
+    paging = views.Paging.of(len(views.matching_findings(snap, *filters)), size, page)
+    frame = views.findings_page(snap, filters, paging.number, size)
+    st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"
+               + (f" · showing {paging.label}" if paging.label else ""))
     if not frame.num_rows:
         st.info("No findings match" if len(snap.vulnerabilities) else "No findings yet")
     else:
@@ -41,7 +38,7 @@ def live() -> None:
         })
 
 
-@st.fragment(run_every=max(rt.settings.chart_seconds, st.session_state.get("refresh", 1.0)))
+@st.fragment(run_every=bridge.chart_seconds(rt))
 def chart() -> None:
     st.plotly_chart(views.severity_figure(rt.snapshot()), key="severity")
 

@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,29 +39,117 @@ class Runtime:
     store: EventStore
     client: RealtimeClient
     leases: RoomLeases
-    demo: RunningGateway | None
     journal: Journal | None
+    demo_options: GatewayOptions | None  # demo mode: the gateway to start in this process
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
+    demo: RunningGateway | None = None  # the demo gateway, once started
 
     def snapshot(self) -> Snapshot:
         """The store as viewers share it: at most `snapshot_interval` seconds behind."""
         return self.store.snapshot(max_age=self.settings.snapshot_interval)
 
+    def start(self) -> Runtime:
+        """Start the background parts: journal writer, demo gateway, client (connecting), lease
+        janitor."""
+        if self.journal is not None:
+            self.journal.start()
+        url, token = self.settings.ws_url, self.settings.ws_token
+        if self.demo_options is not None:
+            self.demo = start_in_thread(self.demo_options)
+            url = self.demo.url
+            if not token and authenticator() is not None:
+                token = authenticator().mint("dashboard", "viewer")  # our own demo gateway, same secret
+        self.client.start()
+        self.client.connect(url, auth={"token": token} if token else None)
+        self.leases.start()
+        return self
+
+    def close(self) -> None:
+        """Stop everything this runtime started; safe to call twice."""
+        self.leases.stop()
+        self.client.close()
+        if self.demo is not None:
+            self.demo.stop()
+        if self.journal is not None:
+            self.journal.close()  # commits what is still queued
+
+
+# ---- session state: every key a page keeps, named once ---------------------------------------
+
+REFRESH = "refresh"  # this tab's refresh interval (the sidebar slider)
+READ_ONLY = "read_only"  # this tab opened a share link: one scan, no actions
+SCAN_PAGE = "scan_page"  # the Scan detail page object, for links
+TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
+EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
+REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
+
+
+def refresh_seconds() -> float:
+    """How often this tab's live areas rerun."""
+    return st.session_state.get(REFRESH, 1.0)
+
+
+def chart_seconds(rt: Runtime) -> float:
+    """How often this tab's summary charts rerun: never more often than its live areas."""
+    return max(rt.settings.chart_seconds, refresh_seconds())
+
+
+def read_only() -> bool:
+    return bool(st.session_state.get(READ_ONLY))
+
+
+# ---- pages and routing -----------------------------------------------------------------------
+
+def scan_page() -> st.Page:
+    """The Scan detail page; one object per session, as links made from it skip a file-system
+    lookup per link per tick (pages link to scans)."""
+    if SCAN_PAGE not in st.session_state:
+        st.session_state[SCAN_PAGE] = st.Page(
+            "pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan")
+    return st.session_state[SCAN_PAGE]
+
+
+def app_pages(unread: int = 0) -> list[st.Page]:
+    """The dashboard's pages, in navigation order (files in `pages/`)."""
+    return [
+        st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
+        st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
+        scan_page(),
+        st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
+                url_path="vulnerabilities"),
+        st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
+                icon=":material/notifications:", url_path="notifications"),
+        st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
+    ]
+
+
+_routing = threading.local()  # `by_app` is True while app.py's navigation runs a page
+
+
+def run_page(page: Any) -> None:
+    """app.py runs the page its st.navigation chose through here, so the page knows it was routed."""
+    _routing.by_app = True
+    st.session_state.pop(REROUTED, None)
+    try:
+        page.run()
+    finally:
+        _routing.by_app = False
+
 
 def take_routing() -> None:
-    """Let app.py's st.navigation route every run, despite the `pages/` folder.
+    """Every page calls this first: it makes app.py (settings, sidebar, toasts) route every run,
+    despite the `pages/` folder the project keeps its pages in.
 
-    A `pages/` folder next to app.py makes a fresh Streamlit server route by folder (its old
-    multipage mode) until some run calls st.navigation: a first visit straight to /scans would
-    run pages/scans.py alone, without app.py's sidebar. Streamlit keeps that choice in one
-    process-wide flag; clearing it and rerunning hands routing to app.py from then on."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without the old mode: nothing to do
+    A `pages/` folder next to app.py makes a fresh Streamlit server route by folder (its legacy
+    multipage mode) until some run calls st.navigation: a first visit straight to /scans runs
+    pages/scans.py alone, without app.py. A page that finds itself run that way calls
+    st.navigation (which turns folder routing off for the whole process) and reruns, now through
+    app.py. Once per session at most, so a page run on its own can never loop."""
+    if getattr(_routing, "by_app", False) or st.session_state.get(REROUTED):
         return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    st.session_state[REROUTED] = True
+    st.navigation(app_pages(), position="hidden")
+    st.rerun()
 
 
 def _environment() -> Mapping[str, str]:
@@ -72,9 +161,20 @@ def _environment() -> Mapping[str, str]:
     return {**secrets, **os.environ}
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=Runtime.close)
 def runtime() -> Runtime:
-    env = _environment()
+    """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
+    rt = build_runtime(_environment())
+    atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
+    try:
+        return rt.start()
+    except BaseException:
+        rt.close()
+        raise
+
+
+def build_runtime(env: Mapping[str, str]) -> Runtime:
+    """Settings, store (replayed from the journal), client and leases, not started yet."""
     error = None
     try:
         settings = from_env(DashboardOptions, env)
@@ -90,31 +190,21 @@ def runtime() -> Runtime:
     if journal is not None:
         count = journal.replay(store)  # scans, findings and read flags from before a restart
         log.info("replayed %d events from %s", count, journal.path)
-        atexit.register(journal.close)  # commits what is still queued
         # What the replay built lives long: keep it out of every later full collection.
         gc.collect()
         gc.freeze()
     client = RealtimeClient(store, client_options)
-    demo = None
-    url = settings.ws_url
-    if not url:
+    demo_options = None
+    if not settings.ws_url:
         try:  # BUGHUNT_DEMO_* settings shape the embedded demo too
-            gateway_options = from_env(GatewayOptions, env, host="127.0.0.1", port=0, demo=True)
+            demo_options = from_env(GatewayOptions, env, host="127.0.0.1", port=0, demo=True)
         except ValueError as exc:
             error = f"Ignored a setting: {exc}. Using defaults."
-            gateway_options = GatewayOptions(host="127.0.0.1", port=0, demo=True)
-        demo = start_in_thread(gateway_options)
-        url = demo.url
-        atexit.register(demo.stop)
+            demo_options = GatewayOptions(host="127.0.0.1", port=0, demo=True)
     if settings.user_id:
         client.join_room(f"user_{settings.user_id}")
-    token = settings.ws_token
-    if not token and demo is not None and authenticator() is not None:
-        token = authenticator().mint("dashboard", "viewer")  # our own demo gateway, same secret
-    client.connect(url, auth={"token": token} if token else None)
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
-    leases.start_janitor()
-    return Runtime(settings, store, client, leases, demo, journal, error)
+    return Runtime(settings, store, client, leases, journal, demo_options, error)
 
 
 @st.cache_data(ttl=5, show_spinner=False)

@@ -1,6 +1,7 @@
 """RealtimeClient: the guide's WebSocketService for Python, safe to call from any thread.
 
-A `socketio.AsyncClient` runs on its own asyncio loop in a daemon thread. The sync
+A `socketio.AsyncClient` runs on its own asyncio loop in a daemon thread (`start()` …
+`close()`). The sync
 `socketio.Client` handles each message on a new thread and reorders events (DEVELOPERS.md); one
 loop keeps them in arrival order. Every received event goes to the store first (the single
 writer), then to subscribers.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import inspect
 import logging
 import threading
 import time
@@ -22,17 +22,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
 import socketio
 
 from realtime import protocol
+from realtime.catchup import CatchUp, catch_up, describe
 from realtime.debug import fields
 from realtime.options import ClientOptions
 from realtime.store import ConnectionState, EventStore
+from realtime.subscribers import Handler, Subscribers
 
 log = logging.getLogger("bughunt.client")
-
-Handler = Callable[..., Any]
 
 
 class RealtimeClient:
@@ -40,7 +39,7 @@ class RealtimeClient:
         self.store = store
         self.options = options or ClientOptions()
         self._lock = threading.Lock()
-        self._handlers: dict[str, tuple[Handler, ...]] = {}
+        self._subscribers = Subscribers()
         self._rooms: Counter[str] = Counter()
         self._refused: dict[str, str] = {}  # room → the gateway's reason; replaced, never mutated
         self._outbox: deque[tuple[str, Any]] = deque(maxlen=self.options.max_outbox)
@@ -51,10 +50,16 @@ class RealtimeClient:
         self._pending: list | None = None  # events held while a reconnect catches up
         self._supervisor: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="realtime-client",
-                                        daemon=True)
-        self._thread.start()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> RealtimeClient:
+        """Start the loop thread; `connect` and `call` need it, `close` stops it."""
+        if self._thread is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="realtime-client", daemon=True)
+            self._thread.start()
+        return self
 
     # ---- public API (any thread) ---------------------------------------------------------
 
@@ -74,29 +79,25 @@ class RealtimeClient:
 
     def reconnect_now(self) -> None:
         """Cut the current retry wait short."""
-        self._loop.call_soon_threadsafe(lambda: self._wake and self._wake.set())
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(lambda: self._wake and self._wake.set())
 
     def close(self) -> None:
-        """Disconnect and stop the loop thread; the client cannot be used afterwards."""
-        if not self._thread.is_alive():
+        """Disconnect and stop the loop thread; the client cannot be used afterwards. Safe to
+        call twice, or on a client never started."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             return
         self.disconnect()
+        self._call(self._loop.shutdown_default_executor(), wait=5)  # its resolver threads too
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        thread.join(5)
+        if not thread.is_alive():
+            self._loop.close()
 
     def on(self, event: str, handler: Handler) -> Callable[[], None]:
         """Subscribe; `'*'` handlers get (event, data). Returns the unsubscribe function."""
-        with self._lock:
-            self._handlers[event] = self._handlers.get(event, ()) + (handler,)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                handlers = list(self._handlers.get(event, ()))
-                if handler in handlers:
-                    handlers.remove(handler)
-                    self._handlers[event] = tuple(handlers)
-
-        return unsubscribe
+        return self._subscribers.on(event, handler)
 
     def send(self, event: str, data: Any = None, callback: Handler | None = None) -> str:
         """Emit now when connected ('sent'), else queue until reconnect ('queued')."""
@@ -161,6 +162,9 @@ class RealtimeClient:
     # ---- loop side -----------------------------------------------------------------------
 
     def _call(self, coro: Any, wait: float | None = None) -> Any:
+        if self._thread is None:
+            coro.close()
+            raise RuntimeError("the client is not started: call start() first")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result(wait) if wait is not None else None
 
@@ -195,7 +199,7 @@ class RealtimeClient:
                 self._publish_status(connected=False, reason=error, attempts=retries,
                                      since=self._status.since or time.time())
                 if retries == self.options.reconnect_attempts:
-                    self._dispatch(protocol.CONNECTION_ERROR, {"error": error, "attempts": retries})
+                    self._subscribers.dispatch(protocol.CONNECTION_ERROR, {"error": error, "attempts": retries})
             first = False
             self._wake.clear()
             delay = self._delay(retries + 1)
@@ -226,6 +230,29 @@ class RealtimeClient:
             reason = str(args[0]) if args else "server disconnect"
             closed.set()
 
+        sio.on("*", self._receive)
+        sio.on("disconnect", on_disconnect)
+        opened = await self._open(sio, url, auth)
+        if isinstance(opened, str):
+            return opened
+        out = self._go_live(*opened)
+        log.info(fields("connected", url=url, rooms=",".join(sorted(self._rooms)) or "-",
+                        catch_up=opened[0].note or "-"))
+        sender = asyncio.create_task(self._drain(sio, out))
+        try:
+            await closed.wait()
+        except asyncio.CancelledError:
+            reason = "client disconnect"
+            raise
+        finally:
+            await self._shut(sio, out, sender)
+            self._publish_status(connected=False, reason=reason, since=time.time(), queued=len(self._outbox))
+            log.warning(fields("disconnected", url=url, reason=reason))
+        return None
+
+    async def _open(self, sio: socketio.AsyncClient, url: str, auth: Any) -> tuple[CatchUp, set[str]] | str:
+        """Connect and catch up, holding live events until then: (how it caught up, the rooms the
+        resume asked for), or why it failed."""
         refused: list[str] = []
 
         async def on_connect_error(data: Any = None) -> None:
@@ -233,8 +260,6 @@ class RealtimeClient:
                 detail = data.get("error") or (data.get("data") or {}).get("error") or data.get("message")
                 refused.append(f"refused: {protocol.preview(detail, 200)}")
 
-        sio.on("*", self._receive)
-        sio.on("disconnect", on_disconnect)
         sio.on("connect_error", on_connect_error)
         transports = [t.strip() for t in self.options.transports.split(",") if t.strip()]
         self._pending = []  # from the first event on, hold everything until we have caught up
@@ -244,7 +269,7 @@ class RealtimeClient:
                                    self.options.connect_timeout)
             with self._lock:
                 rooms = set(self._rooms)
-            note, joined = await self._catch_up(sio, url, auth, rooms)
+            caught_up = await catch_up(sio, self.store, self.options, url, auth, rooms)
         except asyncio.CancelledError:
             self._pending = None
             await _quietly(sio.disconnect())
@@ -252,92 +277,50 @@ class RealtimeClient:
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
             self._pending = None
             await _quietly(sio.disconnect())
-            return refused[0] if refused else _describe(exc)
+            return refused[0] if refused else describe(exc)
+        if caught_up.refused is not None:
+            with self._lock:
+                self._refused = {r: why for r, why in caught_up.refused.items() if r in self._rooms}
         pending, self._pending = self._pending, None
         for event, args in pending:  # in arrival order, before anything newer
             await self._receive(event, *args)
+        return caught_up, rooms
+
+    def _go_live(self, caught_up: CatchUp, rooms: set[str]) -> asyncio.Queue:
+        """The live connection's send queue: rooms the resume did not cover first (joined
+        meanwhile, or an old gateway), then what was sent while offline."""
         out: asyncio.Queue = asyncio.Queue()
         with self._lock:
-            # Rooms the resume did not cover first (joined meanwhile, or an old gateway), then
-            # what was sent while offline.
             for room in self._rooms:
-                if not joined or room not in rooms:
+                if not caught_up.joined or room not in rooms:
                     out.put_nowait(("join_room", {"room": room}, self._room_ack(room)))
-            for room in rooms - set(self._rooms) if joined else ():
+            for room in rooms - set(self._rooms) if caught_up.joined else ():
                 out.put_nowait(("leave_room", {"room": room}, None))
             while self._outbox:
                 out.put_nowait(self._outbox.popleft() + (None,))
             self._out = out
         self._connected.set()
-        self._publish_status(connected=True, reason=None, attempts=0, since=time.time(),
-                             queued=0, note=note)
-        log.info(fields("connected", url=url, rooms=",".join(sorted(self._rooms)) or "-", catch_up=note or "-"))
-        sender = asyncio.create_task(self._drain(sio, out))
-        try:
-            await closed.wait()
-        except asyncio.CancelledError:
-            reason = "client disconnect"
-            raise
-        finally:
-            with self._lock:
-                self._out = None
-            # Sends that saw the link up were scheduled with call_soon_threadsafe before _out
-            # was cleared; one loop turn lands them in `out`, so none is lost.
-            await asyncio.sleep(0)
-            with self._lock:
-                unsent = []
-                while not out.empty():
-                    event, data, _ = out.get_nowait()
-                    if event not in ("join_room", "leave_room"):
-                        unsent.append((event, data))
-                self._outbox.extendleft(reversed(unsent))
-            self._connected.clear()
-            sender.cancel()
-            await _quietly(sio.disconnect())
-            self._publish_status(connected=False, reason=reason, since=time.time(),
-                                 queued=len(self._outbox))
-            log.warning(fields("disconnected", url=url, reason=reason))
-        return None
+        self._publish_status(connected=True, reason=None, attempts=0, since=time.time(), queued=0,
+                             note=caught_up.note)
+        return out
 
-    async def _catch_up(self, sio: socketio.AsyncClient, url: str, auth: Any,
-                        rooms: set[str]) -> tuple[str | None, bool]:
-        """Resume the stream where the store left it. Returns a note for the connection panel
-        and whether the gateway joined our rooms (False: a gateway that does not resume)."""
-        epoch, since = self.store.stream
-        request = {"since": since, "epoch": epoch, "rooms": sorted(rooms), "subscribe": self.options.subscribe}
-        try:
-            ack = await sio.call("resume", request, timeout=self.options.connect_timeout)
-        except socketio.exceptions.TimeoutError:
-            ack = None  # a server that does not answer resume: carry on without it
-        if not isinstance(ack, dict) or ("ok" not in ack):
-            return None, False
-        refused = ack.get("refused_rooms") if isinstance(ack.get("refused_rooms"), dict) else {}
-        for room, why in refused.items():
-            log.warning(fields("join refused", room=room, reason=protocol.preview(why, 200)))
+    async def _shut(self, sio: socketio.AsyncClient, out: asyncio.Queue, sender: asyncio.Task) -> None:
+        """The link is gone: keep unsent messages for the next one, close the socket."""
         with self._lock:
-            self._refused = {r: protocol.preview(w, 200) for r, w in refused.items() if r in self._rooms}
-        if ack.get("ok"):
-            return (f"Reconnected — replayed {ack.get('replayed', 0)} missed events" if since is not None
-                    else None), True
-        if not ack.get("resync_required"):
-            return None, False
-        try:
-            loaded = self.store.load_state(await self._fetch_state(url, auth))
-        except Exception as exc:  # noqa: BLE001 - live events still flow; say what is missing
-            self.store.set_epoch(ack.get("epoch"))
-            return f"Could not load the gateway's state ({_describe(exc)}): live events only", True
-        note = "Loaded the gateway's state" if since is None else "Resynced from snapshot"
-        if loaded["findings_not_loaded"]:
-            note += f" — {loaded['findings_not_loaded']} older findings were beyond the snapshot"
-        return note, True
-
-    async def _fetch_state(self, url: str, auth: Any) -> dict:
-        headers = {"Authorization": f"Bearer {auth['token']}"} if isinstance(auth, dict) and auth.get("token") else {}
-        timeout = aiohttp.ClientTimeout(total=self.options.connect_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.get(url.rstrip("/") + "/api/state", headers=headers) as response:
-                response.raise_for_status()
-                return await response.json()
+            self._out = None
+        # Sends that saw the link up were scheduled with call_soon_threadsafe before _out
+        # was cleared; one loop turn lands them in `out`, so none is lost.
+        await asyncio.sleep(0)
+        with self._lock:
+            unsent = []
+            while not out.empty():
+                event, data, _ = out.get_nowait()
+                if event not in ("join_room", "leave_room"):
+                    unsent.append((event, data))
+            self._outbox.extendleft(reversed(unsent))
+        self._connected.clear()
+        sender.cancel()
+        await _quietly(sio.disconnect())
 
     async def _drain(self, sio: socketio.AsyncClient, out: asyncio.Queue) -> None:
         while True:
@@ -371,29 +354,10 @@ class RealtimeClient:
         parsed = self.store.apply(event, data)
         if parsed is None and event in protocol.SERVER_EVENTS:
             return  # rejected: it is in the store's rejected list, not for subscribers
-        handlers = self._handlers.get(event, ())
-        star = self._handlers.get("*", ())
-        if handlers or star:
+        if self._subscribers.wanted(event):
             if parsed is not None:
                 data = parsed.model_dump(exclude_none=True)
-            self._dispatch(event, data, handlers, star)
-
-    def _dispatch(self, event: str, data: Any, handlers: tuple[Handler, ...] | None = None,
-                  star: tuple[Handler, ...] | None = None) -> None:
-        for handler in self._handlers.get(event, ()) if handlers is None else handlers:
-            self._run_handler(handler, event, data)
-        for handler in self._handlers.get("*", ()) if star is None else star:
-            self._run_handler(handler, event, data, star=True)
-
-    def _run_handler(self, handler: Handler, event: str, data: Any, star: bool = False) -> None:
-        try:
-            result = handler(event, data) if star else handler(data)
-            if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
-                task.add_done_callback(lambda t: t.cancelled() or t.exception() and log.error(
-                    "handler for %s failed", event, exc_info=t.exception()))
-        except Exception:  # noqa: BLE001 - one bad handler must not stop the stream
-            log.exception("handler for %s failed", event)
+            self._subscribers.dispatch(event, data)
 
     def _publish_status(self, **changes: Any) -> None:
         with self._lock:
@@ -408,16 +372,9 @@ class RealtimeClient:
                 payload = {"connected": new.connected}
                 if new.reason:
                     payload["reason"] = new.reason
-                self._dispatch(protocol.CONNECTION_STATUS, payload)
+                self._subscribers.dispatch(protocol.CONNECTION_STATUS, payload)
         else:
             self.store.set_connection(new)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        return "connection timed out"
-    text = str(exc) or type(exc).__name__
-    return text
 
 
 async def _quietly(coro: Any, timeout: float = 2.0) -> None:

@@ -71,7 +71,7 @@ _on = False
 
 def configure(options: DebugOptions) -> None:
     """Apply the debug settings (once at start; `enable` switches later)."""
-    with _lock:
+    with _recorder.lock:  # logging.Handler's own lock: emit() holds it while it appends
         if _recorder.lines.maxlen != options.debug_lines:
             _recorder.lines = deque(_recorder.lines, maxlen=options.debug_lines)
     enable(options.debug)
@@ -103,8 +103,9 @@ def enabled() -> bool:
 
 
 def lines() -> list[Line]:
-    """The recorded lines, oldest first."""
-    return list(_recorder.lines)
+    """The recorded lines, oldest first (copied under the lock logging threads append with)."""
+    with _recorder.lock:
+        return list(_recorder.lines)
 
 
 def fields(what: str, **values: Any) -> str:

@@ -1,7 +1,7 @@
 """Journal: the events a store applied, in SQLite (WAL), so a restart loses nothing.
 
-The dashboard's store appends to it from its hot path through a queue; a writer thread commits
-in small batches. The gateway (`--state-db`) writes synchronously, before it sends, so nothing a
+The dashboard's store appends to it from its hot path through a queue; a writer thread (`start()`
+… `close()`) commits in small batches. The gateway (`--state-db`) writes synchronously, before it sends, so nothing a
 client saw can be missing from it after a crash. On start, `replay(store)` rebuilds the store.
 
     python -m realtime.journal stats | export [FILE] | import FILE   [--journal PATH]
@@ -65,18 +65,31 @@ class Journal:
 
     # ---- writing -------------------------------------------------------------------------
 
+    def start(self) -> Journal:
+        """Start the writer thread that `append`, `append_snapshot` and `mark_read` feed. The
+        synchronous API (`write`, `rows`, `replay`, meta) needs no writer."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="journal", daemon=True)
+                self._writer.start()
+        return self
+
     def append(self, epoch: str | None, event: str, parsed: protocol.Event, at: float) -> None:
         """Queue an applied event; the writer thread serialises and commits it."""
-        self._start_writer()
-        self._queue.put(("event", epoch, event, parsed, at))
+        self._enqueue(("event", epoch, event, parsed, at))
 
     def append_snapshot(self, doc: dict, at: float) -> None:
-        self._start_writer()
-        self._queue.put(("event", doc.get("epoch"), SNAPSHOT, doc, at))
+        self._enqueue(("event", doc.get("epoch"), SNAPSHOT, doc, at))
 
     def mark_read(self, ids: list[str]) -> None:
-        self._start_writer()
-        self._queue.put(("read", ids))
+        self._enqueue(("read", ids))
+
+    def _enqueue(self, item: tuple) -> None:
+        writer = self._writer
+        if writer is None or not writer.is_alive():
+            # Nothing would ever take it off the queue (and a full queue blocks the store).
+            raise RuntimeError("the journal's writer is not running: call start() first")
+        self._queue.put(item)
 
     def write(self, rows: Iterable[tuple[str | None, str, dict, float]]) -> None:
         """Commit (epoch, event, data, at) rows now, in one transaction (the gateway's
@@ -90,13 +103,6 @@ class Journal:
         self._db.executemany("INSERT INTO events (epoch, seq, event, scan_id, data, at) VALUES (?,?,?,?,?,?)", rows)
         self._db.execute("COMMIT")
         self.written += len(rows)
-
-    def _start_writer(self) -> None:
-        if self._writer is None:
-            with self._lock:
-                if self._writer is None:
-                    self._writer = threading.Thread(target=self._write_loop, name="journal", daemon=True)
-                    self._writer.start()
 
     def _write_loop(self) -> None:
         while True:
@@ -161,10 +167,13 @@ class Journal:
         self._last_compaction = now
 
     def close(self) -> None:
-        if self._writer is not None:
+        """Commit what is queued, stop the writer, close the database; safe to call twice."""
+        writer = self._writer
+        if writer is not None and writer.is_alive():
             self._queue.put(_STOP)
-            self._writer.join(10)
-        self._db.close()
+            writer.join(10)
+        with self._lock:
+            self._db.close()
 
     # ---- reading -------------------------------------------------------------------------
 

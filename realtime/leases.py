@@ -15,6 +15,8 @@ class RoomLeases:
         self._join, self._leave, self.ttl = join, leave, ttl
         self._expiry: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._janitor: threading.Thread | None = None
 
     def renew(self, room: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -35,17 +37,24 @@ class RoomLeases:
             self._leave(room)
         return gone
 
-    def start_janitor(self) -> threading.Thread:
-        """Expire leases in the background too, so rooms are left even when no tab is open."""
+    def start(self) -> RoomLeases:
+        """Expire leases in the background too (the janitor), so rooms are left even when no tab
+        is open; `stop()` ends it."""
+        if self._janitor is None:
+            self._stopped.clear()
+            self._janitor = threading.Thread(target=self._sweep, name="room-leases", daemon=True)
+            self._janitor.start()
+        return self
 
-        def sweep() -> None:
-            while True:
-                time.sleep(self.ttl / 2)
-                self.expire()
+    def stop(self) -> None:
+        janitor, self._janitor = self._janitor, None
+        if janitor is not None:
+            self._stopped.set()
+            janitor.join(5)
 
-        thread = threading.Thread(target=sweep, name="room-leases", daemon=True)
-        thread.start()
-        return thread
+    def _sweep(self) -> None:
+        while not self._stopped.wait(self.ttl / 2):
+            self.expire()
 
     @property
     def rooms(self) -> list[str]:

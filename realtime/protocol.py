@@ -25,7 +25,9 @@ from pydantic import (
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")  # in lifecycle order
+ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
+TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:])  # sticky: a late event never revives a scan
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -97,7 +99,7 @@ class ScanStarted(Event):
     scan_id: Id
     scan_name: Text(200) | None = Field(None, validation_alias=_aliases("scan_name", "target_name"))
     target: Text(2048) | None = Field(None, validation_alias=_aliases("target", "target_url"))
-    status: Annotated[Literal["queued", "running"], BeforeValidator(_lower)] = "running"
+    status: Annotated[Literal[ACTIVE_STATUSES], BeforeValidator(_lower)] = "running"
 
 
 class ScanProgress(Event):

@@ -7,268 +7,34 @@ version, so many viewers polling the same version share one object.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from realtime import protocol
 from realtime.debug import fields
+from realtime.findings import FindingLog
+from realtime.models import (
+    ConnectionState,
+    EventRecord,
+    HistoryPoint,
+    Notification,
+    RejectedEvent,
+    Sample,
+    Scan,
+    ScanRecord,
+    Snapshot,
+    Vulnerability,
+)
 from realtime.options import StoreOptions
 
 log = logging.getLogger("bughunt.store")
 
-METRIC_KEYS = ("total_scans", "active_scans", "total_vulnerabilities", "critical_count",
-               "completed_scans")
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryPoint:
-    at: float
-    progress: float
-    phase: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Scan:
-    scan_id: str
-    name: str | None
-    target: str | None
-    status: str
-    progress: float
-    phase: str | None
-    current_step: str | None
-    error: str | None
-    vulnerability_count: int
-    started_at: float
-    updated_at: float
-    finished_at: float | None
-    duration: float | None
-    history: tuple[HistoryPoint, ...]
-
-    @property
-    def finished(self) -> bool:
-        return self.status in protocol.TERMINAL_STATUSES
-
-
-@dataclass(frozen=True, slots=True)
-class Vulnerability:
-    id: str
-    scan_id: str
-    title: str
-    severity: str
-    cvss_score: float | None
-    url: str | None
-    vulnerability_type: str | None
-    description: str | None
-    found_at: float
-
-
-BLOCK = 1024  # findings per immutable block of the log
-HISTOGRAM_SECONDS = 10  # width of a findings-over-time bucket kept by the store
-
-
-class Findings(Sequence):
-    """The findings of one snapshot, newest first. Made of the log's immutable blocks (shared
-    with every other snapshot), so taking one costs O(blocks), not O(findings)."""
-
-    __slots__ = ("_blocks", "_head", "_tail", "_len")
-
-    def __init__(self, blocks: tuple[tuple[Vulnerability, ...], ...] = (), head: int = 0,
-                 tail: tuple[Vulnerability, ...] = ()):
-        self._blocks, self._head, self._tail = blocks, head, tail  # oldest first; head: evicted of block 0
-        self._len = sum(map(len, blocks)) - head + len(tail)
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __iter__(self) -> Iterator[Vulnerability]:
-        yield from reversed(self._tail)
-        for i in range(len(self._blocks) - 1, -1, -1):
-            block = self._blocks[i]
-            yield from reversed(block[self._head:] if i == 0 and self._head else block)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            start, stop, step = index.indices(self._len)
-            if step == 1:
-                return tuple(itertools.islice(self, start, max(start, stop)))
-            return tuple(self)[index]
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError("findings index out of range")
-        position = self._len - 1 - index + self._head  # from the oldest, counting evicted ones
-        full = len(self._blocks) * BLOCK
-        return self._blocks[position // BLOCK][position % BLOCK] if position < full else self._tail[position - full]
-
-    def __repr__(self) -> str:
-        return f"Findings({len(self)} findings)"
-
-
-class _FindingLog:
-    """The store's findings: appended at the end, evicted from the front, with counts by
-    severity and by time kept up to date as they come and go (derived data costs nothing)."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-        self.severity: Counter[str] = Counter()
-        self.histogram: Counter[int] = Counter()  # bucket start (epoch s) → findings found in it
-        self._blocks: deque[tuple[Vulnerability, ...]] = deque()
-        self._open: list[Vulnerability] = []
-        self._head = 0
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def append(self, finding: Vulnerability) -> None:
-        self.ids.add(finding.id)
-        self._count(finding, 1)
-        self._open.append(finding)
-        if len(self._open) == BLOCK:
-            self._blocks.append(tuple(self._open))
-            self._open = []
-
-    def evict_oldest(self) -> None:
-        if self._blocks:
-            block = self._blocks[0]
-            finding = block[self._head]
-            self._head += 1
-            if self._head == len(block):
-                self._blocks.popleft()
-                self._head = 0
-        else:
-            finding = self._open.pop(0)  # under one block: cheap
-        self.ids.discard(finding.id)
-        self._count(finding, -1)
-
-    def _count(self, finding: Vulnerability, delta: int) -> None:
-        self.severity[finding.severity] += delta
-        bucket = int(finding.found_at // HISTOGRAM_SECONDS) * HISTOGRAM_SECONDS
-        self.histogram[bucket] += delta
-        if not self.histogram[bucket]:
-            del self.histogram[bucket]
-
-    def view(self) -> Findings:
-        return Findings(tuple(self._blocks), self._head, tuple(self._open))
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    id: str
-    type: str
-    title: str | None
-    message: str
-    scan_id: str | None
-    user_id: str | None
-    read: bool
-    at: float
-
-
-class EventRecord:
-    """One line of the event log. `data` is the normalised payload, made on first read: most
-    records leave the bounded log unread, so the hot path only keeps the parsed event."""
-
-    __slots__ = ("index", "seq", "event", "at", "_data", "_parsed")
-
-    def __init__(self, index: int, seq: int | None, event: str, data: Any, at: float,
-                 parsed: protocol.Event | None = None):
-        self.index = index  # position in everything this store logged: a cursor for viewers
-        self.seq, self.event, self.at, self._data, self._parsed = seq, event, at, data, parsed
-
-    @property
-    def data(self) -> Any:
-        if self._parsed is not None:
-            self._data, self._parsed = self._parsed.model_dump(exclude_none=True, mode="json"), None
-        return self._data
-
-    def __repr__(self) -> str:
-        return f"EventRecord(seq={self.seq!r}, event={self.event!r}, data={self.data!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedEvent:
-    event: str
-    reason: str
-    payload: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionState:
-    connected: bool = False
-    reason: str | None = None
-    attempts: int = 0
-    url: str | None = None
-    since: float | None = None
-    note: str | None = None  # how the last reconnect caught up ("replayed 37 missed events")
-    rooms: tuple[str, ...] = ()
-    refused: tuple[tuple[str, str], ...] = ()  # (room, the gateway's reason) for refused joins
-    queued: int = 0
-    dropped: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """Metrics and the count of logged events at one moment, for sparklines and rates."""
-
-    at: float
-    metrics: Mapping[str, int]
-    logged: int
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    version: int
-    scans: Mapping[str, Scan]
-    vulnerabilities: Findings  # newest first
-    severity_counts: Mapping[str, int]  # findings held, by severity
-    findings_histogram: Mapping[int, int]  # findings held, by HISTOGRAM_SECONDS bucket start
-    metrics: Mapping[str, int]
-    notifications: tuple[Notification, ...]
-    events: tuple[EventRecord, ...]
-    rejected: tuple[RejectedEvent, ...]
-    connection: ConnectionState
-    unread: int
-    epoch: str | None  # the gateway stream the seqs belong to
-    last_seq: int | None
-    seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
-    logged: int  # events logged so far (EventRecord.index of the newest + 1)
-    samples: tuple[Sample, ...]
-
-
-class _ScanRecord:
-    """Mutable twin of Scan, changed in place by the writer."""
-
-    __slots__ = ("scan_id", "name", "target", "status", "progress", "phase", "current_step",
-                 "error", "found", "reported", "started_at", "updated_at", "finished_at",
-                 "duration", "history", "frozen")
-
-    def __init__(self, scan_id: str, at: float):
-        self.scan_id = scan_id
-        self.name = self.target = self.phase = self.current_step = self.error = None
-        self.status = "running"
-        self.progress = 0.0
-        self.found = 0  # distinct findings received for this scan
-        self.reported = 0  # count the scanner reported (it may send counts without findings)
-        self.started_at = self.updated_at = at
-        self.finished_at = self.duration = None
-        self.history: list[HistoryPoint] = []
-        self.frozen: Scan | None = None  # cached frozen copy; None when changed since
-
-    def freeze(self) -> Scan:
-        if self.frozen is None:
-            self.frozen = Scan(
-                self.scan_id, self.name, self.target, self.status, self.progress, self.phase,
-                self.current_step, self.error, max(self.found, self.reported), self.started_at,
-                self.updated_at, self.finished_at, self.duration, tuple(self.history))
-        return self.frozen
 
 
 class EventStore:
@@ -276,9 +42,9 @@ class EventStore:
         self.options = options or StoreOptions()
         self._lock = threading.Lock()
         self._version = 0
-        self._scans: OrderedDict[str, _ScanRecord] = OrderedDict()
+        self._scans: OrderedDict[str, ScanRecord] = OrderedDict()
         self._status_counts: Counter[str] = Counter()
-        self._findings = _FindingLog()
+        self._findings = FindingLog()
         self._findings_seen = 0
         self._critical_seen = 0
         self._server_metrics: dict[str, int] = {}
@@ -402,12 +168,12 @@ class EventStore:
         self._logged += 1
         self._changed.add("events")
 
-    def _scan(self, scan_id: str, at: float) -> _ScanRecord:
+    def _scan(self, scan_id: str, at: float) -> ScanRecord:
         rec = self._scans.get(scan_id)
         if rec is None:
             if len(self._scans) >= self.options.max_scans:
                 self._evict_scan()
-            rec = self._scans[scan_id] = _ScanRecord(scan_id, at)
+            rec = self._scans[scan_id] = ScanRecord(scan_id, at)
             self._status_counts[rec.status] += 1
         rec.updated_at = at
         rec.frozen = None
@@ -421,7 +187,7 @@ class EventStore:
         self._scans_view.pop(victim, None)
         self._dirty_scans.discard(victim)
 
-    def _set_status(self, rec: _ScanRecord, status: str) -> None:
+    def _set_status(self, rec: ScanRecord, status: str) -> None:
         self._status_counts[rec.status] -= 1
         self._status_counts[status] += 1
         rec.status = status
@@ -451,7 +217,7 @@ class EventStore:
         rec.current_step = ev.current_step or rec.current_step
         self._add_history(rec, HistoryPoint(at, ev.progress, rec.phase))
 
-    def _add_history(self, rec: _ScanRecord, point: HistoryPoint) -> None:
+    def _add_history(self, rec: ScanRecord, point: HistoryPoint) -> None:
         history = rec.history
         history.append(point)
         if len(history) > self.options.max_history:
@@ -459,7 +225,7 @@ class EventStore:
             # point, and the curve's shape survives however long the scan runs.
             del history[1:-1:2]
 
-    def _finish(self, rec: _ScanRecord, status: str, name: str | None, at: float) -> bool:
+    def _finish(self, rec: ScanRecord, status: str, name: str | None, at: float) -> bool:
         if rec.status in protocol.TERMINAL_STATUSES:
             return False  # first terminal event wins; later ones are late or duplicates
         self._set_status(rec, status)

@@ -132,7 +132,7 @@ def make_client():
     from realtime.options import ClientOptions
     from realtime.store import EventStore
 
-    yield from tracked(lambda **options: RealtimeClient(EventStore(), ClientOptions(**options)),
+    yield from tracked(lambda **options: RealtimeClient(EventStore(), ClientOptions(**options)).start(),
                        RealtimeClient.close)
 
 

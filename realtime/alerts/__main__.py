@@ -34,7 +34,7 @@ log = logging.getLogger("bughunt.alerts")
 
 def follow(worker: Worker, url: str, token: str | None) -> RealtimeClient:
     """The one place that makes and connects the worker's client."""
-    client = RealtimeClient(worker.store, from_env(ClientOptions))
+    client = RealtimeClient(worker.store, from_env(ClientOptions)).start()
     client.on("*", worker.on_event)
     client.connect(url, auth={"token": token} if token else None)
     return client

@@ -29,7 +29,7 @@ def logged(text):
 def test_debug_mode_logs_a_refused_join_and_a_rejected_event_with_reasons(debug_on, gateway_factory, server,
                                                                           make_client, capfd):
     gateway = gateway_factory(env={"BUGHUNT_SECRET": SECRET})
-    client = RealtimeClient(EventStore(), ClientOptions())
+    client = RealtimeClient(EventStore(), ClientOptions()).start()
     try:
         client.connect(gateway.url, auth={"token": Authenticator(SECRET).mint("7", "viewer")})
         assert client.wait_connected(10)

@@ -16,7 +16,7 @@ def run(*args, **kwargs):
 
 def test_cli_export_import_and_stats(tmp_path):
     source, target = str(tmp_path / "a.sqlite"), str(tmp_path / "b.sqlite")
-    journal = Journal(source)
+    journal = Journal(source).start()
     fill(EventStore(journal=journal))
     journal.close()
     out = tmp_path / "events.jsonl"

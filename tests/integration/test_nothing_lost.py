@@ -96,7 +96,7 @@ def settle(truth: Truth, store: EventStore, timeout=60):
 
 @pytest.fixture
 def client():
-    made = RealtimeClient(EventStore(), FAST)
+    made = RealtimeClient(EventStore(), FAST).start()
     yield made
     made.close()
 
@@ -208,7 +208,7 @@ def test_rooms_are_rejoined_through_resume_after_a_gateway_restart(tmp_path):
     args = ("--port", str(port), "--state-db", state)
     gateway = GatewayProcess(*args)
     client = RealtimeClient(EventStore(), ClientOptions(reconnect_delay=0.2, reconnect_delay_max=0.5,
-                                                        slow_retry=1.0, subscribe="rooms"))
+                                                        slow_retry=1.0, subscribe="rooms")).start()
     try:
         client.join_room("scan_1")
         client.connect(gateway.url)

@@ -26,7 +26,7 @@ def rt(monkeypatch):
     bridge.runtime.clear()
     runtime = bridge.runtime()
     yield runtime
-    runtime.client.close()
+    runtime.close()
     bridge.runtime.clear()
 
 
@@ -182,7 +182,7 @@ def test_settings_come_from_secrets_with_the_environment_winning(monkeypatch):
         assert runtime.settings.refresh_seconds == 2.0  # the environment overrides secrets
         assert runtime.client.rooms == ("user_7",)  # private notifications
     finally:
-        runtime.client.close()
+        runtime.close()
         bridge.runtime.clear()
 
 

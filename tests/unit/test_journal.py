@@ -17,7 +17,7 @@ def fill(store):
 
 def test_a_store_comes_back_from_its_journal(tmp_path):
     path = str(tmp_path / "j.sqlite")
-    journal = Journal(path)
+    journal = Journal(path).start()
     store = EventStore(journal=journal)
     fill(store)
     journal.close()
@@ -33,7 +33,7 @@ def test_a_store_comes_back_from_its_journal(tmp_path):
 
 
 def test_compaction_and_retention(tmp_path):
-    journal = Journal(str(tmp_path / "j.sqlite"), JournalOptions(max_events=5, compact_after=0))
+    journal = Journal(str(tmp_path / "j.sqlite"), JournalOptions(max_events=5, compact_after=0)).start()
     store = EventStore(journal=journal)
     fill(store)
     journal.flush()
@@ -44,7 +44,7 @@ def test_compaction_and_retention(tmp_path):
 
 def test_snapshot_catch_ups_are_journaled_too(tmp_path):
     path = str(tmp_path / "j.sqlite")
-    store = EventStore(journal=Journal(path))
+    store = EventStore(journal=Journal(path).start())
     store.load_state({"epoch": "e9", "last_seq": 40, "metrics": {}, "notifications": [], "vulnerabilities": [],
                       "scans": [{"scan_id": "s", "name": "From snapshot", "target": None, "status": "running",
                                  "progress": 30.0, "phase": "p", "current_step": None, "error": None,

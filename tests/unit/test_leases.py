@@ -20,8 +20,11 @@ def test_the_janitor_expires_leases_without_any_viewer():
     left = []
     leases = RoomLeases(lambda r: None, left.append, ttl=0.2)
     leases.renew("scan_9")
-    leases.start_janitor()
-    deadline = time.monotonic() + 5
-    while not left and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert left == ["scan_9"] and leases.rooms == []
+    leases.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not left and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert left == ["scan_9"] and leases.rooms == []
+    finally:
+        leases.stop()

@@ -261,7 +261,7 @@ def test_load_state_catches_up_from_a_gateway_snapshot():
 def test_findings_log_keeps_order_counts_and_snapshots_across_blocks_and_eviction():
     import random
 
-    from realtime.store import BLOCK
+    from realtime.findings import BLOCK
 
     cap = BLOCK * 2 + 100
     store = EventStore(StoreOptions(max_findings=cap))

@@ -1,0 +1,69 @@
+"""Catching up after a (re)connect: resume the stream where the store left it, or load the
+gateway's state when the gap is too old (docs/protocol.md, "Nothing lost")."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import socketio
+
+from realtime import protocol
+from realtime.debug import fields
+from realtime.options import ClientOptions
+from realtime.store import EventStore
+
+log = logging.getLogger("bughunt.client")
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    note: str | None = None  # for the connection panel ("Reconnected — replayed 37 missed events")
+    joined: bool = False  # the gateway joined our rooms (False: a gateway that does not resume)
+    refused: dict[str, str] | None = None  # room → the gateway's reason (None: it did not say)
+
+
+async def catch_up(sio: socketio.AsyncClient, store: EventStore, options: ClientOptions, url: str, auth: Any,
+                   rooms: set[str]) -> CatchUp:
+    epoch, since = store.stream
+    request = {"since": since, "epoch": epoch, "rooms": sorted(rooms), "subscribe": options.subscribe}
+    try:
+        ack = await sio.call("resume", request, timeout=options.connect_timeout)
+    except socketio.exceptions.TimeoutError:
+        ack = None  # a server that does not answer resume: carry on without it
+    if not isinstance(ack, dict) or ("ok" not in ack):
+        return CatchUp()
+    refused = ack.get("refused_rooms") if isinstance(ack.get("refused_rooms"), dict) else {}
+    for room, why in refused.items():
+        log.warning(fields("join refused", room=room, reason=protocol.preview(why, 200)))
+    refused = {r: protocol.preview(w, 200) for r, w in refused.items()}
+    if ack.get("ok"):
+        note = f"Reconnected — replayed {ack.get('replayed', 0)} missed events" if since is not None else None
+        return CatchUp(note, True, refused)
+    if not ack.get("resync_required"):
+        return CatchUp(refused=refused)
+    try:
+        loaded = store.load_state(await fetch_state(url, auth, options.connect_timeout))
+    except Exception as exc:  # noqa: BLE001 - live events still flow; say what is missing
+        store.set_epoch(ack.get("epoch"))
+        return CatchUp(f"Could not load the gateway's state ({describe(exc)}): live events only", True, refused)
+    note = "Loaded the gateway's state" if since is None else "Resynced from snapshot"
+    if loaded["findings_not_loaded"]:
+        note += f" — {loaded['findings_not_loaded']} older findings were beyond the snapshot"
+    return CatchUp(note, True, refused)
+
+
+async def fetch_state(url: str, auth: Any, timeout: float) -> dict:
+    """GET /api/state with the client's token."""
+    headers = {"Authorization": f"Bearer {auth['token']}"} if isinstance(auth, dict) and auth.get("token") else {}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+        async with http.get(url.rstrip("/") + "/api/state", headers=headers) as response:
+            response.raise_for_status()
+            return await response.json()
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "connection timed out"
+    return str(exc) or type(exc).__name__

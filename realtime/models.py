@@ -1,0 +1,172 @@
+"""The store's records: what pages read (frozen) and the writer's mutable twin of a scan."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from realtime import protocol
+
+if TYPE_CHECKING:
+    from realtime.findings import Findings
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    at: float
+    progress: float
+    phase: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    scan_id: str
+    name: str | None
+    target: str | None
+    status: str
+    progress: float
+    phase: str | None
+    current_step: str | None
+    error: str | None
+    vulnerability_count: int
+    started_at: float
+    updated_at: float
+    finished_at: float | None
+    duration: float | None
+    history: tuple[HistoryPoint, ...]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in protocol.TERMINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Vulnerability:
+    id: str
+    scan_id: str
+    title: str
+    severity: str
+    cvss_score: float | None
+    url: str | None
+    vulnerability_type: str | None
+    description: str | None
+    found_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    id: str
+    type: str
+    title: str | None
+    message: str
+    scan_id: str | None
+    user_id: str | None
+    read: bool
+    at: float
+
+
+class EventRecord:
+    """One line of the event log. `data` is the normalised payload, made on first read: most
+    records leave the bounded log unread, so the hot path only keeps the parsed event.
+
+    Viewer threads share records (through snapshots) and read `data` concurrently: the payload
+    lives in one slot, swapped whole from the parsed event to its dump, so every reader sees one
+    or the other, never a half-done change (two first readers both dump, and agree)."""
+
+    __slots__ = ("index", "seq", "event", "at", "_payload")
+
+    def __init__(self, index: int, seq: int | None, event: str, data: Any, at: float,
+                 parsed: protocol.Event | None = None):
+        self.index = index  # position in everything this store logged: a cursor for viewers
+        self.seq, self.event, self.at = seq, event, at
+        self._payload = data if parsed is None else parsed
+
+    @property
+    def data(self) -> Any:
+        payload = self._payload
+        if isinstance(payload, protocol.Event):
+            payload = payload.model_dump(exclude_none=True, mode="json")
+            self._payload = payload
+        return payload
+
+    def __repr__(self) -> str:
+        return f"EventRecord(seq={self.seq!r}, event={self.event!r}, data={self.data!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedEvent:
+    event: str
+    reason: str
+    payload: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    connected: bool = False
+    reason: str | None = None
+    attempts: int = 0
+    url: str | None = None
+    since: float | None = None
+    note: str | None = None  # how the last reconnect caught up ("replayed 37 missed events")
+    rooms: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()  # (room, the gateway's reason) for refused joins
+    queued: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """Metrics and the count of logged events at one moment, for sparklines and rates."""
+
+    at: float
+    metrics: Mapping[str, int]
+    logged: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    scans: Mapping[str, Scan]
+    vulnerabilities: Findings  # newest first
+    severity_counts: Mapping[str, int]  # findings held, by severity
+    findings_histogram: Mapping[int, int]  # findings held, by HISTOGRAM_SECONDS bucket start
+    metrics: Mapping[str, int]
+    notifications: tuple[Notification, ...]
+    events: tuple[EventRecord, ...]
+    rejected: tuple[RejectedEvent, ...]
+    connection: ConnectionState
+    unread: int
+    epoch: str | None  # the gateway stream the seqs belong to
+    last_seq: int | None
+    seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
+    logged: int  # events logged so far (EventRecord.index of the newest + 1)
+    samples: tuple[Sample, ...]
+
+
+class ScanRecord:
+    """Mutable twin of Scan, changed in place by the writer."""
+
+    __slots__ = ("scan_id", "name", "target", "status", "progress", "phase", "current_step",
+                 "error", "found", "reported", "started_at", "updated_at", "finished_at",
+                 "duration", "history", "frozen")
+
+    def __init__(self, scan_id: str, at: float):
+        self.scan_id = scan_id
+        self.name = self.target = self.phase = self.current_step = self.error = None
+        self.status = "running"
+        self.progress = 0.0
+        self.found = 0  # distinct findings received for this scan
+        self.reported = 0  # count the scanner reported (it may send counts without findings)
+        self.started_at = self.updated_at = at
+        self.finished_at = self.duration = None
+        self.history: list[HistoryPoint] = []
+        self.frozen: Scan | None = None  # cached frozen copy; None when changed since
+
+    def freeze(self) -> Scan:
+        if self.frozen is None:
+            self.frozen = Scan(
+                self.scan_id, self.name, self.target, self.status, self.progress, self.phase,
+                self.current_step, self.error, max(self.found, self.reported), self.started_at,
+                self.updated_at, self.finished_at, self.duration, tuple(self.history))
+        return self.frozen

@@ -1,0 +1,39 @@
+"""What pages show, derived from a store snapshot: text, scans, tables, charts, toasts, exports.
+
+No Streamlit here (pages only lay these out). Derived data is memoised per snapshot
+(`memo.per_snapshot`), and a store hands the same snapshot object to every caller until it
+changes, so many viewers polling the same version share one computation instead of repeating it
+per session. Pages use this package's names; the modules group them by concept.
+"""
+from realtime.views.figures import (
+    event_rates,
+    findings_over_time_figure,
+    gantt_figure,
+    metric_delta,
+    metric_series,
+    progress_figure,
+    severity_figure,
+)
+from realtime.views.scans import active_scans, eta, is_stuck, phase_spans, scans_by_start, scans_frame, stuck_note
+from realtime.views.tables import (
+    Paging,
+    event_rows,
+    events_jsonl,
+    findings_frame,
+    findings_page,
+    matching_findings,
+    matching_notifications,
+    pages,
+    to_csv,
+    to_json,
+)
+from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, type_icon
+from realtime.views.toasts import new_records, plan_toasts
+
+__all__ = [
+    "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "eta", "event_rates", "event_rows",
+    "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure", "is_stuck",
+    "literal", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
+    "pages", "phase_spans", "plan_toasts", "progress_figure", "scans_by_start", "scans_frame", "severity_figure",
+    "span", "stuck_note", "to_csv", "to_json", "type_icon",
+]

@@ -1,0 +1,77 @@
+"""Scans for pages: lists, the scans table, stuck scans, ETA and phases."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from realtime import protocol
+from realtime.models import Scan, Snapshot
+from realtime.views.memo import per_snapshot
+from realtime.views.text import ago, span
+
+STUCK = "possibly stuck"  # a running scan silent for longer than BUGHUNT_STUCK_AFTER_SECONDS
+
+
+def is_stuck(scan: Scan, now: float, stuck_after: float) -> bool:
+    return scan.status == "running" and now - scan.updated_at > stuck_after
+
+
+def stuck_note(scan: Scan, now: float, stuck_after: float) -> str | None:
+    """The badge of a scan that may be stuck ("possibly stuck — last event 5 min ago"), else None."""
+    return f"{STUCK} — last event {ago(now - scan.updated_at)}" if is_stuck(scan, now, stuck_after) else None
+
+
+@per_snapshot
+def scans_by_start(snap: Snapshot) -> tuple[Scan, ...]:
+    return tuple(sorted(snap.scans.values(), key=lambda s: s.started_at, reverse=True))
+
+
+def active_scans(snap: Snapshot) -> list[Scan]:
+    return [s for s in scans_by_start(snap) if s.status in protocol.ACTIVE_STATUSES]
+
+
+def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every scan (or those in `statuses`), newest first; a status says when it may be stuck."""
+    rows = [{
+        "status": s.status + (f" ({STUCK})" if is_stuck(s, now, stuck_after) else ""),
+        "name": s.name or s.scan_id, "target": s.target or "", "progress": s.progress,
+        "phase": s.phase or "", "started": datetime.fromtimestamp(s.started_at),
+        "duration": span((s.finished_at or now) - s.started_at), "findings": s.vulnerability_count,
+        "last event": ago(now - s.updated_at), "scan_id": s.scan_id,
+    } for s in scans_by_start(snap) if not statuses or s.status in statuses]
+    return pd.DataFrame(rows, columns=["status", "name", "target", "progress", "phase", "started",
+                                       "duration", "findings", "last event", "scan_id"])
+
+
+def eta(scan: Scan, now: float) -> tuple[float, float] | None:
+    """Seconds left as a (low, high) range from the overall and the recent progress rate;
+    None until there is enough history to say anything honest."""
+    h = scan.history
+    if scan.finished or len(h) < 5 or scan.progress < 5 or h[-1].at - h[0].at < 10:
+        return None
+    rates = []
+    for first in (h[0], h[max(0, len(h) - 10)]):
+        elapsed = h[-1].at - first.at
+        if elapsed > 0 and h[-1].progress > first.progress:
+            rates.append((h[-1].progress - first.progress) / elapsed)
+    if not rates:
+        return None
+    remaining = 100 - scan.progress
+    since = max(0.0, now - h[-1].at)
+    low = max(0.0, remaining / max(rates) * 0.85 - since)
+    high = max(low, remaining / min(rates) * 1.15 - since)
+    return low, high
+
+
+def phase_spans(scan: Scan, now: float) -> list[tuple[str, float, float]]:
+    """(phase, start, end) in order, from the progress history."""
+    spans: list[list] = []
+    for point in scan.history:
+        if point.phase and (not spans or spans[-1][0] != point.phase):
+            if spans:
+                spans[-1][2] = point.at
+            spans.append([point.phase, point.at, point.at])
+    if spans:
+        spans[-1][2] = scan.finished_at or (scan.history[-1].at if scan.finished else now)
+    return [tuple(s) for s in spans]

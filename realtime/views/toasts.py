@@ -1,0 +1,72 @@
+"""Toasts: what a tab announces for the events it has not seen yet."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from realtime.models import EventRecord, Snapshot
+from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
+
+MAX_TOASTS = 3  # more new items than this in one tick become one summary toast
+
+
+@dataclass(frozen=True)
+class Toast:
+    text: str  # already safe for st.toast
+    icon: str
+
+    @property
+    def duration(self) -> str:
+        return "long" if self.icon in (FIRE, TYPE_ICONS["error"]) else "short"  # bad news stays longer
+
+
+def new_records(snap: Snapshot, cursor: int) -> list[EventRecord]:
+    """Records logged at or after `cursor`, oldest first."""
+    fresh = []
+    for record in snap.events:  # newest first
+        if record.index < cursor:
+            break
+        fresh.append(record)
+    fresh.reverse()
+    return fresh
+
+
+def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
+    """Toasts for these records: notifications by type, scan starts/ends, high and critical
+    findings. A notification about a scan speaks for that scan's events in the same batch (no
+    double toast). A burst becomes one summary."""
+    items: list[tuple[str, str, str]] = []  # (kind, icon, text)
+    noted = {r.data.get("scan_id") for r in records
+             if r.event == "notification" and isinstance(r.data, dict)}
+    for r in records:
+        d = r.data if isinstance(r.data, dict) else {}
+        name = d.get("scan_name") or d.get("scan_id", "")
+        if r.event == "notification":
+            title = f"{d['title']}: " if d.get("title") else ""
+            items.append(("notification", type_icon(d.get("type")), literal(title + d.get("message", ""))))
+        elif d.get("scan_id") in noted:
+            continue
+        elif r.event == "scan_started":
+            items.append(("started", ":material/rocket_launch:", "Scan started: " + literal(name)))
+        elif r.event == "scan_completed":
+            items.append(("completed", ":material/check_circle:", "Scan completed: " + literal(name)))
+        elif r.event == "scan_failed":
+            reason = d.get("error") or "no reason given"
+            items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}")))
+        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high"):
+            items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
+                          f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
+    if len(items) <= MAX_TOASTS:
+        return [Toast(text, icon) for _, icon, text in items]
+    kinds = Counter(kind for kind, _, _ in items)
+    findings = kinds["critical"] + kinds["high"]
+    parts = []
+    if findings:
+        parts.append(f"{findings} new findings, {kinds['critical']} critical")
+    for kind, label in (("started", "started"), ("completed", "completed"), ("failed", "failed")):
+        if kinds[kind]:
+            parts.append(f"{kinds[kind]} scans {label}")
+    if kinds["notification"]:
+        parts.append(f"{kinds['notification']} notifications")
+    return [Toast(" · ".join(parts), FIRE if kinds["critical"] else BELL)]

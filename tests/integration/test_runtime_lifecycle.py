@@ -1,0 +1,33 @@
+"""Everything a runtime starts, its close() stops: no thread outlives it (issue 13)."""
+import threading
+
+from realtime import bridge
+from tests.conftest import wait_for
+
+
+def test_a_full_runtime_leaves_no_thread_behind(monkeypatch, tmp_path):
+    # Demo mode (an in-process gateway with simulated scans) and a journal on disk: every part.
+    monkeypatch.delenv("BUGHUNT_WS_URL", raising=False)
+    monkeypatch.setenv("BUGHUNT_JOURNAL", str(tmp_path / "journal.sqlite"))
+    monkeypatch.setenv("BUGHUNT_DEMO_SPEED", "10")
+    bridge.runtime.clear()
+    before = {t.ident for t in threading.enumerate()}
+    rt = bridge.runtime()
+    try:
+        assert rt.client.wait_connected(15), rt.client.status
+        wait_for(lambda: rt.store.snapshot().scans, timeout=20)  # the demo is publishing
+        rt.leases.renew("scan_x")
+        started = {t.name for t in threading.enumerate() if t.ident not in before}
+        assert {"realtime-client", "journal", "room-leases", "bughunt-gateway"} <= started
+    finally:
+        rt.close()
+        bridge.runtime.clear()
+    assert [t.name for t in threading.enumerate() if t.ident not in before] == []
+
+
+def test_constructors_start_nothing(monkeypatch, tmp_path):
+    monkeypatch.delenv("BUGHUNT_WS_URL", raising=False)
+    before = threading.active_count()
+    rt = bridge.build_runtime({"BUGHUNT_JOURNAL": str(tmp_path / "j.sqlite")})
+    assert threading.active_count() == before and rt.demo is None
+    rt.close()  # closing what never started is fine too
