@@ -102,6 +102,7 @@ class Run:
         self.overall = 0.0
         self.ported = False  # a port scan has begun: NSE from now on is script scanning
         self.started = False
+        self.xml = False  # saw <nmaprun>
         self.finished: ET.Element | None = None
         self.hosts: ET.Element | None = None
         self.down: list[str] = []
@@ -109,7 +110,7 @@ class Run:
         self.said: list[str] = []  # nmap's text before its XML (errors such as a bad option)
 
     def start(self, run: ET.Element | None) -> dict:
-        self.started = True
+        self.started, self.xml = True, run is not None
         args = run.get("args", "nmap") if run is not None else "nmap"
         target = self.scan.target or " ".join(targets(args)) or None
         self.scan.scan_name = self.scan.scan_name or args[:200]
@@ -160,7 +161,7 @@ class Run:
         return "scan_completed", data
 
     def _cut_short(self) -> str:
-        if self.started:
+        if self.xml:
             return "nmap's output ended before the scan finished (interrupted?)"
         said = " / ".join(self.said) or "nothing"
         return protocol.preview(f"nmap wrote no XML (run it with -oX -, and 2>&1 to see its errors); it said: {said}",
@@ -171,9 +172,11 @@ class Run:
             return f"no host scanned: nmap could not resolve {', '.join(map(repr, self.unresolved))}"
         if self.down:
             return f"no host up: {', '.join(self.down[:20])} — down, or not answering nmap's ping probes (try -Pn)"
-        if self.hosts is not None and self.hosts.get("total") == "0":
+        hosts = self.hosts if self.hosts is not None else ET.Element("hosts")
+        if hosts.get("total") == "0":
             return "no host scanned: nmap found no target (unresolvable names or an empty list?)"
-        return "no host up (try -Pn if the hosts block ping probes)"
+        return f"no host up: {hosts.get('down', '?')} of {hosts.get('total', '?')} down, or not answering nmap's " \
+               "ping probes (try -Pn)"
 
 
 def convert(lines: Iterable[str], scan: Scan) -> Iterator[Item]:
