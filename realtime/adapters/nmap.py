@@ -155,7 +155,7 @@ class Run:
             return "scan_failed", failed | {"error": protocol.preview(f"nmap: {why}", 2000)}
         if self.hosts is not None and self.hosts.get("up") == "0":
             return "scan_failed", failed | {"error": protocol.preview(self._no_host_up(), 2000)}
-        data = {"scan_id": self.scan.scan_id, "total_vulnerabilities": self.found}
+        data = {"scan_id": self.scan.scan_id, "scan_name": self.scan.scan_name, "total_vulnerabilities": self.found}
         if self.finished.get("elapsed"):
             data["duration"] = max(0.0, to_number(self.finished.get("elapsed"), "elapsed"))
         return "scan_completed", data

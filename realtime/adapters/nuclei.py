@@ -208,7 +208,8 @@ class Run:
             return "scan_failed", {"scan_id": scan_id, "error": f"nuclei's output ended at {self.done:g} % of its "
                                                                  "requests (killed or interrupted?)"}
         took = self.took if self.took is not None else round(time.time() - self.clock, 3)
-        return "scan_completed", {"scan_id": scan_id, "total_vulnerabilities": self.found, "duration": took}
+        return "scan_completed", {"scan_id": scan_id, "scan_name": self.scan.scan_name,
+                                  "total_vulnerabilities": self.found, "duration": took}
 
 
 def convert(lines: Iterable[str], scan: Scan) -> Iterator[Item]:
