@@ -14,6 +14,17 @@ from realtime.store import Vulnerability
 LONG = ("remediation", "evidence", "details", "description")  # shown in a code block
 
 
+def finding_details(v: Vulnerability) -> list[tuple[str, str]]:
+    """(label, text) for every field of a finding that is set, for a details area (shown as
+    plain text: every value is untrusted)."""
+    extras = {**(v.extras or {}), "description": v.description}
+    rows = [("id", v.id), ("severity", v.severity), ("title", v.title), ("url", v.url or ""),
+            ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
+            ("found at", views.clock(v.found_at))]
+    rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]
+    return [(label, text) for label, text in rows if text]
+
+
 def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
     by_id = {v.id: v for v in findings}
     if not by_id:
@@ -26,7 +37,7 @@ def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
     if finding is None:
         return
     with st.container(border=True):
-        for label, text in views.finding_details(finding):
+        for label, text in finding_details(finding):
             if label in LONG:
                 st.text(label)
                 st.code(text, language=None, wrap_lines=True)

@@ -219,17 +219,6 @@ def extra_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def finding_details(v: Vulnerability) -> list[tuple[str, str]]:
-    """(label, text) for every field of a finding that is set, for a details area (shown as
-    plain text: every value is untrusted)."""
-    extras = {**(v.extras or {}), "description": v.description}
-    rows = [("id", v.id), ("severity", v.severity), ("title", v.title), ("url", v.url or ""),
-            ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
-            ("found at", clock(v.found_at))]
-    rows += [(label, extra_text(extras.get(name))) for label, name in EXTRA_COLUMNS.items()]
-    return [(label, text) for label, text in rows if text]
-
-
 @per_snapshot
 def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id: str = "",
                       text: str = "") -> Sequence[Vulnerability]:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, ROOT, StreamlitProcess, free_port
-from tests.integration.listeners import Listeners
+from tests.integration.scanners import Listeners
 
 pytestmark = pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed (tests/run.sh installs it)")
 TIMEOUT = 20_000  # ms

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, wait_for
-from tests.integration.listeners import Listeners, adapter, ended, nmap
+from tests.integration.scanners import Listeners, adapter, ended, nmap
 
 SAMPLES = ROOT / "tests/samples"
 REAL = SAMPLES / "real"
@@ -65,14 +65,6 @@ def test_nuclei_fixture_findings_are_its_distinct_matching_results(name):
     results = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines()]
     distinct = {json.dumps(r, sort_keys=True) for r in results if r.get("matcher-status") is not False}
     assert FIXTURES[name][1] == len(distinct)
-
-
-@pytest.fixture
-def dashboard(gateway, make_client):
-    client = make_client()
-    client.connect(gateway.url)
-    assert client.wait_connected(10)
-    return client.store
 
 
 def findings(store, scan_id):
@@ -141,7 +133,8 @@ def test_a_failed_nuclei_run_fails(gateway, dashboard, sample, error, progress):
 
 
 def test_a_final_statistics_line_without_percent_ends_the_run(gateway, dashboard):
-    done = publish(gateway, "nuclei", "ns", (SAMPLES / "handwritten/nuclei-final-stats-without-percent.log").read_text())
+    sample = SAMPLES / "handwritten/nuclei-final-stats-without-percent.log"
+    done = publish(gateway, "nuclei", "ns", sample.read_text())
     assert "skipped 0 lines" in done.stderr  # before: "line 3: skipped"
     scan = wait_for(ended(dashboard, "ns", "completed"))
     assert [p.progress for p in scan.history] == [40, 100, 100] and scan.duration == 9

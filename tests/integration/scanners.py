@@ -1,5 +1,6 @@
-"""Loopback services for real nmap runs: they answer like real servers, so nmap's service
-detection (-sV) and NSE scripts name them as they would real ones."""
+"""Helpers for scanner tests: loopback services for real nmap runs (they answer like real
+servers, so nmap's service detection and NSE scripts name them as they would real ones), and the
+adapters' commands."""
 from __future__ import annotations
 
 import socket
@@ -95,3 +96,4 @@ def nmap(*args: str) -> str:
 def ended(store, scan_id: str, status: str):
     """A wait_for predicate: the scan once it has `status`."""
     return lambda: (scan := store.snapshot().scans.get(scan_id)) is not None and scan.status == status and scan
+
