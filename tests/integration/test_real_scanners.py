@@ -31,6 +31,7 @@ FIXTURES = {
     "handwritten/nuclei-final-stats-without-percent.log": ("nuclei", 0, ["completed"]),
     "handwritten/nuclei-matcher-status.jsonl": ("nuclei", 1, ["completed"]),  # 1 match, 2 non-matches
     "handwritten/sarif-codeql-two-runs.sarif": ("sarif", 2, ["completed", "failed"]),  # suppressed, pass left out
+    "handwritten/nmap-smb-vuln-hostscript.xml": ("nmap", 3, ["completed"]),  # 2 open ports + 1 VULNERABLE
 }
 
 
@@ -159,6 +160,19 @@ def test_nmap_vulners_one_finding_per_cve_with_nmaps_own_times(gateway, dashboar
     assert cve.extras["references"] == ["https://vulners.com/cve/CVE-2018-15919"]
     port = by_title["Open port 5022/tcp (ssh OpenSSH 7.4)"]
     assert port.extras["details"]["cpe"] == "cpe:/a:openbsd:openssh:7.4"
+
+
+def test_nmap_vulns_library_scripts_host_names_and_os(gateway, dashboard):
+    publish(gateway, "nmap", "sv", (SAMPLES / "handwritten/nmap-smb-vuln-hostscript.xml").read_text())
+    wait_for(ended(dashboard, "sv", "completed"))
+    by_type = {v.vulnerability_type: v for v in findings(dashboard, "sv")}
+    smb = by_type["smb-vuln-ms17-010"]  # a host script: the finding points at the host
+    assert (smb.severity, smb.url, smb.extras["cve"]) == ("high", "fileserver.example.com", ["CVE-2017-0143"])
+    assert smb.extras["references"][0] == "https://technet.microsoft.com/en-us/library/security/ms17-010.aspx"
+    assert "http-vuln-cve2017-5638" not in by_type  # NOT VULNERABLE
+    port = by_type["open_port"]
+    assert port.extras["details"]["os"] == "Microsoft Windows 7 SP1 (98 %)"
+    assert port.extras["details"]["hostnames"] == "fileserver.example.com"
 
 
 # ---- nmap: real runs ------------------------------------------------------------------------
