@@ -311,3 +311,28 @@ def test_dry_run_of_the_example_rules_needs_no_secrets_and_says_nothing_was_sent
         assert "alert sent" not in worker.text() and worker.proc.poll() is None
     finally:
         worker.stop()
+
+
+def cursor_seq(db):
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+    return int(row[0]) if row and row[0] else None
+
+
+def test_a_scan_started_in_a_gap_the_worker_resynced_over_is_alerted(gateway_factory, workers, hook):
+    """The worker was down longer than the gateway's replay buffer: it resyncs from the state."""
+    gateway = gateway_factory(env={"BUGHUNT_REPLAY_EVENTS": "5"})
+    rules = [{"name": "prod", "on": "finding", "severity": "critical", "targets": ["*shop.example.com*"],
+              "to": ["hook"]}]
+    first = workers(gateway, {"hook": hook.url}, rules)
+    first.wait_connected()
+    gateway.publish("scan_started", {"scan_id": "before", "target": "https://blog.example.com"})
+    wait_for(lambda: cursor_seq(first.db) == 1, timeout=10)  # handled: the cursor is past it
+    first.stop()
+    gateway.publish("scan_started", {"scan_id": "al-2", "scan_name": "In the gap", "target": "https://shop.example.com"})
+    gateway.post([{"event": "scan_progress", "data": {"scan_id": "al-2", "progress": p}} for p in range(1, 20)])
+    again = workers(gateway, {"hook": hook.url}, rules)  # same state file, cursor behind the buffer
+    again.wait_log(r"catch_up='Resynced from snapshot")
+    gateway.publish("vulnerability_found", {"scan_id": "al-2", "title": "SQLi", "severity": "critical"})
+    wait_for(hook.messages, timeout=10)
+    assert "scan In the gap (al-2) on shop.example.com" in hook.messages()[0]["message"]
