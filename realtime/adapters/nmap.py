@@ -83,7 +83,7 @@ def open_ports(host: ET.Element, scan: Scan) -> list[dict]:
             "severity": "info",
             "url": f"{name or address}:{number}"[:2048],
             "vulnerability_type": "open_port",
-            "description": "; ".join(details)[:10_000],
+            "description": "; ".join(details)[:protocol.DESCRIPTION_LIMIT],
         })
     return findings
 

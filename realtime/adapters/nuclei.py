@@ -48,7 +48,7 @@ def finding(result: dict, scan: Scan) -> dict:
         "severity": severity,
         "url": str(where)[:2048] if where else None,
         "vulnerability_type": template[:100] or None,
-        "description": description[:10_000] or None,
+        "description": description[:protocol.DESCRIPTION_LIMIT] or None,
     }
     score = classification.get("cvss-score")
     if score not in (None, ""):
