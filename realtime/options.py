@@ -143,13 +143,13 @@ class GatewayOptions:
         "Targets `start_scan` accepts: shell patterns, comma separated (e.g. `https://*.example.com/*`). Empty: "
         "none with a launcher; any in demo mode (its scans are simulated).")
     replay_rate: float = setting(
-        2_000.0, "BUGHUNT_REPLAY_RATE",
+        10_000.0, "BUGHUNT_REPLAY_RATE",
         "Events per second one socket's resumes may replay (the events asked for count, across resumes).")
     replay_slice: int = setting(
         200, "BUGHUNT_REPLAY_SLICE", "Events a replay sends per turn; live delivery waits at most one slice.")
     max_backlog: int = setting(
-        2_000, "BUGHUNT_MAX_BACKLOG",
-        "Packets a socket may leave unread during a replay; past it the socket is disconnected.")
+        5_000, "BUGHUNT_MAX_BACKLOG",
+        "Packets a socket may leave unread before its replay waits; unread for 5 s, the socket is disconnected.")
     max_depth: int = setting(
         32, "BUGHUNT_MAX_DEPTH", "Deepest JSON nesting accepted (HTTP bodies and socket messages).")
     token_max_ttl: str = setting(

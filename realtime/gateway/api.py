@@ -60,7 +60,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def parse_items(body: bytes, max_batch: int, max_depth: int) -> list:
+def parse_items(body: bytes, max_batch: int, max_depth: int = protocol.MAX_DEPTH) -> list:
     """One event or a non-empty list of them, at most `max_batch`, nested at most `max_depth` deep."""
     try:
         doc = protocol.loads(body, max_depth)

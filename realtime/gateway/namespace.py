@@ -173,7 +173,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
             for room in rooms:
                 await self.enter(sid, session, room)
 
-        return Replay(self.stream, request, rooms, bucket=session.replay_bucket,
+        return Replay(self.stream, request, rooms, session=session,
                       slice_size=self.options.replay_slice, max_backlog=self.options.max_backlog,
                       send=lambda event, data: self.emit(event, data, to=sid), join=join,
                       backlog=lambda: self.backlog(sid))

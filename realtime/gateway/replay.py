@@ -5,16 +5,17 @@ socket (a newer resume cancels the older job, a disconnect cancels it too); it t
 stream's gate for one slice of `replay_slice` events at a time, so live delivery waits at most
 one slice; it is paced by the socket's replay bucket (`replay_rate` events/s, charged by the
 events sent, across all of that socket's resumes); and it stops sending while the socket leaves
-more than `max_backlog` packets unread: a socket that still has not read them after
-`DRAIN_SECONDS` is dropped.
+more than `max_backlog` packets unread: a socket that has left them unread for `DRAIN_SECONDS`
+(whichever of its resumes was waiting) is dropped.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from realtime import protocol
-from realtime.gateway.limits import TokenBucket
+from realtime.gateway.sessions import Session
 from realtime.gateway.stream import Stream
 
 DRAIN_SECONDS = 5.0  # how long a replay waits for its socket to read its backlog
@@ -52,11 +53,12 @@ class Replay:
     it could not replay (a resync is needed); raises NotReading."""
 
     def __init__(self, stream: Stream, request: protocol.Resume, rooms: Iterable[str], *,
-                 bucket: TokenBucket, slice_size: int, max_backlog: int,
+                 session: Session, slice_size: int, max_backlog: int,
                  send: Callable[[str, dict], Awaitable], join: Callable[[], Awaitable],
                  backlog: Callable[[], int]):
         self.stream, self.request, self.rooms = stream, request, set(rooms)
-        self.bucket, self.slice_size, self.max_backlog = bucket, slice_size, max_backlog
+        self.session, self.bucket = session, session.replay_bucket
+        self.slice_size, self.max_backlog = slice_size, max_backlog
         self.send, self.join, self.backlog = send, join, backlog
 
     async def run(self) -> int | str:
@@ -78,11 +80,11 @@ class Replay:
 
     async def paced(self) -> None:
         """Wait for the replay bucket and for the socket to read what it was sent."""
-        waited = 0.0
         while self.backlog() > self.max_backlog:
-            if waited >= DRAIN_SECONDS:
+            stalled = self.session.stalled_since = self.session.stalled_since or time.monotonic()
+            if time.monotonic() - stalled >= DRAIN_SECONDS:
                 raise NotReading
             await asyncio.sleep(POLL)
-            waited += POLL
+        self.session.stalled_since = None
         while self.bucket.tokens_now() < 0:
             await asyncio.sleep(min(1.0, -self.bucket.tokens_now() / self.bucket.rate))

@@ -21,6 +21,7 @@ class Session:
     rooms: set[str] = dataclasses.field(default_factory=set)
     refusals: int = 0
     forged: bool = False  # sent a connect/disconnect event of its own (logged once)
+    stalled_since: float | None = None  # monotonic time since which it leaves its replay unread
 
 
 @dataclasses.dataclass
