@@ -30,6 +30,8 @@ if not protocol.ID_RE.match(scan_id):
 
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
+    if bridge.read_only() and bridge.shared_scan()[1]:
+        st.rerun()  # the link expired or was refused: app.py says so, and nothing updates any more
     rt.leases.renew(f"scan_{scan_id}")
     snap = rt.snapshot()
     now = time.time()
@@ -76,7 +78,7 @@ def live() -> None:
         st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True)
 
     st.subheader("Events")
-    rows = views.event_rows(snap, (), scan_id, 200)
+    rows = views.event_rows(snap, (), scan_id, 200, bridge.read_only())
     if rows:
         st.dataframe(rows, hide_index=True)
     else:
@@ -88,7 +90,8 @@ live()
 auth = bridge.authenticator()
 if auth is not None and not bridge.read_only():
     with st.expander("Share a read-only link to this scan"):
-        hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=24)
+        hours = st.number_input("Valid for (hours)", min_value=1, max_value=max(1, (auth.max_ttl or 86400) // 3600),
+                                value=24)
         if st.button("Create link"):
             token = auth.mint(f"share-{scan_id}"[:64], "viewer", [scan_id], ttl=int(hours) * 3600)
             st.code(f"/scan?id={scan_id}&token={token}", language=None)

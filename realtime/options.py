@@ -37,6 +37,10 @@ class DashboardOptions:
         "How often the summary charts redraw (they change slowly; redrawing them every refresh costs "
         "every viewer's browser and the server).")
     feed_items: int = setting(25, "BUGHUNT_FEED_ITEMS", "Notifications per page of the Notifications feed.")
+    send_form: bool = setting(
+        False, "BUGHUNT_SEND_FORM",
+        "Show the Live events page's form that sends requests to the gateway. It acts with the dashboard's "
+        "own gateway identity (its token), so turn it on only where every visitor is the dashboard's admin.")
     snapshot_interval: float = setting(
         0.25, "BUGHUNT_SNAPSHOT_INTERVAL",
         "Seconds viewers share one snapshot of the store (and the tables and charts made from it) while "
