@@ -17,7 +17,7 @@ if not scan_id:
         st.info("No scans yet")
         st.stop()
     chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
-                          format_func=lambda sid: f"{rt.snapshot().scans[sid].name or sid} ({sid})")
+                          format_func=lambda sid: views.visible(f"{rt.snapshot().scans[sid].name or sid} ({sid})"))
     if chosen:
         st.query_params["id"] = chosen
         st.rerun()
@@ -38,10 +38,10 @@ def live() -> None:
     scan = snap.scans.get(scan_id)
     if scan is None:
         st.title("Scan detail")
-        st.info(f"No events for scan {scan_id} yet — waiting for them.")
+        st.info(f"No events for scan {views.literal(scan_id)} yet — waiting for them.")
         return
     st.title(views.literal(scan.name or scan.scan_id))
-    st.caption(f"{views.literal(scan.target or '')} · scan id {scan.scan_id} · started {views.clock(scan.started_at)}")
+    st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · started {views.clock(scan.started_at)}")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
