@@ -61,7 +61,12 @@ class SilentSocket:
     def frame(self, text: str) -> None:
         payload, mask = text.encode(), os.urandom(4)
         size = len(payload)
-        head = bytes([0x81]) + (bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + struct.pack(">H", size))
+        if size < 126:
+            head = bytes([0x81, 0x80 | size])
+        elif size < 65536:
+            head = bytes([0x81, 0x80 | 126]) + struct.pack(">H", size)
+        else:
+            head = bytes([0x81, 0x80 | 127]) + struct.pack(">Q", size)
         self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
     def emit(self, event: str, data: dict) -> bool:

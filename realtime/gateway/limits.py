@@ -35,10 +35,10 @@ class TokenBucket:
 MALFORMED = "\x00malformed"  # the event name a too-deep socket message arrives as (no client can name it)
 
 
-class DepthLimitedJson:
-    """The JSON codec of the gateway's Socket.IO packets: a message nested deeper than
-    `max_depth` decodes as `[MALFORMED, reason]`, so its sender gets an ack with the reason
-    (the packet's ack id is read before its JSON) instead of silence and a traceback."""
+class StrictJson:
+    """JSON for untrusted text: too deep is a ValueError (protocol.loads), never a RecursionError.
+    Engine.IO's packets decode with it (the server's `json`): Engine.IO drops a message it cannot
+    decode as JSON."""
 
     def __init__(self, max_depth: int):
         self.max_depth = max_depth
@@ -48,12 +48,43 @@ class DepthLimitedJson:
         return json.dumps(*args, **kwargs)
 
     def loads(self, text: str | bytes, **kwargs) -> object:
+        return protocol.loads(text, self.max_depth)
+
+
+class DepthLimitedJson(StrictJson):
+    """The JSON of the gateway's Socket.IO packets: a message nested deeper than `max_depth`
+    decodes as `[MALFORMED, reason]`, so its sender gets an ack with the reason (the packet's ack
+    id is read before its JSON) instead of silence and a traceback."""
+
+    def loads(self, text: str | bytes, **kwargs) -> object:
         try:
             return protocol.loads(text, self.max_depth)
         except protocol.TooDeep as exc:
             return [MALFORMED, str(exc)]
 
 
-def packet_class(max_depth: int) -> type[socketio.packet.Packet]:
-    """A Socket.IO packet class (the server's `serializer`) decoding with DepthLimitedJson."""
-    return type("DepthLimitedPacket", (socketio.packet.Packet,), {"json": DepthLimitedJson(max_depth)})
+class TolerantPacket(socketio.packet.Packet):
+    """The gateway's Socket.IO packet class (its `serializer`): what does not decode as a packet
+    (an Engine.IO message that is no Socket.IO packet, JSON too deep) arrives as the event
+    MALFORMED with the reason, answered like any refused request rather than logged as a crash."""
+
+    def decode(self, encoded_packet: object) -> int:
+        try:
+            return super().decode(encoded_packet)
+        except ValueError as exc:
+            self.packet_type, self.namespace, self.id = socketio.packet.EVENT, "/", None
+            self.data = [MALFORMED, f"not a Socket.IO packet: {protocol.preview(str(exc), 100)}"]
+            return 0
+
+
+def depth_limited(max_depth: int) -> dict:
+    """python-socketio server arguments decoding every packet within `max_depth`: `json` (which
+    python-socketio hands to Engine.IO too) and `serializer`, a packet class of our own."""
+    packet = type("DepthLimitedPacket", (TolerantPacket,), {})
+    return {"json": StrictJson(max_depth), "serializer": packet}
+
+
+def limit_packets(server: socketio.AsyncServer, max_depth: int) -> None:
+    """After the server is built (its `json` argument is set on its packet class too): our
+    packet class turns too-deep messages into MALFORMED events with an ack."""
+    server.packet_class.json = DepthLimitedJson(max_depth)

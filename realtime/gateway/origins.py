@@ -4,9 +4,15 @@ A browser sends `Origin` with every WebSocket handshake and cross-site request; 
 Python clients send none, and nothing is refused for lacking one. With tokens, the origins in
 BUGHUNT_CORS_ORIGINS are allowed, and without any, only the gateway's own (same origin). In open
 mode — no secret, every loopback peer is an admin — a page from any other site in a browser on
-this machine would be an admin too, so only the listed origins are allowed: none by default.
+this machine would be an admin too, so only the listed origins are allowed, and the gateway's own
+when it is addressed by a loopback address (some non-browser clients send it; the gateway serves no
+page, and a DNS-rebound name is no loopback address).
 """
 from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from realtime.auth import is_loopback
 
 
 class Origins:
@@ -22,7 +28,10 @@ class Origins:
             return True
         if origin in self.listed:
             return True
-        return not self.open_mode and not self.listed and origin == own_origin(environ or {})
+        own = own_origin(environ or {})
+        if self.open_mode:
+            return origin == own and is_loopback(urlsplit(own).hostname)
+        return not self.listed and origin == own
 
 
 def own_origin(environ: dict) -> str | None:

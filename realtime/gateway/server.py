@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from realtime import protocol
 from realtime.auth import for_gateway, is_loopback
 from realtime.gateway.api import HttpApi
-from realtime.gateway.limits import packet_class
+from realtime.gateway.limits import depth_limited, limit_packets
 from realtime.gateway.local_stream import LocalStream
 from realtime.gateway.metrics import Metrics
 from realtime.gateway.namespace import GatewayNamespace, ScanLauncher
@@ -50,10 +50,11 @@ class Gateway:
         self.store = EventStore()
         self.origins = Origins(options.cors_origins, self.auth.open_mode)
         self.sio = socketio.AsyncServer(
-            async_mode="asgi", cors_allowed_origins=self.origins.allowed, serializer=packet_class(options.max_depth),
+            async_mode="asgi", cors_allowed_origins=self.origins.allowed, **depth_limited(options.max_depth),
             max_http_buffer_size=options.max_body_bytes,
             # Logger objects (not True/False) leave their levels to realtime.debug.
             logger=logging.getLogger("socketio.server"), engineio_logger=logging.getLogger("engineio.server"))
+        limit_packets(self.sio, options.max_depth)
         self.stream = (RedisStream if options.redis_url else LocalStream)(options, self.store, self.sio.emit)
         self.sessions = Sessions(options)
         self.launcher = self._launcher()
