@@ -139,3 +139,35 @@ def test_8_text_injections_show_as_text(secured, page):
     expect(code.first).to_have_text(url)  # the URL as it is: no invisible characters to copy
     assert page.locator("a[href*='evil.example']").count() == 0
     wait_for(lambda: "Current phase: :smile:" in page.inner_text("body").replace(JOINER, ""), timeout=10)
+
+
+OPENS = """url => new Promise(done => {
+    const ws = new WebSocket(url);
+    ws.onopen = () => { done("open"); ws.close(); };
+    ws.onerror = () => done("refused");
+    setTimeout(() => done("timeout"), 5000);
+})"""
+
+
+def test_10_the_dashboard_cannot_be_framed_and_its_socket_is_for_its_own_pages(page, attacker):
+    app = StreamlitProcess({})
+    try:
+        page.goto(app.url)
+        expect(page.get_by_text(re.compile("Demo mode"))).to_be_visible(timeout=TIMEOUT)  # works behind the guard
+        stream = app.url.replace("http", "ws") + "/_stcore/stream"
+        assert page.evaluate(OPENS, stream) == "open"  # from its own page
+        attacker_page(page, attacker)
+        assert page.evaluate(OPENS, stream) == "refused"  # from another site's page
+        page.evaluate("url => { const f = document.createElement('iframe'); f.src = url; "
+                      "document.body.appendChild(f); }", app.url)
+        time.sleep(5)
+        framed = []
+        for frame in page.frames[1:]:
+            try:
+                framed.append(frame.inner_text("body"))
+            except Exception:  # noqa: BLE001 - a blocked frame has no document to read
+                framed.append("")
+        assert page.frames[1:] and not any("Bug Hunt Monitor" in text or "Demo mode" in text for text in framed)
+    finally:
+        app.stop()
+    assert not [line for line in app.log if "Traceback" in line]
