@@ -22,8 +22,8 @@ _PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 # URL is the URL).
 _LINKABLE = re.compile(r"://|www\.|@", re.IGNORECASE)
 # Emoji and icon shortcodes (`:smile:`, `:material/home:`) are replaced after parsing too: an
-# invisible word joiner after a colon that starts a word keeps them from being recognised.
-_SHORTCODE = re.compile(r":(?=[\w/+-])")
+# invisible word joiner after the opening colon keeps them from being recognised.
+_SHORTCODE = re.compile(r":(?=[\w+-]+(?:/[\w-]+)?:)")
 JOINER = "\u2060"
 
 
