@@ -23,6 +23,7 @@ from bench.report import table
 BENCHMARKS = [
     ("ingest", []),
     ("gateway", []),
+    ("attack", []),
     ("journal", []),
     ("pages", []),
     ("alerts", []),

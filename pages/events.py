@@ -33,7 +33,7 @@ def live() -> None:
              help=f"Stream {snap.epoch or '—'}; {snap.seq_skipped} events skipped as already applied")
     if status.note:
         st.info(views.literal(status.note))
-    st.caption(f"URL: {status.url or '—'} · rooms: {', '.join(status.rooms) or 'none (all scans)'} · "
+    st.caption(f"URL: {views.literal(status.url or '—')} · rooms: {views.literal(', '.join(status.rooms)) or 'none (all scans)'} · "
                f"queued sends: {status.queued} (dropped {status.dropped})"
                + (f" · last error: {views.literal(status.reason)}" if status.reason and not status.connected else ""))
 
@@ -82,16 +82,17 @@ st.download_button("Export event log (JSON Lines)",
                    f"events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", "application/x-ndjson", on_click="ignore",
                    help="The event log as of the click, oldest first")
 
-st.subheader("Send an event")
-with st.form("send_event"):
-    event = st.selectbox("Event", list(protocol.CLIENT_EVENTS))
-    data = st.text_area("Data (JSON)", value='{"room": "scan_1"}')
-    if st.form_submit_button("Send"):
-        try:
-            payload = json.loads(data)
-        except ValueError as exc:
-            st.error(f"Data is not JSON: {views.literal(exc)}")
-        else:
-            answer = rt.client.call(event, payload)
-            (st.success if isinstance(answer, dict) and answer.get("ok") else st.error)(
-                "Answer: " + views.literal(json.dumps(answer, default=str)))
+if rt.settings.send_form:  # it acts with the dashboard's own token: for the dashboard's admins only
+    st.subheader("Send an event")
+    with st.form("send_event"):
+        event = st.selectbox("Event", list(protocol.CLIENT_EVENTS))
+        data = st.text_area("Data (JSON)", value='{"room": "scan_1"}')
+        if st.form_submit_button("Send"):
+            try:
+                payload = protocol.loads(data)
+            except ValueError as exc:
+                st.error(f"Data is not JSON: {views.literal(exc)}")
+            else:
+                answer = rt.client.call(event, payload)
+                (st.success if isinstance(answer, dict) and answer.get("ok") else st.error)(
+                    "Answer: " + views.literal(json.dumps(answer, default=str)))

@@ -18,7 +18,7 @@ if not scan_id:
         st.info("No scans yet")
         st.stop()
     chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
-                          format_func=lambda sid: f"{rt.snapshot().scans[sid].name or sid} ({sid})")
+                          format_func=lambda sid: views.visible(f"{rt.snapshot().scans[sid].name or sid} ({sid})"))
     if chosen:
         st.query_params["id"] = chosen
         st.rerun()
@@ -31,16 +31,18 @@ if not protocol.ID_RE.match(scan_id):
 
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
+    if bridge.read_only() and bridge.shared_scan()[1]:
+        st.rerun()  # the link expired or was refused: app.py says so, and nothing updates any more
     rt.leases.renew(f"scan_{scan_id}")
     snap = rt.snapshot()
     now = time.time()
     scan = snap.scans.get(scan_id)
     if scan is None:
         st.title("Scan detail")
-        st.info(f"No events for scan {scan_id} yet — waiting for them.")
+        st.info(f"No events for scan {views.literal(scan_id)} yet — waiting for them.")
         return
     st.title(views.literal(scan.name or scan.scan_id))
-    st.caption(f"{views.literal(scan.target or '')} · scan id {scan.scan_id} · started {views.clock(scan.started_at)}")
+    st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · started {views.clock(scan.started_at)}")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
@@ -79,7 +81,7 @@ def live() -> None:
         finding_panel(views.matching_findings(snap, (), scan_id, "")[:size], "scan_finding")
 
     st.subheader("Events")
-    rows = views.event_rows(snap, (), scan_id, 200)
+    rows = views.event_rows(snap, (), scan_id, 200, bridge.read_only())
     if rows:
         st.dataframe(rows, hide_index=True)
     else:
@@ -91,7 +93,8 @@ live()
 auth = bridge.authenticator()
 if auth is not None and not bridge.read_only():
     with st.expander("Share a read-only link to this scan"):
-        hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=24)
+        hours = st.number_input("Valid for (hours)", min_value=1, max_value=max(1, (auth.max_ttl or 86400) // 3600),
+                                value=24)
         if st.button("Create link"):
             token = auth.mint(f"share-{scan_id}"[:64], "viewer", [scan_id], ttl=int(hours) * 3600)
             st.code(f"/scan?id={scan_id}&token={token}", language=None)

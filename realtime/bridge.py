@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from realtime import debug, troubleshoot
-from realtime.auth import Authenticator, AuthError, load_secret
+from realtime.auth import Authenticator, AuthError, for_gateway, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
 from realtime.journal import Journal
@@ -41,6 +42,7 @@ class Runtime:
     leases: RoomLeases
     journal: Journal | None
     demo_options: GatewayOptions | None  # demo mode: the gateway to start in this process
+    secret: str | None = None  # the gateway's token secret, when the dashboard has it (always in demo mode)
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
     demo: RunningGateway | None = None  # the demo gateway, once started
 
@@ -55,10 +57,11 @@ class Runtime:
             self.journal.start()
         url, token = self.settings.ws_url, self.settings.ws_token
         if self.demo_options is not None:
-            self.demo = start_in_thread(self.demo_options)
+            self.demo = start_in_thread(self.demo_options, self.secret)
             url = self.demo.url
-            if not token and authenticator() is not None:
-                token = authenticator().mint("dashboard", "viewer")  # our own demo gateway, same secret
+            if not token:  # our own demo gateway: a token of our own, for as long as it runs
+                token = Authenticator(self.secret).mint(self.settings.user_id or "dashboard", "viewer", ttl=None,
+                                                       start_scans=True)  # simulated scans
         self.client.start()
         self.client.connect(url, auth={"token": token} if token else None)
         self.leases.start()
@@ -194,8 +197,15 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
         gc.collect()
         gc.freeze()
     client = RealtimeClient(store, client_options)
-    demo_options = None
+    demo_options, secret = None, None
+    try:
+        secret = load_secret(env.get("BUGHUNT_SECRET_FILE", ""), env)
+    except (ValueError, OSError) as exc:
+        error = f"Could not read the secret: {exc}"
     if not settings.ws_url:
+        # Never open mode in here: a page of any site, in a browser on this machine, could
+        # otherwise drive the embedded gateway. A secret of its own when none is configured.
+        secret = secret or secrets.token_hex(32)
         try:  # BUGHUNT_DEMO_* settings shape the embedded demo too
             demo_options = from_env(GatewayOptions, env, host="127.0.0.1", port=0, demo=True)
         except ValueError as exc:
@@ -204,7 +214,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     if settings.user_id:
         client.join_room(f"user_{settings.user_id}")
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
-    return Runtime(settings, store, client, leases, journal, demo_options, error)
+    return Runtime(settings, store, client, leases, journal, demo_options, secret, error)
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -214,11 +224,14 @@ def probe(url: str | None) -> troubleshoot.Probe:
 
 
 def authenticator() -> Authenticator | None:
-    """The token checker when the dashboard shares the gateway's secret (for share links)."""
+    """The token checker when the dashboard has the gateway's secret (for share links), with the
+    gateway's revocation list and longest link lifetime."""
+    secret = runtime().secret
+    if not secret:
+        return None
     try:
-        secret = load_secret(os.environ.get("BUGHUNT_SECRET_FILE", ""), _environment())
-        return Authenticator(secret) if secret else None
-    except (ValueError, OSError) as exc:
+        return for_gateway(from_env(GatewayOptions, _environment()), secret)
+    except ValueError as exc:
         log.warning("no share links: %s", exc)
         return None
 

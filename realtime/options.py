@@ -37,6 +37,10 @@ class DashboardOptions:
         "How often the summary charts redraw (they change slowly; redrawing them every refresh costs "
         "every viewer's browser and the server).")
     feed_items: int = setting(25, "BUGHUNT_FEED_ITEMS", "Notifications per page of the Notifications feed.")
+    send_form: bool = setting(
+        False, "BUGHUNT_SEND_FORM",
+        "Show the Live events page's form that sends requests to the gateway. It acts with the dashboard's "
+        "own gateway identity (its token), so turn it on only where every visitor is the dashboard's admin.")
     snapshot_interval: float = setting(
         0.25, "BUGHUNT_SNAPSHOT_INTERVAL",
         "Seconds viewers share one snapshot of the store (and the tables and charts made from it) while "
@@ -110,7 +114,13 @@ class GatewayOptions:
         "", "BUGHUNT_REDIS_URL", "Share one event stream between gateways through Redis (e.g. redis://127.0.0.1:6379/0).")
     redis_channel: str = setting("bughunt", "BUGHUNT_REDIS_CHANNEL", "Redis channel (and key prefix) of the stream.")
     cors_origins: str = setting(
-        "*", "BUGHUNT_CORS_ORIGINS", "Browser origins allowed to connect, comma separated (`*`: any).")
+        "", "BUGHUNT_CORS_ORIGINS",
+        "Browser origins allowed to connect, comma separated, e.g. `https://bughunt.example.com`. Empty: "
+        "same origin only (a token is still needed); in open mode only these origins, none by default.")
+    trusted_proxies: str = setting(
+        "", "BUGHUNT_TRUSTED_PROXIES",
+        "Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed, comma separated. Empty: "
+        "none; the socket peer is the client (FORWARDED_ALLOW_IPS is ignored).")
     launcher: str = setting(
         "", "BUGHUNT_LAUNCHER", "Scan launcher for `start_scan`, as `module:factory` (see README).")
     max_body_bytes: int = setting(
@@ -127,7 +137,30 @@ class GatewayOptions:
     secret_file: str = setting(
         "", "BUGHUNT_SECRET_FILE",
         "File holding the token secret (or set BUGHUNT_SECRET itself). None: open mode, loopback clients only.")
-    viewers_start_scans: bool = setting(True, "BUGHUNT_VIEWERS_START_SCANS", "Whether viewer tokens may `start_scan`.")
+    viewers_start_scans: bool = setting(
+        False, "BUGHUNT_VIEWERS_START_SCANS",
+        "Whether every viewer token may `start_scan` (otherwise only admins and tokens minted with `--start-scans`).")
+    scans_per_user: int = setting(3, "BUGHUNT_SCANS_PER_USER", "Scans one user may have running through `start_scan`.")
+    scans_total: int = setting(20, "BUGHUNT_SCANS_TOTAL", "Scans started through `start_scan` running at once, all users.")
+    scan_targets: str = setting(
+        "", "BUGHUNT_SCAN_TARGETS",
+        "Targets `start_scan` accepts: shell patterns, comma separated (e.g. `https://*.example.com/*`). Empty: "
+        "none with a launcher; any in demo mode (its scans are simulated).")
+    replay_rate: float = setting(
+        10_000.0, "BUGHUNT_REPLAY_RATE",
+        "Events per second one socket's resumes may replay (the events asked for count, across resumes).")
+    replay_slice: int = setting(
+        200, "BUGHUNT_REPLAY_SLICE", "Events a replay sends per turn; live delivery waits at most one slice.")
+    max_backlog: int = setting(
+        5_000, "BUGHUNT_MAX_BACKLOG",
+        "Packets a socket may leave unread before its replay waits; unread for 5 s, the socket is disconnected.")
+    max_depth: int = setting(
+        32, "BUGHUNT_MAX_DEPTH", "Deepest JSON nesting accepted (HTTP bodies and socket messages).")
+    token_max_ttl: str = setting(
+        "30d", "BUGHUNT_TOKEN_MAX_TTL", "Longest lifetime of a token `token` mints and of a share link the gateway accepts.")
+    revoked_tokens: str = setting(
+        "", "BUGHUNT_REVOKED_TOKENS",
+        "File of revoked token ids (one a line; `token revoke` appends). Re-read when it changes.")
     socket_rate: float = setting(20.0, "BUGHUNT_SOCKET_RATE", "Messages per second one socket may send.")
     socket_burst: int = setting(
         40, "BUGHUNT_SOCKET_BURST", "Messages a socket may send at once; after as many refusals it is disconnected.")

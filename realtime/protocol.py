@@ -34,6 +34,13 @@ PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitatio
 CONNECTION_STATUS = "connection_status"
 CONNECTION_ERROR = "connection_error"
 
+# Long text fields get caps of their own, tight for fields never shown whole: 100,000 findings
+# (the store's bound) × 4,000 characters is the most descriptions (and remediations) can cost a
+# gateway or a dashboard; evidence (a request and response, a script's output) gets 8,000.
+DESCRIPTION_LIMIT = 4_000
+EVIDENCE_LIMIT = 8_000
+MAX_DEPTH = 32  # deepest JSON nesting of anything a client sends (the gateway's default)
+
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
 
@@ -135,16 +142,16 @@ class VulnerabilityFound(Event):
     cvss_score: Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)] | None = None
     url: Text(2048) | None = Field(None, validation_alias=_aliases("url", "affected_url"))
     vulnerability_type: Text(100) | None = None
-    description: Text(10_000) | None = None
+    description: Text(DESCRIPTION_LIMIT) | None = None
     # What a triager needs beyond the summary (all optional, each bounded): see FINDING_EXTRAS.
     found_at: datetime | None = None
     cve: Texts(32, 50) | None = None
     cwe: Texts(32, 50) | None = None
     cvss_vector: Text(200) | None = None
     references: Texts(2048, 50) | None = None
-    remediation: Text(10_000) | None = None
+    remediation: Text(DESCRIPTION_LIMIT) | None = None
     tags: Texts(100, 50) | None = None
-    evidence: Text(20_000) | None = None
+    evidence: Text(EVIDENCE_LIMIT) | None = None
     extracted: Texts(1000, 50) | None = None
     details: Annotated[dict[Text(64), Text(4000)], Field(max_length=30)] | None = None
 
@@ -284,6 +291,39 @@ def wire(event: str, payload: Any) -> dict[str, Any]:
 def parse_request(event: str, payload: Any) -> Request:
     """Validate a client → server request (join_room, leave_room, start_scan)."""
     return _validate(CLIENT_EVENTS[event], payload)
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than the limit."""
+
+
+def too_deep(doc: Any, limit: int) -> bool:
+    """Whether `doc` nests lists/dicts deeper than `limit` (iterative: depth cannot recurse)."""
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """json.loads for untrusted text: ValueError (never RecursionError) when it is not JSON,
+    TooDeep when it nests deeper than `max_depth`."""
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        doc = None
+        deep = True
+    else:
+        deep = too_deep(doc, max_depth)
+    if deep:
+        raise TooDeep(f"JSON nested deeper than {max_depth} levels")
+    return doc
 
 
 def preview(payload: Any, limit: int = 1000) -> str:

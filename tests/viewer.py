@@ -36,6 +36,13 @@ class Viewer:
     def call(self, event, data=None):
         return self._run(self.sio.call(event, data, timeout=5))
 
+    def call_slow(self, event, data=None, timeout=30):
+        return self._run(self.sio.call(event, data, timeout=timeout), timeout + 5)
+
+    def call_later(self, event, data=None, timeout=30):
+        """Send a call now; its answer is the returned future's result."""
+        return asyncio.run_coroutine_threadsafe(self.sio.call(event, data, timeout=timeout), self._loop)
+
     def burst(self, event, data, count):
         """`count` calls sent at once (a flood does not wait for acks), with their answers."""
         async def flood():

@@ -16,6 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from realtime import protocol
 from realtime.adapters import Scan, severity_of, tool_time
 
 VULNERS_LINE = re.compile(r"^\s*(\S+)\s+(\d+(?:\.\d+)?)\s+(https?://\S+)", re.M)
@@ -129,7 +130,7 @@ def _script_findings(script: ET.Element, host: Host, scan: Scan, where: str, por
         if "Anonymous FTP login allowed" not in output:
             return []
         return [_finding(scan, host, (where, sid), **common, title="Anonymous FTP login allowed", severity="medium",
-                         vulnerability_type="ftp-anon", evidence=output[:20_000],
+                         vulnerability_type="ftp-anon", evidence=output[:protocol.EVIDENCE_LIMIT],
                          description=f"Anonymous FTP login allowed on {where} of {host.address}")]
     return [_finding(scan, host, (where, sid, title), **common, **data) for title, data in _vulns(script, output)]
 
@@ -168,12 +169,12 @@ def _vulns(script: ET.Element, output: str) -> list[tuple[str, dict]]:
         ids = [i.split(":", 1)[-1] for i in subtables.get("ids", [])]
         title = elems.get("title") or table.get("key") or script.get("id", "")
         found.append((title, {"title": title[:500], "severity": severity_of(cvss, "high"), "cvss_score": cvss,
-                              "vulnerability_type": script.get("id", "")[:100], "evidence": output[:20_000],
-                              "description": " ".join(subtables.get("description", []))[:10_000] or None,
+                              "vulnerability_type": script.get("id", "")[:100], "evidence": output[:protocol.EVIDENCE_LIMIT],
+                              "description": " ".join(subtables.get("description", []))[:protocol.DESCRIPTION_LIMIT] or None,
                               "cve": [i[:32] for i in ids if i.upper().startswith("CVE-")][:50] or None,
                               "references": [r[:2048] for r in subtables.get("refs", [])][:50] or None}))
     if not found and not script.findall("table") and re.search(r"State: (LIKELY )?VULNERABLE", output):
         found.append((script.get("id", ""), {"title": script.get("id", "")[:500], "severity": "high",
                                              "vulnerability_type": script.get("id", "")[:100],
-                                             "evidence": output[:20_000]}))
+                                             "evidence": output[:protocol.EVIDENCE_LIMIT]}))
     return found

@@ -1,5 +1,6 @@
 """python -m realtime.gateway [--demo] [--port 8000] [--redis-url URL] … (see --help)
-python -m realtime.gateway token --role viewer --sub 7 [--scan ID …] [--ttl 1d]"""
+python -m realtime.gateway token --role viewer --sub 7 [--scan ID …] [--ttl 7d] [--start-scans]
+python -m realtime.gateway token revoke TOKEN-OR-ID"""
 from __future__ import annotations
 
 import argparse
@@ -13,20 +14,43 @@ from realtime.gateway.server import Gateway
 from realtime.options import DebugOptions, GatewayOptions, add_arguments, from_args, from_env
 
 
+def revoke(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m realtime.gateway token revoke",
+        description="Revoke a token at the gateway: its id goes to the BUGHUNT_REVOKED_TOKENS file, which "
+                    "running gateways re-read when it changes.")
+    parser.add_argument("token", help="the token, or its id (printed when it was minted)")
+    args = parser.parse_args(argv)
+    options = from_env(GatewayOptions)
+    if not options.revoked_tokens:
+        parser.error("set BUGHUNT_REVOKED_TOKENS to the revocation file the gateway reads")
+    ident = auth.token_id(args.token) if args.token.count(".") == 2 else args.token
+    if not ident:
+        parser.error("that token has no id (minted before revocation existed): rotate the secret instead")
+    auth.Revocations(options.revoked_tokens).add(ident)
+    print(f"revoked token {ident}")
+
+
 def token(argv: list[str]) -> None:
+    if argv[:1] == ["revoke"]:
+        return revoke(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m realtime.gateway token",
         description="Mint a signed token with the gateway's secret (BUGHUNT_SECRET or BUGHUNT_SECRET_FILE).")
     parser.add_argument("--role", required=True, choices=auth.ROLES)
     parser.add_argument("--sub", required=True, help="user id: a viewer may join user_<sub>")
     parser.add_argument("--scan", action="append", help="limit to this scan (repeat): a read-only link")
-    parser.add_argument("--ttl", default="1d", help="lifetime, e.g. 30m, 12h, 7d; 0: no expiry (default 1d)")
+    parser.add_argument("--ttl", default="7d",
+                        help="lifetime, e.g. 30m, 12h, 7d, at most BUGHUNT_TOKEN_MAX_TTL (default 7d)")
+    parser.add_argument("--start-scans", action="store_true", help="may start scans (`start_scan`)")
     args = parser.parse_args(argv)
     try:
-        secret = auth.load_secret(from_env(GatewayOptions).secret_file)
-        print(auth.Authenticator(secret).mint(args.sub, args.role, args.scan, auth.parse_ttl(args.ttl) or None))
+        minted = auth.for_gateway(from_env(GatewayOptions)).mint(
+            args.sub, args.role, args.scan, auth.parse_ttl(args.ttl) or None, start_scans=args.start_scans)
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
+    print(minted)
+    print(f"token id {auth.token_id(minted)} (`token revoke` it to end it early)", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from starlette.routing import Route
 from realtime import protocol
 from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
+from realtime.gateway.origins import Origins
 from realtime.gateway.sessions import Sessions
 from realtime.gateway.stream import Stream
 from realtime.options import GatewayOptions
@@ -60,10 +60,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def parse_items(body: bytes, max_batch: int) -> list:
-    """One event or a non-empty list of them, at most `max_batch`."""
+def parse_items(body: bytes, max_batch: int, max_depth: int = protocol.MAX_DEPTH) -> list:
+    """One event or a non-empty list of them, at most `max_batch`, nested at most `max_depth` deep."""
     try:
-        doc = json.loads(body)
+        doc = protocol.loads(body, max_depth)
+    except protocol.TooDeep as exc:
+        raise Refused(400, str(exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Refused(400, "body is not valid JSON", [str(exc)]) from None
     items = doc if isinstance(doc, list) else [doc]
@@ -94,8 +96,9 @@ def plain(obj: Any) -> dict:
 
 class HttpApi:
     def __init__(self, options: GatewayOptions, auth: Authenticator, stream: Stream, sessions: Sessions,
-                 mode: str):
+                 mode: str, origins: Origins):
         self.options, self.auth, self.stream, self.sessions, self.mode = options, auth, stream, sessions, mode
+        self.origins = origins
         self.store = stream.store
         self.started_at = time.time()
 
@@ -105,6 +108,9 @@ class HttpApi:
 
     def identity(self, request: Request, right: str, refusal: str) -> Identity:
         """The caller's identity when it has `right` (an Identity property), else Refused 401/403."""
+        environ = {"HTTP_HOST": request.headers.get("host"), "wsgi.url_scheme": request.url.scheme}
+        if not self.origins.allowed(request.headers.get("origin"), environ):
+            raise Refused(403, "requests from this browser origin are refused (BUGHUNT_CORS_ORIGINS)")
         try:
             identity = self.auth.identify(self.auth.bearer(request.headers.get("authorization")),
                                           request.client.host if request.client else None)
@@ -115,6 +121,11 @@ class HttpApi:
         return identity
 
     async def healthz(self, request: Request) -> JSONResponse:
+        """Up or not, for anyone (a load balancer); the figures only for viewer tokens."""
+        try:
+            self.identity(request, "can_view", "")
+        except Refused:
+            return JSONResponse({"status": "ok", "version": VERSION})
         return JSONResponse({
             "status": "ok", "version": VERSION, "mode": self.mode,
             "uptime": round(time.time() - self.started_at, 3), "clients": len(self.sessions),
@@ -147,7 +158,8 @@ class HttpApi:
             identity = self.identity(request, "can_publish",
                                      "viewer tokens cannot publish; scanners need a producer token")
             check_content_type(request)
-            items = parse_items(await read_body(request, self.options.max_body_bytes), self.options.max_batch)
+            items = parse_items(await read_body(request, self.options.max_body_bytes), self.options.max_batch,
+                                self.options.max_depth)
             producer = self.producer(request, identity)
             accepted = self.accept(items, producer)
         except Refused as refused:

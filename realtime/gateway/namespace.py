@@ -7,6 +7,7 @@ may send any number), and ignores `connect`/`disconnect` events a client sends i
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Protocol
 
@@ -15,6 +16,9 @@ import socketio
 from realtime import protocol
 from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
+from realtime.gateway.limits import MALFORMED
+from realtime.gateway.replay import NotReading, Replay, ReplayJobs
+from realtime.gateway.scans import ScanStarts
 from realtime.gateway.sessions import Session, Sessions
 from realtime.gateway.stream import Stream
 from realtime.options import GatewayOptions
@@ -57,10 +61,11 @@ def audience(identity: Identity, subscribe: str, rooms: list[str]) -> tuple[set[
 
 class GatewayNamespace(socketio.AsyncNamespace):
     def __init__(self, options: GatewayOptions, auth: Authenticator, sessions: Sessions, stream: Stream,
-                 launcher: ScanLauncher | None = None):
+                 launcher: ScanLauncher | None, scan_starts: ScanStarts):
         super().__init__("/")
         self.options, self.auth, self.sessions, self.stream = options, auth, sessions, stream
-        self.launcher = launcher
+        self.launcher, self.scan_starts = launcher, scan_starts
+        self.replays = ReplayJobs()
 
     async def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
         if event in LIFECYCLE:
@@ -68,6 +73,8 @@ class GatewayNamespace(socketio.AsyncNamespace):
                 return await self.forged(event, sid)  # a real (dis)connect is not "connected" yet/any more
             return await getattr(self, f"on_{event}")(sid, *args)
         data = args[0] if args else None
+        if event == MALFORMED:  # a message too deeply nested to decode (realtime.gateway.limits)
+            return await self.refuse_malformed(sid, data)
         if event in REQUESTS:
             return await getattr(self, f"on_{event}")(sid, data)
         return await self.on_other(event, sid, data)
@@ -100,6 +107,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
         return identity
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.replays.cancel(sid)
         self.sessions.close(sid)
 
     async def forged(self, event: str, sid: str) -> None:
@@ -133,20 +141,56 @@ class GatewayNamespace(socketio.AsyncNamespace):
             request = protocol.parse_request("resume", data)
         except protocol.InvalidEvent as exc:
             return {"ok": False, "error": exc.reason}
-        rooms, refused = audience(session.identity, request.subscribe, request.rooms)
-        async with self.stream.held():
-            missed = await self.stream.missed(request.epoch, request.since, rooms)
-            replay = [] if isinstance(missed, str) else missed
-            for sent in replay:
-                await self.emit(sent.event, sent.data, to=sid)
-            for room in rooms:
-                await self.enter(sid, session, room)
-        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.store.stream[1]}
+        rooms, refused = self.resume_rooms(session, request)
+        job = self.replays.begin(sid, self.replay(sid, session, request, rooms).run())
+        await asyncio.wait([job])  # not `await job`: its cancellation is not ours
+        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq}
         if refused:
             answer["refused_rooms"] = refused
-        if isinstance(missed, str):
+        if job.cancelled():
+            return {"ok": False, "error": "replaced by a newer resume", **answer}
+        if isinstance(job.exception(), NotReading):
+            log.warning("disconnecting %s (%s): did not read its replay", session.identity.sub, session.ip)
+            await self.drop(sid)
+            return {"ok": False, "error": "did not read the replay"}
+        if isinstance(missed := job.result(), str):
             return {"ok": False, "resync_required": True, "error": missed, **answer}
-        return {"ok": True, "replayed": len(replay), **answer}
+        return {"ok": True, "replayed": missed, **answer}
+
+    def resume_rooms(self, session: Session, request: protocol.Resume) -> tuple[set[str], dict[str, str]]:
+        """The rooms a resume joins, within the socket's room limit (as `join_room`), and those refused."""
+        rooms, refused = audience(session.identity, request.subscribe, request.rooms)
+        room_limit = self.options.max_rooms_per_socket
+        room_budget = max(0, room_limit - len(session.rooms))
+        new = sorted(rooms - session.rooms, key=lambda room: room != "all")  # `all` first: it carries most
+        for room in new[room_budget:]:
+            refused[room] = f"at most {room_limit} rooms per connection"
+            rooms.discard(room)
+        return rooms, refused
+
+    def replay(self, sid: str, session: Session, request: protocol.Resume, rooms: set[str]) -> Replay:
+        async def join() -> None:
+            for room in rooms:
+                await self.enter(sid, session, room)
+
+        return Replay(self.stream, request, rooms, session=session,
+                      slice_size=self.options.replay_slice, max_backlog=self.options.max_backlog,
+                      send=lambda event, data: self.emit(event, data, to=sid), join=join,
+                      backlog=lambda: self.backlog(sid))
+
+    def backlog(self, sid: str) -> int:
+        """Packets queued for the socket and not yet taken by its connection's writer."""
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
+        return socket.queue.qsize() if socket is not None else 0
+
+    async def drop(self, sid: str) -> None:
+        """Disconnect a socket that does not read: its unread packets are abandoned, not awaited."""
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        await self.disconnect(sid)
+        socket = self.server.eio.sockets.get(eio_sid) if eio_sid else None
+        if socket is not None:
+            await socket.close(wait=False, abort=True)
 
     async def on_join_room(self, sid: str, data: Any) -> dict:
         session, room, refusal = await self.room_request("join_room", sid, data)
@@ -180,21 +224,30 @@ class GatewayNamespace(socketio.AsyncNamespace):
         session, refusal = await self.admit(sid)
         if refusal:
             return refusal
-        if session.identity.scoped:
-            return {"ok": False, "error": "a read-only scan link cannot start scans"}
-        if session.identity.role == "viewer" and not self.options.viewers_start_scans:
-            return {"ok": False, "error": "viewers may not start scans here"}
         try:
             request = protocol.parse_request("start_scan", data)
         except protocol.InvalidEvent as exc:
             return {"ok": False, "error": exc.reason}
-        if self.launcher is None:
+        why = self.scan_starts.unentitled(session.identity)
+        if self.launcher is None and not why:
             return {"ok": False, "error": "no scan launcher configured"}
+        if why := why or self.scan_starts.refusal(session.identity, request.target):
+            log.warning(fields("scan start refused", user=session.identity.sub, reason=why))
+            return {"ok": False, "error": why}
         try:
-            return {"ok": True, "scan_id": await self.launcher.start_scan(request)}
+            scan_id = await self.launcher.start_scan(request)
         except Exception as exc:  # noqa: BLE001 - the launcher's failure is the caller's answer
             log.exception("scan launcher failed")
             return {"ok": False, "error": f"scan launcher failed: {protocol.preview(str(exc), 300)}"}
+        self.scan_starts.started(session.identity, scan_id)
+        return {"ok": True, "scan_id": scan_id}
+
+    async def refuse_malformed(self, sid: str, reason: Any) -> dict:
+        session, refusal = await self.admit(sid)
+        if refusal:
+            return refusal
+        log.info(fields("message refused", user=session.identity.sub, reason=str(reason)))
+        return {"ok": False, "error": str(reason)}
 
     async def on_other(self, event: str, sid: str, data: Any) -> dict:
         """Any other event: server events are refused (scanners publish over HTTP), the rest unknown."""

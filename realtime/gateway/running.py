@@ -28,8 +28,8 @@ class RunningGateway:
     """A gateway served by uvicorn on its own thread and event loop. The constructor starts
     nothing; `start()` binds and serves, `stop()` shuts down and joins the thread."""
 
-    def __init__(self, options: GatewayOptions):
-        self.gateway = Gateway(options)
+    def __init__(self, options: GatewayOptions, secret: str | None = None):
+        self.gateway = Gateway(options, secret)
         self.url: str | None = None
         self._thread: threading.Thread | None = None
         self._server: uvicorn.Server | None = None
@@ -62,6 +62,6 @@ class RunningGateway:
             self._socket = None
 
 
-def start_in_thread(options: GatewayOptions) -> RunningGateway:
+def start_in_thread(options: GatewayOptions, secret: str | None = None) -> RunningGateway:
     """Run a gateway in a thread of this process until its `stop()`."""
-    return RunningGateway(options).start()
+    return RunningGateway(options, secret).start()

@@ -25,12 +25,15 @@ import uvicorn
 from starlette.applications import Starlette
 
 from realtime import protocol
-from realtime.auth import Authenticator, load_secret
+from realtime.auth import for_gateway, is_loopback
 from realtime.gateway.api import HttpApi
+from realtime.gateway.limits import depth_limited, limit_packets
 from realtime.gateway.local_stream import LocalStream
 from realtime.gateway.metrics import Metrics
 from realtime.gateway.namespace import GatewayNamespace, ScanLauncher
+from realtime.gateway.origins import Origins
 from realtime.gateway.redis_stream import RedisStream
+from realtime.gateway.scans import ScanStarts
 from realtime.gateway.sessions import Sessions
 from realtime.options import GatewayOptions
 from realtime.store import EventStore
@@ -39,21 +42,26 @@ log = logging.getLogger("bughunt.gateway")
 
 
 class Gateway:
-    def __init__(self, options: GatewayOptions | None = None):
+    def __init__(self, options: GatewayOptions | None = None, secret: str | None = None):
+        """`secret`: the token secret when the caller has one (the dashboard's demo gateway);
+        otherwise BUGHUNT_SECRET or --secret-file, or none (open mode)."""
         self.options = options = options or GatewayOptions()
-        self.auth = Authenticator(load_secret(options.secret_file))
+        self.auth = for_gateway(options, secret)
         self.store = EventStore()
-        origins = [o.strip() for o in options.cors_origins.split(",") if o.strip()]
+        self.origins = Origins(options.cors_origins, self.auth.open_mode)
         self.sio = socketio.AsyncServer(
-            async_mode="asgi", cors_allowed_origins="*" if origins == ["*"] else origins,
+            async_mode="asgi", cors_allowed_origins=self.origins.allowed, **depth_limited(options.max_depth),
             max_http_buffer_size=options.max_body_bytes,
             # Logger objects (not True/False) leave their levels to realtime.debug.
             logger=logging.getLogger("socketio.server"), engineio_logger=logging.getLogger("engineio.server"))
+        limit_packets(self.sio, options.max_depth)
         self.stream = (RedisStream if options.redis_url else LocalStream)(options, self.store, self.sio.emit)
         self.sessions = Sessions(options)
         self.launcher = self._launcher()
-        self.sio.register_namespace(GatewayNamespace(options, self.auth, self.sessions, self.stream, self.launcher))
-        self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode)
+        self.scan_starts = ScanStarts(options, self.store, demo=options.demo)
+        self.sio.register_namespace(GatewayNamespace(options, self.auth, self.sessions, self.stream, self.launcher,
+                                                     self.scan_starts))
+        self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode, self.origins)
         self.metrics = Metrics(self.stream, self.publish, options.metrics_interval)
         http = Starlette(routes=self.api.routes(), lifespan=self._lifespan)
         self.app = socketio.ASGIApp(self.sio, other_asgi_app=http)
@@ -88,6 +96,9 @@ class Gateway:
         log.info("gateway up (%s mode); %s", self.mode,
                  "open mode, loopback only: no secret configured" if self.auth.open_mode
                  else "viewer and producer tokens required")
+        if self.auth.open_mode and not is_loopback(self.options.host):
+            log.warning("open mode (no secret) listening on %s: anything that forwards to this address makes "
+                        "the gateway public; set BUGHUNT_SECRET", self.options.host)
 
     async def stop(self) -> None:
         if hasattr(self.launcher, "stop"):
@@ -104,4 +115,9 @@ class Gateway:
             await self.stop()
 
     def server(self) -> uvicorn.Server:
-        return uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        # Proxy headers only from the proxies a setting lists: uvicorn's default believes
+        # X-Forwarded-For from loopback (or from FORWARDED_ALLOW_IPS), which would let any local
+        # forwarder's client pick the address open mode and the per-address limits judge.
+        proxies = self.options.trusted_proxies.strip()
+        return uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on",
+                                             proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None))

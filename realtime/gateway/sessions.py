@@ -17,9 +17,11 @@ class Session:
     identity: Identity
     ip: str
     bucket: TokenBucket
+    replay_bucket: TokenBucket  # events its resumes may replay (realtime.gateway.replay)
     rooms: set[str] = dataclasses.field(default_factory=set)
     refusals: int = 0
     forged: bool = False  # sent a connect/disconnect event of its own (logged once)
+    stalled_since: float | None = None  # monotonic time since which it leaves its replay unread
 
 
 @dataclasses.dataclass
@@ -56,7 +58,9 @@ class Sessions:
 
     def open(self, sid: str, identity: Identity, ip: str) -> Session:
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
-        session = Session(identity, ip, TokenBucket(self.options.socket_rate, self.options.socket_burst))
+        options = self.options
+        session = Session(identity, ip, TokenBucket(options.socket_rate, options.socket_burst),
+                          TokenBucket(options.replay_rate, options.replay_rate))
         self._by_sid[sid] = session
         return session
 
@@ -79,10 +83,11 @@ class Sessions:
         refusal = {"ok": False, "error": f"rate limit: at most {self.options.socket_rate:g} messages/s"}
         return Admission(session, refusal, abuse=session.refusals >= self.options.socket_burst)
 
-    def room_limit(self, session: Session) -> str | None:
-        """Why `session` may join no more rooms, or None."""
+    def room_limit(self, session: Session, adding: set[str] = frozenset()) -> str | None:
+        """Why `session` may not join a room (or all of `adding`), or None."""
         limit = self.options.max_rooms_per_socket
-        return f"at most {limit} rooms per connection" if len(session.rooms) >= limit else None
+        joined = len(session.rooms | adding) if adding else len(session.rooms) + 1
+        return f"at most {limit} rooms per connection" if joined > limit else None
 
     def may_publish(self, producer: str, events: int) -> bool:
         """Take `events` from the producer's bucket (rates are per producer)."""

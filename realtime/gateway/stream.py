@@ -3,13 +3,15 @@
 `Stream` is the interface the rest of the gateway sees; `LocalStream` (realtime.gateway.local_stream)
 and `RedisStream` (realtime.gateway.redis_stream) implement it. Whatever the implementation, an event
 is delivered the same way (`Stream.deliver`): validated again, given its `seq`, applied to the
-gateway's own store, remembered for resumes, and sent to its rooms. Delivery and a resume's
-replay never interleave: both run under `Stream.held()`.
+gateway's own store, remembered for resumes, and sent to its rooms. Delivery and a slice of a
+resume's replay never interleave: both run under `Stream.held()` (realtime.gateway.replay).
 """
 from __future__ import annotations
 
 import abc
 import asyncio
+import bisect
+import itertools
 import logging
 import time
 import uuid
@@ -72,9 +74,13 @@ class ReplayBuffer:
             self._sent.popleft()
         return self._sent[0].seq if self._sent else default
 
-    def after(self, since: int, rooms: Iterable[str]) -> list[Sent]:
+    def after(self, since: int, rooms: Iterable[str], limit: int | None = None) -> list[Sent]:
+        """Up to `limit` events after `since` for `rooms`, oldest first (seqs only grow, so the
+        start is found by bisection rather than by a scan)."""
         rooms = set(rooms)
-        return [s for s in self._sent if s.seq > since and s.rooms & rooms]
+        start = bisect.bisect_right(self._sent, since, key=lambda s: s.seq)
+        matching = (s for s in itertools.islice(self._sent, start, None) if s.rooms & rooms)
+        return list(itertools.islice(matching, limit))
 
 
 class Stream(abc.ABC):
@@ -112,12 +118,13 @@ class Stream(abc.ABC):
         return True
 
     def held(self) -> asyncio.Lock:
-        """Held while a resume replays and joins its rooms: live delivery waits meanwhile."""
+        """Held while a resume replays one slice (and joins its rooms): live delivery waits meanwhile."""
         return self._gate
 
-    async def missed(self, epoch: str | None, since: int | None, rooms: Iterable[str]) -> list[Sent] | str:
-        """What a client at `since` on `epoch` missed in `rooms`, or why it cannot be replayed.
-        Call it while holding `held()`."""
+    async def missed(self, epoch: str | None, since: int | None, rooms: Iterable[str],
+                     limit: int | None = None) -> list[Sent] | str:
+        """What a client at `since` on `epoch` missed in `rooms` (the first `limit` events), or
+        why it cannot be replayed. Call it while holding `held()`."""
         last = self.last_seq
         if since is None:
             return "no stream position yet"
@@ -127,7 +134,7 @@ class Stream(abc.ABC):
             return "ahead of this stream"
         if since + 1 < self.replay.first_seq(default=last + 1):
             return "the missed events are older than the replay buffer"
-        return self.replay.after(since, rooms)
+        return self.replay.after(since, rooms, limit)
 
     def deliver(self, event: str, data: Any, seq: int) -> tuple[dict, Rooms] | None:
         """Stamp `seq`, apply to our store, remember for resumes, and say where the event goes

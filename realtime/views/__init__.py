@@ -30,7 +30,7 @@ from realtime.views.tables import (
     to_csv,
     to_json,
 )
-from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, type_icon
+from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, type_icon, visible
 from realtime.views.toasts import new_records, plan_toasts
 
 __all__ = [
@@ -39,5 +39,5 @@ __all__ = [
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure", "is_stuck",
     "literal", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
     "pages", "phase_spans", "plan_toasts", "progress_figure", "scans_by_start", "scans_frame", "severity_figure",
-    "span", "stuck_note", "to_csv", "to_json", "type_icon",
+    "span", "stuck_note", "to_csv", "to_json", "type_icon", "visible",
 ]

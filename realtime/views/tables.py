@@ -125,12 +125,15 @@ def matching_notifications(snap: Snapshot, types: tuple[str, ...] = ()) -> Seque
 
 
 @per_snapshot
-def event_rows(snap: Snapshot, names: tuple[str, ...] = (), scan_id: str = "", limit: int = 500) -> list[dict]:
-    """The newest logged events as table rows, optionally by name or scan (shared per snapshot)."""
+def event_rows(snap: Snapshot, names: tuple[str, ...] = (), scan_id: str = "", limit: int = 500,
+               public: bool = False) -> list[dict]:
+    """The newest logged events as table rows, optionally by name or scan (shared per snapshot);
+    `public`: none addressed to a user (what the gateway gives a share link's token)."""
     rows = []
     for r in snap.events:
-        if (names and r.event not in names) or (scan_id and not (isinstance(r.data, dict)
-                                                                 and r.data.get("scan_id") == scan_id)):
+        data = r.data if isinstance(r.data, dict) else {}
+        if (names and r.event not in names) or (scan_id and data.get("scan_id") != scan_id) or \
+                (public and (data.get("user_id") is not None or not isinstance(r.data, dict))):
             continue
         rows.append({"#": r.index, "time": clock(r.at), "seq": r.seq, "event": r.event,
                      "data": r.data if isinstance(r.data, str) else json.dumps(r.data, default=str)})
@@ -140,12 +143,14 @@ def event_rows(snap: Snapshot, names: tuple[str, ...] = (), scan_id: str = "", l
 
 # ---- exports ---------------------------------------------------------------------------------
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = ("=", "+", "-", "@")
 
 
 def csv_safe(value: Any) -> Any:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
+    """A cell a spreadsheet will not run: text whose first non-blank character (spaces, tabs,
+    newlines and no-break spaces skipped, as spreadsheets do) could start a formula gets a
+    leading quote."""
+    if isinstance(value, str) and (value.lstrip().startswith(_FORMULA) or value.startswith(("\t", "\r"))):
         return "'" + value
     return value
 

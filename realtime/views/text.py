@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -16,24 +17,41 @@ def type_icon(kind: str) -> str:
 
 
 _PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
-# Streamlit links bare URLs and e-mail addresses after parsing, whatever the escaping; an
-# invisible word joiner inside "://", "www." and "@" keeps them from being recognised.
-_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+# Streamlit links bare URLs and e-mail addresses after parsing, whatever the escaping, but never
+# inside a code span: words that would be linked are shown as code, exactly as they are (a copied
+# URL is the URL).
+_LINKABLE = re.compile(r"://|www\.|@", re.IGNORECASE)
+# Emoji and icon shortcodes (`:smile:`, `:material/home:`) are replaced after parsing too: an
+# invisible word joiner after the opening colon keeps them from being recognised.
+_SHORTCODE = re.compile(r":(?=[\w+-]+(?:/[\w-]+)?:)")
 JOINER = "\u2060"
 
 
+def visible(text: str) -> str:
+    """Format characters (directional overrides and isolates, zero-width characters) shown as
+    what they are, e.g. `<U+202E>`: invisible, they could reorder or hide the text around them."""
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else c for c in text)
+
+
+def code_span(word: str) -> str:
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", word)), default=0) + 1)
+    return f"{fence} {word} {fence}" if word.startswith("`") or word.endswith("`") else f"{fence}{word}{fence}"
+
+
 def literal(text: Any, limit: int = 300) -> str:
-    """Untrusted text for a Streamlit parameter that parses markdown (toasts, markdown, labels,
-    progress text). Every ASCII punctuation character becomes a numeric character reference:
-    markdown never reads a reference as syntax, so `**x**`, links, images, HTML, `:color[...]`
-    directives and autolinked URLs (`https://`, `www.`, `a@b.c`) all show as the characters they
-    are. URLs and addresses also get an invisible word joiner (`JOINER`), as Streamlit links them
-    after parsing; tables and exports keep the exact text. One line, bounded."""
-    text = " ".join(str(text).split())
+    """Untrusted text (ids included) for any Streamlit element that parses markdown (titles,
+    captions, toasts, labels, progress text, alerts). Every ASCII punctuation character becomes
+    a numeric character reference: markdown never reads a reference as syntax, so `**x**`, `__x__`,
+    links, images, HTML, `$math$` and `:color[...]` directives show as the characters they are.
+    Words Streamlit would link (URLs, `www.`, e-mail addresses) become code spans, shortcodes get
+    a word joiner (`JOINER`) after their colon, and format characters are shown as `<U+XXXX>`.
+    Tables and exports keep the exact text. One line, bounded."""
+    text = " ".join(visible(str(text)).split())
     if len(text) > limit:
         text = text[:limit] + "…"
-    text = _AUTOLINK.sub(JOINER, text)
-    return _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", text)
+    return " ".join(code_span(word) if _LINKABLE.search(word) else
+                    _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", _SHORTCODE.sub(":" + JOINER, word))
+                    for word in text.split(" "))
 
 
 def plotly_text(text: Any) -> str:

@@ -165,9 +165,9 @@ def test_forged_connect_and_disconnect_events_change_nothing(secured, viewers):
     gateway = secured
     viewer = viewers(gateway.url, {"token": token("viewer")})
     viewers(gateway.url, {"token": token("viewer")})
-    wait_for(lambda: gateway.get("/healthz")["clients"] == 2)
+    wait_for(lambda: gateway.get("/healthz", token("viewer"))["clients"] == 2)
     viewer._run(viewer.sio.emit("disconnect", {}))
     viewer._run(viewer.sio.emit("connect", ({"asgi.scope": {"client": ["127.0.0.1", 1]}}, {"token": "x"})))
     assert viewer.call("join_room", {"room": "scan_1"}) == {"ok": True}  # still a known, connected socket
-    assert gateway.get("/healthz")["clients"] == 2
+    assert gateway.get("/healthz", token("viewer"))["clients"] == 2
     assert any("forged disconnect" in line for line in gateway.log)

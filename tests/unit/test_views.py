@@ -12,12 +12,25 @@ def scan_with(history, status="running", progress=None):
 
 
 def test_literal_escapes_every_markdown_construct():
-    text = "**b** [a](javascript:x) ![i](http://h/p.png) <img onerror=x> :red[c] $x$ `c`"
+    text = "**b** [a](javascript:x) <img onerror=x> :red[c] $x$ `c` __x__ :smile: ~~s~~"
     escaped = views.literal(text)
-    assert not re.search(r"[*\[\]()<>!:$`/@.]", re.sub(r"&#\d+;", "", escaped))  # all markup escaped
+    assert not re.search(r"[*\[\]()<>!:$`/@._~]", re.sub(r"&#\d+;", "", escaped))  # all markup escaped
     assert html.unescape(escaped).replace(views.JOINER, "") == text  # nothing lost but invisible joiners
-    assert "http:" + views.JOINER + "//" in html.unescape(escaped)  # no autolink
+    assert ":" + views.JOINER + "smile" in html.unescape(escaped)  # no emoji shortcode
     assert views.literal("a\nb\tc") == "a b c" and len(views.literal("x" * 1000)) < 400
+
+
+def test_literal_shows_format_characters_and_keeps_links_copyable():
+    assert html.unescape(views.literal("abc\u202edef\u200b")) == "abc<U+202E>def<U+200B>"
+    for word in ("https://x.example/a?b=1&c=**d**", "www.example.com", "a@b.example", "![i](http://h/p.png)"):
+        assert views.literal(f"see {word}") == f"see `{word}`"  # a code span: never linked, copied exactly
+    assert views.literal("x `http://a/`") == "x `` `http://a/` ``"
+
+
+def test_csv_quotes_formulas_after_blanks():
+    for cell in (" =1+1", "\n=cmd|' /C calc'!A0", "\u00a0@SUM(A1)", "\t-2", "+1"):
+        assert views.tables.csv_safe(cell) == "'" + cell
+    assert views.tables.csv_safe(" plain") == " plain"
 
 
 def test_csv_export_defuses_formulas():

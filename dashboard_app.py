@@ -1,0 +1,64 @@
+"""Bug Hunt Monitor: the dashboard script (app.py serves it). Settings, the shared runtime,
+navigation, the sidebar (connection, refresh, demo banner) and toasts on every page."""
+import streamlit as st
+
+from realtime import bridge, views
+
+st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
+rt = bridge.runtime()
+
+# A share link (/scan?id=…&token=…) shows that one scan, read-only: no navigation, no sidebar.
+shared, refusal = bridge.shared_scan()
+if refusal:
+    st.error(refusal)
+    st.stop()
+if shared:
+    st.session_state[bridge.READ_ONLY] = True
+    bridge.run_page(st.navigation([st.Page("pages/scan.py", title="Scan", url_path="scan", default=True)],
+                                  position="hidden"))
+    st.stop()
+if bridge.login_required():
+    st.title("Bug Hunt Monitor")
+    st.button("Log in", on_click=st.login, type="primary")
+    st.stop()
+refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
+nav = st.navigation(bridge.app_pages(rt.snapshot().unread))
+
+
+@st.fragment(run_every=refresh)
+def sidebar_live() -> None:
+    """The connection panel, and toasts for what arrived since this tab's last look (once per
+    event per tab). One fragment: each costs a rerun per viewer per tick."""
+    snap = rt.snapshot()
+    status = snap.connection
+    if status.connected:
+        st.success("Connected", icon=":material/wifi:")
+        if status.note:
+            st.caption(views.literal(status.note))
+    elif status.reason == "connecting":
+        st.warning("Connecting…", icon=":material/sync:")
+    else:
+        st.error(f"Disconnected — retrying (attempt {status.attempts + 1})", icon=":material/wifi_off:")
+        st.caption(views.literal(status.reason or ""))
+        if st.button("Reconnect now"):
+            rt.client.reconnect_now()
+    st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
+
+    start = bridge.cursor(bridge.TOAST_CURSOR, snap.logged)  # a new tab starts now, not with history
+    for toast in views.plan_toasts(views.new_records(snap, start)):
+        st.toast(toast.text, icon=toast.icon, duration=toast.duration)
+    st.session_state[bridge.TOAST_CURSOR] = snap.logged
+    rt.leases.expire()
+
+
+with st.sidebar:
+    st.markdown("### :material/shield: Bug Hunt Monitor")
+    if rt.demo is not None:
+        st.info("Demo mode — simulated scans. Set `BUGHUNT_WS_URL` to watch a real gateway.")
+    if rt.error:
+        st.warning(rt.error)
+    sidebar_live()
+    st.select_slider("Refresh every (s)", options=sorted({0.5, 1.0, 2.0, 5.0, 10.0, rt.settings.refresh_seconds}),
+                     key=bridge.REFRESH)
+
+bridge.run_page(nav)

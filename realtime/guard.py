@@ -1,0 +1,37 @@
+"""The dashboard's guard in front of Streamlit (app.py serves the dashboard through `st.App`
+with this middleware): no page of it may be framed by another site, and its WebSocket accepts
+browsers from its own origin only (Streamlit itself accepts any localhost origin, any port).
+Plain ASGI: no Streamlit here."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+FRAMING = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'")]
+
+
+class DashboardGuard:
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and not same_origin(dict(scope.get("headers", []))):
+            await send({"type": "websocket.close", "code": 1008})  # before accept: refused (HTTP 403)
+            return
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def framed(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *FRAMING]}
+            await send(message)
+
+        await self.app(scope, receive, framed)
+
+
+def same_origin(headers: dict[bytes, bytes]) -> bool:
+    """No Origin (not a browser), or an Origin naming the host the request was sent to."""
+    origin = headers.get(b"origin")
+    if origin is None:
+        return True
+    return urlsplit(origin.decode("latin-1")).netloc == headers.get(b"host", b"").decode("latin-1")
