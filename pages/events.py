@@ -33,7 +33,8 @@ def live() -> None:
              help=f"Stream {snap.epoch or '—'}; {snap.seq_skipped} events skipped as already applied")
     if status.note:
         st.info(views.literal(status.note))
-    st.caption(f"URL: {views.literal(status.url or '—')} · rooms: {views.literal(', '.join(status.rooms)) or 'none (all scans)'} · "
+    rooms = views.literal(", ".join(status.rooms)) or "none (all scans)"
+    st.caption(f"URL: {views.literal(status.url or '—')} · rooms: {rooms} · "
                f"queued sends: {status.queued} (dropped {status.dropped})"
                + (f" · last error: {views.literal(status.reason)}" if status.reason and not status.connected else ""))
 

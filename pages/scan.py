@@ -42,7 +42,8 @@ def live() -> None:
         st.info(f"No events for scan {views.literal(scan_id)} yet — waiting for them.")
         return
     st.title(views.literal(scan.name or scan.scan_id))
-    st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · started {views.clock(scan.started_at)}")
+    st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · "
+               f"started {views.clock(scan.started_at)}")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")

@@ -14,8 +14,8 @@ f1, f2, f3, f4 = st.columns([2, 2, 3, 1])
 severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities")
 scans = views.scans_by_start(snap)
 scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
-                       format_func=lambda sid: "All scans" if not sid else views.visible(f"{snap.scans[sid].name or sid} ({sid})")
-                       if sid in snap.scans else sid)
+                       format_func=lambda sid: "All scans" if not sid
+                       else views.visible(f"{snap.scans[sid].name or sid} ({sid})") if sid in snap.scans else sid)
 text = f3.text_input("Search", placeholder="title, URL, target, type, CVE")
 filters = (tuple(severities), scan_id or "", text.strip())
 size = rt.settings.table_rows

@@ -141,7 +141,8 @@ class GatewayOptions:
         False, "BUGHUNT_VIEWERS_START_SCANS",
         "Whether every viewer token may `start_scan` (otherwise only admins and tokens minted with `--start-scans`).")
     scans_per_user: int = setting(3, "BUGHUNT_SCANS_PER_USER", "Scans one user may have running through `start_scan`.")
-    scans_total: int = setting(20, "BUGHUNT_SCANS_TOTAL", "Scans started through `start_scan` running at once, all users.")
+    scans_total: int = setting(
+        20, "BUGHUNT_SCANS_TOTAL", "Scans started through `start_scan` running at once, all users.")
     scan_targets: str = setting(
         "", "BUGHUNT_SCAN_TARGETS",
         "Targets `start_scan` accepts: shell patterns, comma separated (e.g. `https://*.example.com/*`). Empty: "
@@ -157,7 +158,8 @@ class GatewayOptions:
     max_depth: int = setting(
         32, "BUGHUNT_MAX_DEPTH", "Deepest JSON nesting accepted (HTTP bodies and socket messages).")
     token_max_ttl: str = setting(
-        "30d", "BUGHUNT_TOKEN_MAX_TTL", "Longest lifetime of a token `token` mints and of a share link the gateway accepts.")
+        "30d", "BUGHUNT_TOKEN_MAX_TTL",
+        "Longest lifetime of a token `token` mints and of a share link the gateway accepts.")
     revoked_tokens: str = setting(
         "", "BUGHUNT_REVOKED_TOKENS",
         "File of revoked token ids (one a line; `token revoke` appends). Re-read when it changes.")

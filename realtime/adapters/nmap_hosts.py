@@ -168,9 +168,10 @@ def _vulns(script: ET.Element, output: str) -> list[tuple[str, dict]]:
         cvss = next((_number(s) for s in subtables.get("scores", []) if _number(s) is not None), None)
         ids = [i.split(":", 1)[-1] for i in subtables.get("ids", [])]
         title = elems.get("title") or table.get("key") or script.get("id", "")
+        description = " ".join(subtables.get("description", []))[:protocol.DESCRIPTION_LIMIT]
         found.append((title, {"title": title[:500], "severity": severity_of(cvss, "high"), "cvss_score": cvss,
-                              "vulnerability_type": script.get("id", "")[:100], "evidence": output[:protocol.EVIDENCE_LIMIT],
-                              "description": " ".join(subtables.get("description", []))[:protocol.DESCRIPTION_LIMIT] or None,
+                              "vulnerability_type": script.get("id", "")[:100],
+                              "evidence": output[:protocol.EVIDENCE_LIMIT], "description": description or None,
                               "cve": [i[:32] for i in ids if i.upper().startswith("CVE-")][:50] or None,
                               "references": [r[:2048] for r in subtables.get("refs", [])][:50] or None}))
     if not found and not script.findall("table") and re.search(r"State: (LIKELY )?VULNERABLE", output):

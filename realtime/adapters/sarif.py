@@ -116,7 +116,8 @@ def finding(result: dict, rules: tuple[dict[str, dict], list[dict]], scan_id: st
         "scan_id": scan_id, "id": "sarif-" + hashlib.sha1(f"{scan_id}\x1f{key}".encode()).hexdigest()[:20],
         "title": title[:500], "severity": level, "cvss_score": score, "url": url,
         "vulnerability_type": rule_id[:100] or None, "description": message[:protocol.DESCRIPTION_LIMIT] or None,
-        "remediation": (_text(rule.get("help")) or _text(rule.get("fullDescription")))[:protocol.DESCRIPTION_LIMIT] or None,
+        "remediation": (_text(rule.get("help")) or _text(rule.get("fullDescription")))[:protocol.DESCRIPTION_LIMIT]
+        or None,
         "references": [str(rule["helpUri"])[:2048]] if rule.get("helpUri") else None,
         "tags": [t[:100] for t in tags[:50]] or None,
         "cwe": list(dict.fromkeys(f"CWE-{m}" for t in tags for m in CWE.findall(t)))[:50] or None,
