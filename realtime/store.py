@@ -215,7 +215,7 @@ class EventStore:
         rec.progress = ev.progress
         rec.phase = ev.phase or rec.phase
         rec.current_step = ev.current_step or rec.current_step
-        self._add_history(rec, HistoryPoint(at, ev.progress, rec.phase))
+        self._add_history(rec, HistoryPoint(ev.epoch(at), ev.progress, rec.phase))
 
     def _add_history(self, rec: ScanRecord, point: HistoryPoint) -> None:
         history = rec.history
@@ -225,29 +225,32 @@ class EventStore:
             # point, and the curve's shape survives however long the scan runs.
             del history[1:-1:2]
 
-    def _finish(self, rec: ScanRecord, status: str, name: str | None, at: float) -> bool:
+    def _finish(self, rec: ScanRecord, status: str, ev: protocol.ScanCompleted | protocol.ScanFailed,
+                at: float) -> bool:
+        """End the scan at the event's own time; its duration is the one reported, else the span
+        since its start (a reported duration is the tool's word, whatever clock timed the start)."""
         if rec.status in protocol.TERMINAL_STATUSES:
             return False  # first terminal event wins; later ones are late or duplicates
         self._set_status(rec, status)
-        rec.name = name or rec.name
-        rec.finished_at = at
-        rec.duration = at - rec.started_at
+        rec.name = ev.scan_name or rec.name
+        rec.finished_at = ev.epoch(at)
+        reported = getattr(ev, "duration", None)
+        rec.duration = reported if reported is not None else max(0.0, rec.finished_at - rec.started_at)
         return True
 
     def _on_scan_completed(self, ev: protocol.ScanCompleted, at: float) -> None:
         rec = self._scan(ev.scan_id, at)
-        if not self._finish(rec, "completed", ev.scan_name, at):
+        if not self._finish(rec, "completed", ev, at):
             return
         rec.progress = 100.0
         rec.current_step = None  # the last step ("NSE: 99.82 %") is over
-        rec.duration = ev.duration if ev.duration is not None else rec.duration
         if ev.total_vulnerabilities is not None:
             rec.reported = max(rec.reported, ev.total_vulnerabilities)
-        self._add_history(rec, HistoryPoint(at, 100.0, rec.phase))
+        self._add_history(rec, HistoryPoint(rec.finished_at, 100.0, rec.phase))
 
     def _on_scan_failed(self, ev: protocol.ScanFailed, at: float) -> None:
         rec = self._scan(ev.scan_id, at)
-        if self._finish(rec, "failed", ev.scan_name, at):
+        if self._finish(rec, "failed", ev, at):
             rec.error = ev.error
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:

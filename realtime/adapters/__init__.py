@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -47,14 +48,15 @@ Convert = Callable[[Iterable[str], Scan], Iterator[Item]]
 
 
 def default_scan_id(tool: str) -> str:
-    return f"{tool}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    """`<tool>-<UTC date-time>-<random>`: readable, and two runs in the same second stay two scans."""
+    return f"{tool}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
 
 
 def main(tool: str, convert: Convert, description: str, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m realtime.adapters.{tool}", description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", nargs="?", default="-", help="the tool's output (default: stdin)")
-    parser.add_argument("--scan-id", help=f"scan id (default: {tool}-<UTC date-time>)")
+    parser.add_argument("--scan-id", help=f"scan id (default: {tool}-<UTC date-time>-<6 random hex digits>)")
     parser.add_argument("--scan-name", help="scan name shown on the dashboard (default: from the output)")
     parser.add_argument("--target", help="what is scanned (default: from the output)")
     parser.add_argument("--dry-run", action="store_true",
@@ -110,6 +112,12 @@ def tool_time(value: Any) -> str | None:
         return datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00")).isoformat()
     except (ValueError, OverflowError, OSError):
         return None
+
+
+def timed(data: dict, when: str | None) -> dict:
+    """`data` with the tool's own time as its timestamp (none when the tool gave none: then the
+    receiver's clock applies, as it did for the scan's start)."""
+    return data | {"timestamp": when} if when else data
 
 
 def severity_of(cvss: float | None, default: str = "info") -> str:

@@ -27,9 +27,15 @@ figure back; an unknown task keeps it and only names the phase.
 End. `<finished exit="success">` with a host up completes the scan. It fails, saying why, when
 nmap reports an error, when no host was up (each down host and its reason, or the names nmap
 could not resolve — with `2>&1`, nmap's own message), when the output ends before
-`<finished>`, or when there is no XML at all (nmap's message, e.g. a bad option). The output is
-read as it comes, element by element: a broken element is reported with its line number and
-skipped without losing the rest.
+`<finished>`, when every host up timed out (`--host-timeout`), or when there is no XML at all
+(nmap's message, e.g. a bad option). Hosts that timed out while others did not are named in a
+`warning` notification before the scan completes: their findings may be missing.
+
+Times: when `<nmaprun>` has nmap's start, progress carries each task's time and the end
+`<finished>`'s time (else the last host's or task's): the scan keeps nmap's clock throughout.
+
+The output is read as it comes, element by element: a broken element is reported with its line
+number and skipped without losing the rest.
 """
 from __future__ import annotations
 
@@ -39,7 +45,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 
 from realtime import protocol
-from realtime.adapters import Scan, main, to_number, tool_time
+from realtime.adapters import Scan, main, timed, to_number, tool_time
 from realtime.adapters.nmap_hosts import findings, is_down
 from realtime.publisher import Item
 
@@ -106,6 +112,8 @@ class Run:
         self.finished: ET.Element | None = None
         self.hosts: ET.Element | None = None
         self.down: list[str] = []
+        self.timed_out: list[str] = []  # hosts nmap gave up on (--host-timeout)
+        self.clock: str | None = None  # nmap's latest time, once the start carried nmap's time
         self.unresolved: list[str] = []
         self.said: list[str] = []  # nmap's text before its XML (errors such as a bad option)
 
@@ -115,9 +123,16 @@ class Run:
         target = self.scan.target or " ".join(targets(args)) or None
         self.scan.scan_name = self.scan.scan_name or args[:200]
         self.scan.target = target[:2048] if target else None
+        self.clock = tool_time(run.get("start")) if run is not None else None
         data = {"scan_id": self.scan.scan_id, "scan_name": self.scan.scan_name, "target": self.scan.target,
-                "timestamp": tool_time(run.get("start")) if run is not None else None}
+                "timestamp": self.clock}
         return {k: v for k, v in data.items() if v is not None}
+
+    def tick(self, when: str | None) -> None:
+        """nmap's time moved on; kept only when the scan started on nmap's clock, so a scan's
+        times all come from one clock."""
+        if self.clock is not None and when:
+            self.clock = when
 
     def progress(self, kind: str, task: ET.Element) -> dict:
         name = task.get("task") or "nmap"
@@ -134,8 +149,9 @@ class Run:
                 f" ({task.get('extrainfo')})" if task.get("extrainfo") else "")
         if span is not None:
             self.overall = max(self.overall, round(span[0] + (span[1] - span[0]) * percent / 100, 2))
-        return {"scan_id": self.scan.scan_id, "progress": self.overall, "phase": name[:100],
-                "current_step": step[:500], "vulnerabilities_found": self.found}
+        self.tick(tool_time(task.get("time")))
+        return timed({"scan_id": self.scan.scan_id, "progress": self.overall, "phase": name[:100],
+                "current_step": step[:500], "vulnerabilities_found": self.found}, self.clock)
 
     def host(self, text: str) -> list[dict]:
         element = ET.fromstring(text)
@@ -144,9 +160,18 @@ class Run:
             address = next((a.get("addr") for a in element.iter("address")), "?")
             self.down.append(f"{address} ({why})")
             return []
+        self.tick(tool_time(element.get("endtime")))
+        if element.get("timedout") == "true":
+            self.timed_out.append(next((a.get("addr") for a in element.iter("address")), "?"))
         return findings(element, self.scan)
 
     def end(self) -> tuple[str, dict]:
+        if self.finished is not None:
+            self.tick(tool_time(self.finished.get("time")))
+        event, data = self._outcome()
+        return event, timed(data, self.clock)
+
+    def _outcome(self) -> tuple[str, dict]:
         failed = {"scan_id": self.scan.scan_id, "scan_name": self.scan.scan_name}
         if self.finished is None:
             return "scan_failed", failed | {"error": self._cut_short()}
@@ -155,10 +180,24 @@ class Run:
             return "scan_failed", failed | {"error": protocol.preview(f"nmap: {why}", 2000)}
         if self.hosts is not None and self.hosts.get("up") == "0":
             return "scan_failed", failed | {"error": protocol.preview(self._no_host_up(), 2000)}
+        if self.timed_out and self.hosts is not None and self.hosts.get("up") == str(len(self.timed_out)):
+            return "scan_failed", failed | {"error": protocol.preview(f"{self._timed_out()} (--host-timeout)", 2000)}
         data = {"scan_id": self.scan.scan_id, "scan_name": self.scan.scan_name, "total_vulnerabilities": self.found}
         if self.finished.get("elapsed"):
             data["duration"] = max(0.0, to_number(self.finished.get("elapsed"), "elapsed"))
         return "scan_completed", data
+
+    def partial(self) -> dict | None:
+        """A warning naming the hosts nmap gave up on, when the scan completes without them."""
+        if not self.timed_out:
+            return None
+        return timed({"scan_id": self.scan.scan_id, "type": "warning", "title": "Hosts not fully scanned",
+                      "message": protocol.preview(f"{self._timed_out()} (--host-timeout): not fully scanned, "
+                                                  "so findings may be missing", 2000)}, self.clock)
+
+    def _timed_out(self) -> str:
+        hosts = self.timed_out
+        return f"host{'s' * (len(hosts) > 1)} {', '.join(hosts[:20])}{' …' * (len(hosts) > 20)} timed out"
 
     def _cut_short(self) -> str:
         if self.xml:
@@ -200,6 +239,8 @@ def convert(lines: Iterable[str], scan: Scan) -> Iterator[Item]:
     if not run.started:
         yield number, "scan_started", run.start(None)
     event, data = run.end()
+    if event == "scan_completed" and run.partial():
+        yield number, "notification", run.partial()
     yield number, event, {k: v for k, v in data.items() if v is not None}
 
 

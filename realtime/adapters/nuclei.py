@@ -15,6 +15,10 @@ finding. A statistics line (`-stats -sj`, on stderr: hence `2>&1`) is progress.
 The scan completes when the output ends normally. It fails, with nuclei's reason, after a
 fatal log line (`[FTL] Could not run nuclei: …`) or when the last statistics line says the
 run stopped short of 100 % (killed or interrupted).
+
+Times: when the scan starts at a statistics line's `startedAt` (nuclei's clock), its progress
+and its end carry nuclei's time too (`startedAt` + `duration`); otherwise the receiver's clock
+times the whole scan.
 """
 from __future__ import annotations
 
@@ -24,10 +28,11 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from realtime import protocol
-from realtime.adapters import Scan, main, to_number, tool_time
+from realtime.adapters import Scan, main, timed, to_number, tool_time
 from realtime.publisher import Item
 
 SEVERITY = {s: s for s in protocol.SEVERITIES} | {"unknown": "info"}
@@ -176,6 +181,8 @@ class Run:
         self.took: float | None = None  # nuclei's own duration from its statistics
         self.fatal: str | None = None
         self.clock = time.time()
+        self.on_tool_clock = False  # the start carried nuclei's time
+        self.tool_now: str | None = None  # nuclei's time at its last statistics line
 
     def event(self, record: dict) -> tuple[str, dict] | None:
         if is_result(record):
@@ -184,6 +191,7 @@ class Run:
             return "vulnerability_found", finding(record, self.scan)
         if is_stats(record):
             self.took = seconds(record.get("duration")) or self.took
+            self.tool_now = stats_time(record) or self.tool_now
             self.done = percent(record)
             if self.done is None:
                 return None
@@ -197,9 +205,18 @@ class Run:
         name = self.scan.scan_name or (f"nuclei {target}" if target else "nuclei")
         data = {"scan_id": self.scan.scan_id, "scan_name": str(name)[:200],
                 "target": str(target)[:2048] if target else None, "timestamp": tool_time(record.get("startedAt"))}
+        self.on_tool_clock = data["timestamp"] is not None
         return {k: v for k, v in data.items() if v is not None}
 
+    def now(self) -> str | None:
+        """The time for the scan's next event: nuclei's when the scan started on its clock."""
+        return self.tool_now if self.on_tool_clock else None
+
     def end(self) -> tuple[str, dict]:
+        event, data = self._outcome()
+        return event, timed(data, self.now())
+
+    def _outcome(self) -> tuple[str, dict]:
         scan_id = self.scan.scan_id
         if self.fatal:
             return "scan_failed", {"scan_id": scan_id, "scan_name": self.scan.scan_name,
@@ -230,7 +247,7 @@ def convert(lines: Iterable[str], scan: Scan) -> Iterator[Item]:
             yield number, "scan_started", run.start(value)
         if item is not None:
             run.found += item[0] == "vulnerability_found"
-            yield number, *item
+            yield number, item[0], timed(item[1], run.now()) if item[0] == "scan_progress" else item[1]
     if not run.announced:
         yield number, "scan_started", run.start(None)
     event, data = run.end()
@@ -244,6 +261,14 @@ def seconds(duration: Any) -> float | None:
     except ValueError:
         return None
     return sum(p * 60 ** i for i, p in enumerate(reversed(parts))) if 0 < len(parts) <= 3 else None
+
+
+def stats_time(stats: dict) -> str | None:
+    """nuclei's time at a statistics line: its `startedAt` plus its `duration`."""
+    start, took = tool_time(stats.get("startedAt")), seconds(stats.get("duration"))
+    if start is None or took is None:
+        return start
+    return (datetime.fromisoformat(start) + timedelta(seconds=took)).isoformat()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ scan ids `<scan-id>-1`, `<scan-id>-2` …. A result becomes a finding:
 Results that are not failures (`kind` `pass` or `notApplicable`) or carry an accepted
 suppression are no findings. One finding per distinct result. A run whose invocation says
 `executionSuccessful: false` fails with the tool's own notification; otherwise it completes.
+The scan's times are the invocation's `startTimeUtc` and `endTimeUtc` when it has both (the
+duration is theirs); otherwise none of its events carries a time, so the receiver's clock times
+the whole scan rather than a tool's start and a receiver's end.
 """
 from __future__ import annotations
 
@@ -27,10 +30,11 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from realtime import protocol
-from realtime.adapters import Scan, main, severity_of, tool_time
+from realtime.adapters import Scan, main, severity_of, timed, tool_time
 from realtime.publisher import Item
 
 LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
@@ -134,13 +138,25 @@ def tool_name(run: dict) -> str:
     return " ".join(str(p) for p in (driver.get("name") or "SARIF tool", version) if p)[:150]
 
 
+def times(invocation: dict) -> tuple[str | None, str | None, dict]:
+    """The invocation's start and end as ISO 8601 and its duration, when it gives both in
+    order; else (None, None, {})."""
+    start, end = tool_time(invocation.get("startTimeUtc")), tool_time(invocation.get("endTimeUtc"))
+    try:
+        took = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() if start and end else -1
+    except TypeError:  # one with a zone, one without: no order, no times
+        took = -1
+    return (start, end, {"duration": took}) if took >= 0 else (None, None, {})
+
+
 def convert_run(run: dict, scan: Scan) -> Iterator[Item]:
     tool = tool_name(run)
     invocation = _dict(next(iter(_list(run.get("invocations"))), {}))
+    began, ended, took = times(invocation)
     provenance = _dict(next(iter(_list(run.get("versionControlProvenance"))), {}))
     target = scan.target or provenance.get("repositoryUri")
     start = {"scan_id": scan.scan_id, "scan_name": (f"{scan.scan_name} ({tool})" if scan.scan_name else tool)[:200],
-             "target": str(target)[:2048] if target else None, "timestamp": tool_time(invocation.get("startTimeUtc"))}
+             "target": str(target)[:2048] if target else None, "timestamp": began}
     yield 1, "scan_started", {k: v for k, v in start.items() if v is not None}
     rules = rules_of(run)
     found: set[str] = set()
@@ -156,9 +172,10 @@ def convert_run(run: dict, scan: Scan) -> Iterator[Item]:
     if invocation.get("executionSuccessful") is False:
         notes = [_text(_dict(n).get("message")) for n in _list(invocation.get("toolExecutionNotifications"))]
         why = "; ".join(filter(None, [invocation.get("exitCodeDescription"), *notes])) or "execution not successful"
-        yield 1, "scan_failed", {"scan_id": scan.scan_id, "error": protocol.preview(f"{tool}: {why}", 2000)}
+        yield 1, "scan_failed", timed({"scan_id": scan.scan_id, "error": protocol.preview(f"{tool}: {why}", 2000)},
+                                      ended)
     else:
-        yield 1, "scan_completed", {"scan_id": scan.scan_id, "total_vulnerabilities": len(found)}
+        yield 1, "scan_completed", timed({"scan_id": scan.scan_id, "total_vulnerabilities": len(found)} | took, ended)
 
 
 def convert(lines: Iterable[str], scan: Scan) -> Iterator[Item]:

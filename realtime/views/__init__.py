@@ -14,7 +14,16 @@ from realtime.views.figures import (
     progress_figure,
     severity_figure,
 )
-from realtime.views.scans import active_scans, eta, is_stuck, phase_spans, scans_by_start, scans_frame, stuck_note
+from realtime.views.scans import (
+    active_scans,
+    elapsed,
+    eta,
+    is_stuck,
+    phase_spans,
+    scans_by_start,
+    scans_frame,
+    stuck_note,
+)
 from realtime.views.tables import (
     EXTRA_COLUMNS,
     TABLE_COLUMNS,
@@ -35,7 +44,7 @@ from realtime.views.toasts import new_records, plan_toasts
 
 __all__ = [
     "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
-    "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "eta", "event_rates", "event_rows",
+    "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "elapsed", "eta", "event_rates", "event_rows",
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure", "is_stuck",
     "literal", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
     "pages", "phase_spans", "plan_toasts", "progress_figure", "scans_by_start", "scans_frame", "severity_figure",

@@ -31,13 +31,19 @@ def active_scans(snap: Snapshot) -> list[Scan]:
     return [s for s in scans_by_start(snap) if s.status in protocol.ACTIVE_STATUSES]
 
 
+def elapsed(scan: Scan, now: float) -> float:
+    """How long the scan took (its duration once it ended: the reported one when there is one),
+    or has run so far."""
+    return scan.duration if scan.duration is not None else now - scan.started_at
+
+
 def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every scan (or those in `statuses`), newest first; a status says when it may be stuck."""
     rows = [{
         "status": s.status + (f" ({STUCK})" if is_stuck(s, now, stuck_after) else ""),
         "name": s.name or s.scan_id, "target": s.target or "", "progress": s.progress,
         "phase": s.phase or "", "started": datetime.fromtimestamp(s.started_at),
-        "duration": span((s.finished_at or now) - s.started_at), "findings": s.vulnerability_count,
+        "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,
         "last event": ago(now - s.updated_at), "scan_id": s.scan_id,
     } for s in scans_by_start(snap) if not statuses or s.status in statuses]
     return pd.DataFrame(rows, columns=["status", "name", "target", "progress", "phase", "started",

@@ -2,6 +2,7 @@
 tests/samples/real/SOURCES) and nmap runs made here against loopback listeners, piped through
 the adapters' commands into a real gateway and checked in a dashboard's store."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,7 @@ def test_nmap_vulners_one_finding_per_cve_with_nmaps_own_times(gateway, dashboar
     publish(gateway, "nmap", "nv", (REAL / "nmap/defectdojo-nmap_script_vulners.xml").read_text())
     scan = wait_for(ended(dashboard, "nv", "completed"))
     assert scan.started_at == 1581930445 and scan.duration == 12.18  # nmap's start, not "now"
+    assert scan.finished_at == 1581930455  # nmap's end too (before: "now", and the page showed 59404 h)
     by_title = {v.title: v for v in findings(dashboard, "nv")}
     assert set(by_title) == {"Open port 5022/tcp (ssh OpenSSH 7.4)", "CVE-2018-15919", "CVE-2017-15906"}
     cve = by_title["CVE-2018-15919"]
@@ -281,3 +283,52 @@ def test_not_sarif_fails_the_scan_with_a_reason(gateway, dashboard):
     done = adapter("sarif", gateway.url, "--scan-id", "ns1", stdin='{"version": "2.1.0"}')
     assert "not SARIF" in done.stderr and "Traceback" not in done.stderr
     assert "not a SARIF file" in wait_for(ended(dashboard, "ns1", "failed")).error
+
+
+# ---- default scan ids -----------------------------------------------------------------------
+
+def published_at_once(url, files):
+    """The scan ids of adapter runs started together without --scan-id."""
+    runs = [subprocess.Popen([sys.executable, "-m", "realtime.adapters.sarif", "--url", url, str(f)],
+                             cwd=ROOT, stderr=subprocess.PIPE, text=True) for f in files]
+    said = [run.communicate(timeout=60)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], said
+    return [line.split()[1].rstrip(":") for line in said]  # "scan <id>: published …"
+
+
+def test_runs_without_a_scan_id_in_the_same_second_are_separate_scans(gateway, dashboard):
+    """Before: `<tool>-<date-time>` to the second merged them: gitleaks' finding landed in the
+    empty file's scan, and gitleaks' name was lost."""
+    files = [REAL / "sarif/defectdojo-no_runs.sarif", REAL / "sarif/gitleaks-sarif_simple.sarif"]
+    for _ in range(5):  # until both runs fall in the same second (nearly always the first time)
+        ids = published_at_once(gateway.url, files)
+        if len({re.match(r"sarif-(\d{8}-\d{6})", i).group(1) for i in ids}) == 1:
+            break
+    assert len(set(ids)) == 2, ids
+    empty, leaks = (wait_for(ended(dashboard, i, "completed")) for i in ids)
+    assert (empty.name, empty.vulnerability_count) == ("SARIF tool", 0)
+    assert leaks.name.startswith("gitleaks") and leaks.vulnerability_count == 1
+
+
+# ---- nmap: hosts that timed out -------------------------------------------------------------
+# A listener that stays silent until asked keeps nmap's service scan (-sV) waiting ~6 s: a
+# --host-timeout of 2 s gives up on it every time.
+
+@needs_nmap
+def test_nmap_whose_every_host_timed_out_fails_saying_so(gateway, dashboard, listeners):
+    """Before: "completed, 0 findings"."""
+    port = listeners().http()
+    publish(gateway, "nmap", "to", nmap("-sV", "-n", "--host-timeout", "2s", "-p", str(port), "-oX", "-", "127.0.0.1"))
+    assert wait_for(ended(dashboard, "to", "failed")).error == "host 127.0.0.1 timed out (--host-timeout)"
+
+
+@needs_nmap
+def test_nmap_with_some_hosts_timed_out_completes_naming_them(gateway, dashboard, listeners):
+    slow, quick = listeners().http(), listeners("127.0.0.2").ftp()
+    xml = nmap("-sV", "-n", "--host-timeout", "3s", "-p", f"{slow},{quick}", "-oX", "-", "127.0.0.1", "127.0.0.2")
+    publish(gateway, "nmap", "pt", xml)
+    wait_for(ended(dashboard, "pt", "completed"))
+    assert [v.url for v in findings(dashboard, "pt")] == [f"127.0.0.2:{quick}"]
+    [note] = wait_for(lambda: [n for n in dashboard.snapshot().notifications if n.scan_id == "pt"])
+    assert (note.type, note.title) == ("warning", "Hosts not fully scanned")
+    assert note.message == "host 127.0.0.1 timed out (--host-timeout): not fully scanned, so findings may be missing"
