@@ -139,6 +139,41 @@ class GatewayOptions:
         "", "BUGHUNT_STATE_DB",
         "SQLite file keeping the gateway's state and replay buffer across its restarts (written before "
         "events are sent, so a restarted gateway can still serve `resume`).")
+    state_max_events: int = setting(
+        100_000, "BUGHUNT_STATE_MAX_EVENTS", "Events kept in --state-db (oldest go first); bounds restart time and memory.")
+    state_max_days: float = setting(7.0, "BUGHUNT_STATE_MAX_DAYS", "Days of events kept in --state-db.")
+    state_compact_after: float = setting(
+        600.0, "BUGHUNT_STATE_COMPACT_AFTER",
+        "Seconds after which --state-db folds a scan's progress events to its latest one.")
+    redis_maxlen: int = setting(
+        100_000, "BUGHUNT_REDIS_MAXLEN",
+        "Events the Redis stream keeps (`XADD MAXLEN ~`): a gateway cut off from Redis for longer than "
+        "this many events resyncs its clients.")
+    idempotency_seconds: float = setting(
+        600.0, "BUGHUNT_IDEMPOTENCY_SECONDS",
+        "How long an accepted batch's `Idempotency-Key` is remembered: a retry within it is answered 202 "
+        "without being published again.")
+    publish_wait: float = setting(
+        10.0, "BUGHUNT_PUBLISH_WAIT",
+        "Seconds POST /api/events waits for its events to be delivered before answering 503 (retry).")
+    max_backlog_bytes: int = setting(
+        4_194_304, "BUGHUNT_MAX_BACKLOG_BYTES",
+        "Unsent bytes one client may hold in the gateway; a client past it is disconnected (it resumes "
+        "when it comes back).")
+    max_backlog_seconds: float = setting(
+        10.0, "BUGHUNT_MAX_BACKLOG_SECONDS",
+        "Seconds the oldest unsent event to one client may wait; a client past it is disconnected.")
+
+
+@dataclass(frozen=True)
+class PublisherOptions:
+    retry_seconds: float = setting(
+        300.0, "BUGHUNT_PUBLISH_RETRY_SECONDS",
+        "How long `python -m realtime.publisher` and the adapters keep retrying a batch (429 and 503 after "
+        "the gateway's `Retry-After`, connection errors with backoff) before they exit non-zero.")
+    producer: str = setting(
+        "", "BUGHUNT_PRODUCER_NAME", "This producer's name, sent as `X-Producer` (rate limits are per "
+        "producer); unset: host name and process id.")
 
 
 @dataclass(frozen=True)
@@ -206,8 +241,8 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, DebugOptions,
-                    AlertOptions)
+        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, PublisherOptions,
+                    DebugOptions, AlertOptions)
         for f in dataclasses.fields(cls)
     ]
 

@@ -51,6 +51,8 @@ class Gateway:
             logger=logging.getLogger("socketio.server"), engineio_logger=logging.getLogger("engineio.server"))
         self.stream = (RedisStream if options.redis_url else LocalStream)(options, self.store, self.sio.emit)
         self.sessions = Sessions(options)
+        if isinstance(self.stream, RedisStream):
+            self.stream.on_new_epoch = self.resync_clients
         self.launcher = self._launcher()
         self.sio.register_namespace(GatewayNamespace(options, self.auth, self.sessions, self.stream, self.launcher))
         self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode)
@@ -76,9 +78,16 @@ class Gateway:
         return len(self.sessions)
 
     async def publish(self, event: str, data: Any) -> None:
-        """Validate (raises protocol.InvalidEvent) and put an event on the stream. Waits when
-        the stream is full, so a fast producer is slowed rather than dropped."""
-        await self.stream.submit(event, protocol.wire(event, data))
+        """Validate (raises protocol.InvalidEvent) and put an event on the stream; returns once it
+        is delivered (raises StreamUnavailable when it cannot be now). Waits when the stream is
+        full, so a fast producer is slowed rather than dropped."""
+        await (await self.stream.submit(event, protocol.wire(event, data)))
+
+    async def resync_clients(self) -> None:
+        """The stream is another one now (Redis lost its data): disconnect every socket, so each
+        client comes back, finds its epoch gone and loads the state afresh."""
+        for sid in self.sessions.sids():
+            await self.sio.disconnect(sid)
 
     async def start(self) -> None:
         await self.stream.start()

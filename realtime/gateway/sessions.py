@@ -45,6 +45,9 @@ class Sessions:
     def __contains__(self, sid: str) -> bool:
         return sid in self._by_sid
 
+    def sids(self) -> list[str]:
+        return list(self._by_sid)
+
     def get(self, sid: str) -> Session | None:
         return self._by_sid.get(sid)
 
