@@ -156,13 +156,15 @@ class GatewayOptions:
     publish_wait: float = setting(
         10.0, "BUGHUNT_PUBLISH_WAIT",
         "Seconds POST /api/events waits for its events to be delivered before answering 503 (retry).")
-    max_backlog_bytes: int = setting(
-        4_194_304, "BUGHUNT_MAX_BACKLOG_BYTES",
-        "Unsent bytes one client may hold in the gateway; a client past it is disconnected (it resumes "
-        "when it comes back).")
+    max_backlog_events: int = setting(
+        10_000, "BUGHUNT_MAX_BACKLOG_EVENTS",
+        "Events sent on the stream since a client last confirmed what it received (`backlog_check`); a "
+        "client further behind is disconnected, so a stalled client holds little memory (it resumes when "
+        "it comes back).")
     max_backlog_seconds: float = setting(
-        10.0, "BUGHUNT_MAX_BACKLOG_SECONDS",
-        "Seconds the oldest unsent event to one client may wait; a client past it is disconnected.")
+        5.0, "BUGHUNT_MAX_BACKLOG_SECONDS",
+        "Seconds a client may take to confirm a `backlog_check` (everything sent before it has reached it); "
+        "a client slower than that is disconnected.")
 
 
 @dataclass(frozen=True)

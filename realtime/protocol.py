@@ -33,6 +33,9 @@ PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitatio
 # Client-local events: produced by RealtimeClient itself, never on the wire.
 CONNECTION_STATUS = "connection_status"
 CONNECTION_ERROR = "connection_error"
+# The gateway asks each socket to acknowledge this event now and then: its answer, behind
+# everything sent before it, says how far behind the client is (see docs/protocol.md).
+BACKLOG_CHECK = "backlog_check"
 
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")

@@ -62,6 +62,7 @@ class Publisher:
         self.token = token
         self.retry_for, self.backoff, self.timeout = retry_for, backoff, timeout
         self.producer = producer or f"{socket.gethostname()}-{os.getpid()}"
+        self.refusals = 0  # 429/503 answers waited out
 
     def publish(self, event: str, data: dict) -> int:
         return self.publish_many([(event, data)])
@@ -84,6 +85,7 @@ class Publisher:
                 if exc.code not in RETRIED:
                     raise PublishError(exc.code, _json_or_text(exc.read())) from None
                 failure: Exception = PublishError(exc.code, _json_or_text(exc.read()))
+                self.refusals += 1
                 wait = retry_after(exc.headers.get("Retry-After"), self.backoff)
             except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
                 failure, wait = exc, min(self.backoff * 2 ** attempt, MAX_WAIT)
@@ -237,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.event is None:
             published, skipped = stream(json_lines(sys.stdin), publisher)
-            print(f"published {published} events, skipped {skipped} lines", file=sys.stderr)
+            print(f"published {published} events, skipped {skipped} lines "
+                  f"(waited out {publisher.refusals} refusals)", file=sys.stderr)
             return 1 if skipped and not published else 0
         try:
             data = json.loads(args.data or "{}")

@@ -78,7 +78,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
         auth = auth if isinstance(auth, dict) else {}
         ip = peer_of(environ)
         identity = self.identify(auth.get("token"), ip)
-        session = self.sessions.open(sid, identity, ip)
+        session = self.sessions.open(sid, identity, ip, self.stream.emitted)
         # Everyone gets all scan events unless they asked for only the rooms they join (a scoped
         # link: only its scans). A client that resumes joins in `resume`, after its replay, so
         # nothing overtakes it.

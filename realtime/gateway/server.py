@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from realtime import protocol
 from realtime.auth import Authenticator, load_secret
 from realtime.gateway.api import HttpApi
+from realtime.gateway.backlog import Backlog
 from realtime.gateway.local_stream import LocalStream
 from realtime.gateway.metrics import Metrics
 from realtime.gateway.namespace import GatewayNamespace, ScanLauncher
@@ -57,6 +58,7 @@ class Gateway:
         self.sio.register_namespace(GatewayNamespace(options, self.auth, self.sessions, self.stream, self.launcher))
         self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode)
         self.metrics = Metrics(self.stream, self.publish, options.metrics_interval)
+        self.backlog = Backlog(options, self.sessions, self.stream, self.sio.emit, self.sio.disconnect)
         http = Starlette(routes=self.api.routes(), lifespan=self._lifespan)
         self.app = socketio.ASGIApp(self.sio, other_asgi_app=http)
 
@@ -92,6 +94,7 @@ class Gateway:
     async def start(self) -> None:
         await self.stream.start()
         await self.metrics.start()
+        await self.backlog.start()
         if hasattr(self.launcher, "start"):
             await self.launcher.start()
         log.info("gateway up (%s mode); %s", self.mode,
@@ -101,6 +104,7 @@ class Gateway:
     async def stop(self) -> None:
         if hasattr(self.launcher, "stop"):
             await self.launcher.stop()
+        await self.backlog.stop()
         await self.metrics.stop()
         await self.stream.stop()
 

@@ -20,6 +20,8 @@ class Session:
     rooms: set[str] = dataclasses.field(default_factory=set)
     refusals: int = 0
     forged: bool = False  # sent a connect/disconnect event of its own (logged once)
+    check_sent: float | None = None  # when the outstanding backlog_check went out (monotonic)
+    confirmed: int = 0  # the stream's emitted count when the last answered backlog_check went out
 
 
 @dataclasses.dataclass
@@ -57,9 +59,11 @@ class Sessions:
             return f"too many connections from {ip}"
         return None
 
-    def open(self, sid: str, identity: Identity, ip: str) -> Session:
+    def open(self, sid: str, identity: Identity, ip: str, emitted: int = 0) -> Session:
+        """A new socket; `emitted`: the stream's emitted count now (its backlog starts there)."""
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
-        session = Session(identity, ip, TokenBucket(self.options.socket_rate, self.options.socket_burst))
+        session = Session(identity, ip, TokenBucket(self.options.socket_rate, self.options.socket_burst),
+                          confirmed=emitted)
         self._by_sid[sid] = session
         return session
 
