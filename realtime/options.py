@@ -140,7 +140,9 @@ class GatewayOptions:
         "SQLite file keeping the gateway's state and replay buffer across its restarts (written before "
         "events are sent, so a restarted gateway can still serve `resume`).")
     state_max_events: int = setting(
-        100_000, "BUGHUNT_STATE_MAX_EVENTS", "Events kept in --state-db (oldest go first); bounds restart time and memory.")
+        20_000, "BUGHUNT_STATE_MAX_EVENTS",
+        "Events kept in --state-db (oldest go first, after progress is folded to each scan's latest): a "
+        "restart replays them, so this bounds restart time and memory (~60 µs an event).")
     state_max_days: float = setting(7.0, "BUGHUNT_STATE_MAX_DAYS", "Days of events kept in --state-db.")
     state_compact_after: float = setting(
         600.0, "BUGHUNT_STATE_COMPACT_AFTER",

@@ -3,6 +3,8 @@ rate limited, retried batches, gateway failover. Real processes, real redis-serv
 dashboard store must equal the ground truth of every event answered 202, with no duplicates and
 no traceback in any log."""
 import json
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -178,3 +180,77 @@ def test_the_dashboard_fails_over_to_the_next_gateway_and_resumes_by_seq(redis_u
         assert status.note.startswith("Reconnected — replayed"), status.note
     finally:
         client.close()
+
+
+class DashboardProcess:
+    """tests/dashboard_process.py: a dashboard client that the test can stop like a stalled one."""
+
+    def __init__(self, url):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.dashboard_process", url], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def summary(self):
+        self.proc.stdin.write("?\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def matches(truth, summary):
+    return (summary["scans"] == {k: list(v) for k, v in truth.scans.items()}
+            and summary["findings"] == sorted(truth.findings)
+            and summary["notifications"] == sorted(truth.notifications))
+
+
+def test_a_stalled_client_is_disconnected_with_a_reason_and_resumes_losing_nothing(gateway_factory, client):
+    """Scenario 6: a client that stops reading (SIGSTOP) is disconnected once it has not confirmed
+    a backlog check for BUGHUNT_MAX_BACKLOG_SECONDS; the healthy client goes on; the stalled one,
+    continued, resumes by seq and ends with everything."""
+    gateway = gateway_factory("--max-backlog-seconds", "1.5", "--metrics-interval", "0.5")
+    stalled = DashboardProcess(gateway.url)
+    try:
+        client.connect(gateway.url)
+        assert client.wait_connected(10)
+        wait_for(lambda: stalled.summary()["connected"], timeout=20)
+        stalled.proc.send_signal(signal.SIGSTOP)
+        truth = Truth()
+        threads = run_producers(gateway.url, truth, producers=2, scans=2, events_per_scan=400, pause=0.05)
+        wait_for(lambda: any("slow consumer: nothing confirmed for 1.5 s" in line for line in gateway.log), timeout=30)
+        for t in threads:
+            t.join(120)
+        settle(truth, client.store)
+        assert client.status.connected
+        stalled.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: matches(truth, stalled.summary()), timeout=30)
+        assert stalled.summary()["note"].startswith("Reconnected — replayed")
+        no_tracebacks(gateway)
+    finally:
+        stalled.proc.send_signal(signal.SIGCONT)
+        stalled.close()
+
+
+def test_the_state_db_is_compacted_and_a_restart_keeps_the_state(tmp_path, client):
+    """Scenario 7 (small; the 1.5M-event figure is bench.statedb): progress folds to each scan's
+    latest, what remains restores the same state after kill -9."""
+    port, state = free_port(), str(tmp_path / "gateway.sqlite")
+    args = ("--port", str(port), "--state-db", state, "--state-compact-after", "0", "--metrics-interval", "60")
+    gateway = GatewayProcess(*args)
+    try:
+        truth = Truth()
+        run_producers(gateway.url, truth, producers=2, scans=3, events_per_scan=300)[-1].join(60)
+        wait_for(lambda: gateway.get("/healthz")["last_seq"] == 2 * 3 * 302)
+        gateway.proc.kill()
+        gateway.proc.wait(10)
+        gateway = GatewayProcess(*args)
+        assert gateway.get("/healthz")["last_seq"] == 2 * 3 * 302  # answered once restored
+        with sqlite3.connect(state) as db:
+            progress = db.execute("SELECT COUNT(*) FROM events WHERE event = 'scan_progress'").fetchone()[0]
+        assert progress == len(truth.scans)  # each scan's latest only
+        client.connect(gateway.url)
+        settle(truth, client.store)
+        no_tracebacks(gateway)
+    finally:
+        gateway.stop()
