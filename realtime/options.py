@@ -22,8 +22,8 @@ def setting(default: Any, env: str, help: str) -> Any:
 class DashboardOptions:
     ws_url: str = setting(
         "", "BUGHUNT_WS_URL",
-        "Gateway URL, e.g. `http://127.0.0.1:8000`. Unset: demo mode (a gateway with simulated scans "
-        "runs inside the app).")
+        "Gateway URL, e.g. `http://127.0.0.1:8000`; several gateways of one Redis stream, comma separated, "
+        "for failover. Unset: demo mode (a gateway with simulated scans runs inside the app).")
     ws_token: str = setting("", "BUGHUNT_WS_TOKEN", "Token sent to the gateway when connecting.")
     user_id: str = setting("", "BUGHUNT_USER_ID", "Your user id: joins `user_<id>` for private notifications.")
     refresh_seconds: float = setting(1.0, "BUGHUNT_REFRESH_SECONDS", "How often live areas refresh.")
