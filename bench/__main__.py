@@ -23,6 +23,8 @@ from bench.report import table
 BENCHMARKS = [
     ("ingest", []),
     ("gateway", []),
+    ("stalled", []),
+    ("statedb", []),
     ("journal", []),
     ("pages", []),
     ("alerts", []),

@@ -15,8 +15,8 @@ import argparse
 import itertools
 import json
 import os
-import random
 import queue
+import random
 import socket
 import sys
 import threading

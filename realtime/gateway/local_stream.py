@@ -98,8 +98,9 @@ class LocalStream(Stream):
         now = time.time()
         if self.journal is not None and (delivered or keys):
             rows = [(self.epoch, e, w, now) for e, w, _ in delivered]
+            meta = {"seq": str(self._seq), **{KEY_PREFIX + k: str(now) for k in keys}}
             try:
-                await asyncio.to_thread(self.journal.write, rows, {"seq": str(self._seq), **{KEY_PREFIX + k: str(now) for k in keys}})
+                await asyncio.to_thread(self.journal.write, rows, meta)
             except Exception:  # noqa: BLE001 - keep streaming; say loudly that state is at risk
                 log.exception("writing the state db failed")
         for key in keys:

@@ -1,5 +1,6 @@
-import json
 """Scale-out: two gateway processes sharing one ordered stream through a real redis-server."""
+import json
+
 from realtime.gateway.redis_stream import RedisEmitter
 from tests.conftest import run_async, wait_for
 
