@@ -9,7 +9,7 @@ ratio of the healthy client's p95 with 5 stalled to without; the gateway's RSS b
 first stalled round and after the stalled clients are gone (killed), and how many clients the
 gateway still holds after each stalled round (only the healthy one: the stalled were dropped).
 
-Run: python -m bench.stalled [--seconds 10] [--rounds 2] [--json FILE]
+Run: python -m bench.stalled [--seconds 10] [--rounds 3] [--json FILE]
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def rss_mib(pid: int) -> float:
 def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--client", help=argparse.SUPPRESS)  # run as one stalled client
     ap.add_argument("--json")
     args = ap.parse_args()
