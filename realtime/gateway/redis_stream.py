@@ -120,7 +120,7 @@ class RedisStream(Stream):
         self.emitter = RedisEmitter(o.redis_url, o.redis_channel, o.redis_maxlen, o.idempotency_seconds)
         self.redis = self.emitter.redis
         self.host_id = uuid.uuid4().hex  # this gateway, among those sharing the stream
-        self.on_new_epoch: Callable[[], Awaitable[None]] | None = None  # set by the server: drop clients
+        self.on_new_epoch: Callable[[], Awaitable[None]] | None = None  # set by the server: clients resync
         self._task: asyncio.Task | None = None
         self._waiting: dict[int, asyncio.Future] = {}  # last seq of a batch → its producer's answer
         self._read_id = "0"
@@ -197,6 +197,16 @@ class RedisStream(Stream):
         if current.decode() != self.epoch:
             await self._switch(current.decode())
 
+    async def _lost_gap(self, first: int) -> None:
+        """The stream was trimmed (MAXLEN) past what we read: events we never delivered. Our
+        clients must not resume across the gap: forget the replay buffer and make them resync."""
+        log.warning("redis stream: seq %d..%d were trimmed before this gateway read them "
+                    "(BUGHUNT_REDIS_MAXLEN); clients resync", self.last_seq + 1, first - 1)
+        async with self.held():
+            self.replay.clear()
+        if self.on_new_epoch is not None:
+            await self.on_new_epoch()
+
     async def _switch(self, epoch: str) -> None:
         log.warning("redis stream: following the new epoch %s (was %s); clients resync", epoch, self.epoch)
         async with self.held():
@@ -208,6 +218,9 @@ class RedisStream(Stream):
             await self.on_new_epoch()
 
     async def _receive(self, entries: list) -> None:
+        first = int(entries[0][0].decode().partition("-")[0])
+        if self.last_seq and first > self.last_seq + 1:
+            await self._lost_gap(first)
         async with self.held():
             sends = []
             for entry_id, fields in entries:
