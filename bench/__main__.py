@@ -24,6 +24,8 @@ BENCHMARKS = [
     ("ingest", []),
     ("gateway", []),
     ("attack", []),
+    ("stalled", []),
+    ("statedb", []),
     ("journal", []),
     ("pages", []),
     ("alerts", []),

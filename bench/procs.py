@@ -1,4 +1,5 @@
-"""Processes the benchmarks start, all on 127.0.0.1: a gateway, a Streamlit dashboard."""
+"""Processes the benchmarks (and tests) start, all on 127.0.0.1: a gateway, a Streamlit dashboard,
+redis-server."""
 from __future__ import annotations
 
 import os
@@ -50,3 +51,37 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+class RedisServer:
+    """A real redis-server on a fixed loopback port, without persistence, that can be killed with
+    SIGKILL and started again on the same port (an operator's restart that loses its data)."""
+
+    def __init__(self, directory: str, port: int | None = None):
+        self.port = port or free_port()
+        self.directory = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no", "--dir", self.directory],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        self.proc.kill()  # SIGKILL: no save, no goodbye
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            stop(self.proc)

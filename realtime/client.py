@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import logging
 import threading
 import time
@@ -68,7 +69,9 @@ class RealtimeClient:
         return self._status
 
     def connect(self, url: str, auth: Any = None) -> None:
-        """Start connecting in the background and return at once."""
+        """Start connecting in the background and return at once. `url` may name several
+        gateways of one stream, comma separated: when one fails the client moves to the next and
+        resumes there by seq."""
         self._call(self._start(url, auth))
 
     def wait_connected(self, timeout: float | None = None) -> bool:
@@ -186,10 +189,13 @@ class RealtimeClient:
             await asyncio.wait([task], timeout=3)
             self._publish_status(connected=False, reason="client disconnect", since=time.time())
 
-    async def _supervise(self, url: str, auth: Any) -> None:
+    async def _supervise(self, urls: str, auth: Any) -> None:
+        gateways = [u.strip() for u in urls.split(",") if u.strip()] or [urls]
         retries = 0  # failed reconnect attempts in the current outage
         first = True
-        while True:
+        for attempt in itertools.count():
+            url = gateways[attempt % len(gateways)]  # failover: every attempt goes to the next gateway
+            self._publish_status(url=url)
             log.info(fields("connecting", url=url, attempt=retries + 1 if not first else 0))
             error = await self._session(url, auth)
             if error is None:
@@ -202,7 +208,8 @@ class RealtimeClient:
                     self._subscribers.dispatch(protocol.CONNECTION_ERROR, {"error": error, "attempts": retries})
             first = False
             self._wake.clear()
-            delay = self._delay(retries + 1)
+            # The next gateway at once after a drop; the schedule's wait once a round has failed.
+            delay = self._delay(retries + 1) if error is not None or len(gateways) == 1 else 0
             log.info(fields("reconnect scheduled", url=url, failed_attempts=retries, reason=error or "link dropped",
                             in_seconds=f"{delay:g}"))
             try:
@@ -346,7 +353,9 @@ class RealtimeClient:
             self._publish_status()
         return ack
 
-    async def _receive(self, event: str, *args: Any) -> None:
+    async def _receive(self, event: str, *args: Any) -> bool | None:
+        if event == protocol.BACKLOG_CHECK:
+            return True  # the acknowledgement is the answer: everything before it has arrived
         if self._pending is not None:
             self._pending.append((event, args))
             return

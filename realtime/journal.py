@@ -91,16 +91,18 @@ class Journal:
             raise RuntimeError("the journal's writer is not running: call start() first")
         self._queue.put(item)
 
-    def write(self, rows: Iterable[tuple[str | None, str, dict, float]]) -> None:
-        """Commit (epoch, event, data, at) rows now, in one transaction (the gateway's
-        write-ahead path)."""
+    def write(self, rows: Iterable[tuple[str | None, str, dict, float]], meta: dict[str, str] | None = None) -> None:
+        """Commit (epoch, event, data, at) rows now, and `meta` with them, in one transaction
+        (the gateway's write-ahead path)."""
         with self._lock:
             self._insert([(epoch, data.get("seq"), event, data.get("scan_id"), json.dumps(data), at)
-                          for epoch, event, data, at in rows])
+                          for epoch, event, data, at in rows], meta)
 
-    def _insert(self, rows: list[tuple]) -> None:
+    def _insert(self, rows: list[tuple], meta: dict[str, str] | None = None) -> None:
         self._db.execute("BEGIN")
         self._db.executemany("INSERT INTO events (epoch, seq, event, scan_id, data, at) VALUES (?,?,?,?,?,?)", rows)
+        if meta:
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
         self._db.execute("COMMIT")
         self.written += len(rows)
 
@@ -213,6 +215,15 @@ class Journal:
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def meta_items(self, prefix: str) -> list[tuple[str, str]]:
+        with self._lock:
+            return self._db.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+                                    (prefix, prefix + "\uffff")).fetchall()
+
+    def drop_meta(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

@@ -22,8 +22,8 @@ def setting(default: Any, env: str, help: str) -> Any:
 class DashboardOptions:
     ws_url: str = setting(
         "", "BUGHUNT_WS_URL",
-        "Gateway URL, e.g. `http://127.0.0.1:8000`. Unset: demo mode (a gateway with simulated scans "
-        "runs inside the app).")
+        "Gateway URL, e.g. `http://127.0.0.1:8000`; several gateways of one Redis stream, comma separated, "
+        "for failover. Unset: demo mode (a gateway with simulated scans runs inside the app).")
     ws_token: str = setting("", "BUGHUNT_WS_TOKEN", "Token sent to the gateway when connecting.")
     user_id: str = setting("", "BUGHUNT_USER_ID", "Your user id: joins `user_<id>` for private notifications.")
     refresh_seconds: float = setting(1.0, "BUGHUNT_REFRESH_SECONDS", "How often live areas refresh.")
@@ -152,8 +152,8 @@ class GatewayOptions:
         "Events per second one socket's resumes may replay (the events asked for count, across resumes).")
     replay_slice: int = setting(
         200, "BUGHUNT_REPLAY_SLICE", "Events a replay sends per turn; live delivery waits at most one slice.")
-    max_backlog: int = setting(
-        5_000, "BUGHUNT_MAX_BACKLOG",
+    replay_max_unread: int = setting(
+        5_000, "BUGHUNT_REPLAY_MAX_UNREAD",
         "Packets a socket may leave unread before its replay waits; unread for 5 s, the socket is disconnected.")
     max_depth: int = setting(
         32, "BUGHUNT_MAX_DEPTH", "Deepest JSON nesting accepted (HTTP bodies and socket messages).")
@@ -174,6 +174,45 @@ class GatewayOptions:
         "", "BUGHUNT_STATE_DB",
         "SQLite file keeping the gateway's state and replay buffer across its restarts (written before "
         "events are sent, so a restarted gateway can still serve `resume`).")
+    state_max_events: int = setting(
+        20_000, "BUGHUNT_STATE_MAX_EVENTS",
+        "Events kept in --state-db (oldest go first, after progress is folded to each scan's latest): a "
+        "restart replays them, so this bounds restart time and memory (~60 µs an event).")
+    state_max_days: float = setting(7.0, "BUGHUNT_STATE_MAX_DAYS", "Days of events kept in --state-db.")
+    state_compact_after: float = setting(
+        600.0, "BUGHUNT_STATE_COMPACT_AFTER",
+        "Seconds after which --state-db folds a scan's progress events to its latest one.")
+    redis_maxlen: int = setting(
+        100_000, "BUGHUNT_REDIS_MAXLEN",
+        "Events the Redis stream keeps (`XADD MAXLEN ~`): a gateway cut off from Redis for longer than "
+        "this many events resyncs its clients.")
+    idempotency_seconds: float = setting(
+        600.0, "BUGHUNT_IDEMPOTENCY_SECONDS",
+        "How long an accepted batch's `Idempotency-Key` is remembered: a retry within it is answered 202 "
+        "without being published again.")
+    publish_wait: float = setting(
+        10.0, "BUGHUNT_PUBLISH_WAIT",
+        "Seconds POST /api/events waits for its events to be delivered before answering 503 (retry).")
+    max_backlog_events: int = setting(
+        10_000, "BUGHUNT_MAX_BACKLOG_EVENTS",
+        "Events sent on the stream since a client last confirmed what it received (`backlog_check`); a "
+        "client further behind is disconnected, so a stalled client holds little memory (it resumes when "
+        "it comes back).")
+    max_backlog_seconds: float = setting(
+        5.0, "BUGHUNT_MAX_BACKLOG_SECONDS",
+        "Seconds a client may take to confirm a `backlog_check` (everything sent before it has reached it); "
+        "a client slower than that is disconnected.")
+
+
+@dataclass(frozen=True)
+class PublisherOptions:
+    retry_seconds: float = setting(
+        300.0, "BUGHUNT_PUBLISH_RETRY_SECONDS",
+        "How long `python -m realtime.publisher` and the adapters keep retrying a batch (429 and 503 after "
+        "the gateway's `Retry-After`, connection errors with backoff) before they exit non-zero.")
+    producer: str = setting(
+        "", "BUGHUNT_PRODUCER_NAME", "This producer's name, sent as `X-Producer` (rate limits are per "
+        "producer); unset: host name and process id.")
 
 
 @dataclass(frozen=True)
@@ -241,8 +280,8 @@ def documented() -> list[tuple[str, Any, str]]:
     """(env var, default, help) of every setting, for README and --help."""
     return [
         (f.metadata["env"], f.default, f.metadata["help"])
-        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, DebugOptions,
-                    AlertOptions)
+        for cls in (DashboardOptions, JournalOptions, StoreOptions, ClientOptions, GatewayOptions, PublisherOptions,
+                    DebugOptions, AlertOptions)
         for f in dataclasses.fields(cls)
     ]
 

@@ -33,6 +33,9 @@ PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitatio
 # Client-local events: produced by RealtimeClient itself, never on the wire.
 CONNECTION_STATUS = "connection_status"
 CONNECTION_ERROR = "connection_error"
+# The gateway asks each socket to acknowledge this event now and then: its answer, behind
+# everything sent before it, says how far behind the client is (see docs/protocol.md).
+BACKLOG_CHECK = "backlog_check"
 
 # Long text fields get caps of their own, tight for fields never shown whole: 100,000 findings
 # (the store's bound) × 4,000 characters is the most descriptions (and remediations) can cost a

@@ -26,10 +26,10 @@ from typing import IO, Any
 from realtime import protocol
 from realtime.publisher import (
     Item,
-    Publisher,
-    PublishError,
+    NotAccepted,
     add_gateway_arguments,
     checked,
+    publisher_from,
     report_failure,
     stream,
 )
@@ -81,8 +81,8 @@ def main(tool: str, convert: Convert, description: str, argv: list[str] | None =
                     print(json.dumps({"event": event, "data": data}))
             return 0
         try:
-            published, skipped = stream(items, Publisher(args.url, args.token, retries=args.retries))
-        except (PublishError, ConnectionError) as exc:
+            published, skipped = stream(items, publisher_from(args))
+        except NotAccepted as exc:
             return report_failure(exc)
     print(f"scan {scan.scan_id}: published {published} events, skipped {skipped} lines", file=sys.stderr)
     return 1 if skipped and not published else 0

@@ -86,7 +86,7 @@ def run(config: Config, options: AlertOptions, args: argparse.Namespace) -> int:
             return 0
     announce = None
     if not args.dry_run:
-        publisher = Publisher(args.url, args.producer_token, retries=1, timeout=5)
+        publisher = Publisher(args.url, args.producer_token, retry_for=1, timeout=5)
         announce = lambda data: publisher.publish("notification", data)  # noqa: E731
     worker = Worker(config, options, links(options), printed if args.dry_run else apprise_deliver, lease, announce,
                     dry_run=args.dry_run)

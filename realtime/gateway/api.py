@@ -3,12 +3,17 @@
 A request is refused with `Refused` (an HTTP status and a JSON reason) at the first check it
 fails; POST /api/events checks, in order: the token, the content type, the body's size while it
 streams in, JSON, the batch's shape and size, every event, the producer's rate. Only a batch
-that passes every check is submitted, and 202 means stored (with --state-db, on disk) and sent.
+that passes every check is submitted, and 202 means delivered: stored (with --state-db, on disk)
+and sent, or with Redis, in the Redis stream and delivered by this gateway. When the stream cannot
+take events (Redis down, its epoch changing) the answer is 503 with a JSON reason and
+`Retry-After`; a batch sent again under its `Idempotency-Key` is never counted twice.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import json
 import logging
 import time
 from typing import Any
@@ -22,11 +27,12 @@ from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
 from realtime.gateway.origins import Origins
 from realtime.gateway.sessions import Sessions
-from realtime.gateway.stream import Stream
+from realtime.gateway.stream import Stream, StreamUnavailable
 from realtime.options import GatewayOptions
 
 VERSION = "0.1.0"
 log = logging.getLogger("bughunt.gateway")
+RETRY_AFTER = 1  # seconds a producer waits after a 503
 ITEM_SHAPE = 'each item must be {"event": "<name>", "data": {...}}'
 
 
@@ -158,16 +164,28 @@ class HttpApi:
             identity = self.identity(request, "can_publish",
                                      "viewer tokens cannot publish; scanners need a producer token")
             check_content_type(request)
+            key = idempotency_key(request)
             items = parse_items(await read_body(request, self.options.max_body_bytes), self.options.max_batch,
                                 self.options.max_depth)
             producer = self.producer(request, identity)
-            accepted = self.accept(items, producer)
+            accepted = with_ids(self.accept(items, producer), key)
+            await self.deliver(accepted, key)
         except Refused as refused:
             return refused.response()
-        pending = [await self.stream.submit(event, wire) for event, wire in accepted]
-        await asyncio.gather(*pending)  # a producer that saw 202 never resends
         log.debug("accepted %d events from %s", len(accepted), producer)
         return JSONResponse({"accepted": len(accepted)}, status_code=202)
+
+    async def deliver(self, accepted: list[tuple[str, dict]], key: str | None) -> None:
+        """Hand the batch to the stream and wait until it is delivered (202 means delivered: a
+        producer that saw it never resends), else Refused 503: nothing of it was acknowledged, and
+        a retry under the same key is never counted twice."""
+        try:
+            pending = await asyncio.wait_for(self.stream.submit_batch(accepted, key), self.options.publish_wait)
+            await asyncio.wait_for(pending, self.options.publish_wait)
+        except StreamUnavailable as exc:
+            raise unavailable(str(exc)) from None
+        except TimeoutError:
+            raise unavailable("the stream did not deliver the events in time") from None
 
     def accept(self, items: list, producer: str) -> list[tuple[str, dict]]:
         """Every item valid and within the producer's rate, else Refused (a batch with one bad
@@ -185,5 +203,38 @@ class HttpApi:
 
     @staticmethod
     def producer(request: Request, identity: Identity) -> str:
-        """Who published: the token's subject, or the address in open mode (rates are per producer)."""
-        return identity.sub or f"open@{request.client.host if request.client else '?'}"
+        """Who published: the token's subject, or in open mode the address and the name the
+        producer gives (`X-Producer`; rates are per producer, not one bucket for every local process)."""
+        if identity.sub:
+            return identity.sub
+        name = protocol.preview(request.headers.get("x-producer", ""), 64)
+        return f"open@{request.client.host if request.client else '?'}/{name}"
+
+
+def unavailable(reason: str) -> Refused:
+    return Refused(503, f"not accepted, retry: {reason}", headers={"Retry-After": str(RETRY_AFTER)})
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The batch's `Idempotency-Key` header (None without one), or Refused 400."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128 or not key.isprintable():
+        raise Refused(400, "Idempotency-Key must be 1 to 128 printable characters")
+    return key
+
+
+def with_ids(accepted: list[tuple[str, dict]], key: str | None) -> list[tuple[str, dict]]:
+    """Under an idempotency key, a notification without its own id gets one derived from the key,
+    its place in the batch and its content, so the same batch sent again is the same events."""
+    if key is None:
+        return accepted
+    return [(event, {**wire, "id": derived_id(key, index, wire)})
+            if event == "notification" and not wire.get("id") else (event, wire)
+            for index, (event, wire) in enumerate(accepted)]
+
+
+def derived_id(key: str, index: int, wire: dict) -> str:
+    content = json.dumps([key, index, wire], sort_keys=True).encode()
+    return "n-" + hashlib.sha1(content).hexdigest()[:16]

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from realtime.gateway.stream import Stream, stop_task
+from realtime.gateway.stream import Stream, StreamUnavailable, stop_task
 
 log = logging.getLogger("bughunt.gateway")
 
@@ -33,6 +33,8 @@ class Metrics:
             await asyncio.sleep(self.interval)
             try:
                 await self.tick()
+            except StreamUnavailable as exc:
+                log.warning("metrics update skipped: %s", exc)
             except Exception:  # noqa: BLE001 - try again next tick (e.g. Redis restarting)
                 log.exception("metrics update failed")
 

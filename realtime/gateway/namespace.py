@@ -85,7 +85,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
         auth = auth if isinstance(auth, dict) else {}
         ip = peer_of(environ)
         identity = self.identify(auth.get("token"), ip)
-        session = self.sessions.open(sid, identity, ip)
+        session = self.sessions.open(sid, identity, ip, self.stream.emitted)
         # Everyone gets all scan events unless they asked for only the rooms they join (a scoped
         # link: only its scans). A client that resumes joins in `resume`, after its replay, so
         # nothing overtakes it.
@@ -174,7 +174,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
                 await self.enter(sid, session, room)
 
         return Replay(self.stream, request, rooms, session=session,
-                      slice_size=self.options.replay_slice, max_backlog=self.options.max_backlog,
+                      slice_size=self.options.replay_slice, replay_max_unread=self.options.replay_max_unread,
                       send=lambda event, data: self.emit(event, data, to=sid), join=join,
                       backlog=lambda: self.backlog(sid))
 

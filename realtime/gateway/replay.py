@@ -5,7 +5,7 @@ socket (a newer resume cancels the older job, a disconnect cancels it too); it t
 stream's gate for one slice of `replay_slice` events at a time, so live delivery waits at most
 one slice; it is paced by the socket's replay bucket (`replay_rate` events/s, charged by the
 events sent, across all of that socket's resumes); and it stops sending while the socket leaves
-more than `max_backlog` packets unread: a socket that has left them unread for `DRAIN_SECONDS`
+more than `replay_max_unread` packets unread: a socket that has left them unread for `DRAIN_SECONDS`
 (whichever of its resumes was waiting) is dropped.
 """
 from __future__ import annotations
@@ -53,12 +53,12 @@ class Replay:
     it could not replay (a resync is needed); raises NotReading."""
 
     def __init__(self, stream: Stream, request: protocol.Resume, rooms: Iterable[str], *,
-                 session: Session, slice_size: int, max_backlog: int,
+                 session: Session, slice_size: int, replay_max_unread: int,
                  send: Callable[[str, dict], Awaitable], join: Callable[[], Awaitable],
                  backlog: Callable[[], int]):
         self.stream, self.request, self.rooms = stream, request, set(rooms)
         self.session, self.bucket = session, session.replay_bucket
-        self.slice_size, self.max_backlog = slice_size, max_backlog
+        self.slice_size, self.replay_max_unread = slice_size, replay_max_unread
         self.send, self.join, self.backlog = send, join, backlog
 
     async def run(self) -> int | str:
@@ -80,7 +80,7 @@ class Replay:
 
     async def paced(self) -> None:
         """Wait for the replay bucket and for the socket to read what it was sent."""
-        while self.backlog() > self.max_backlog:
+        while self.backlog() > self.replay_max_unread:
             stalled = self.session.stalled_since = self.session.stalled_since or time.monotonic()
             if time.monotonic() - stalled >= DRAIN_SECONDS:
                 raise NotReading

@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from realtime import protocol
 from realtime.auth import for_gateway, is_loopback
 from realtime.gateway.api import HttpApi
+from realtime.gateway.backlog import Backlog
 from realtime.gateway.limits import depth_limited, limit_packets
 from realtime.gateway.local_stream import LocalStream
 from realtime.gateway.metrics import Metrics
@@ -57,12 +58,15 @@ class Gateway:
         limit_packets(self.sio, options.max_depth)
         self.stream = (RedisStream if options.redis_url else LocalStream)(options, self.store, self.sio.emit)
         self.sessions = Sessions(options)
+        if isinstance(self.stream, RedisStream):
+            self.stream.on_new_epoch = self.resync_clients
         self.launcher = self._launcher()
         self.scan_starts = ScanStarts(options, self.store, demo=options.demo)
         self.sio.register_namespace(GatewayNamespace(options, self.auth, self.sessions, self.stream, self.launcher,
                                                      self.scan_starts))
         self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode, self.origins)
         self.metrics = Metrics(self.stream, self.publish, options.metrics_interval)
+        self.backlog = Backlog(options, self.sessions, self.stream, self.sio.emit, self.sio.disconnect)
         http = Starlette(routes=self.api.routes(), lifespan=self._lifespan)
         self.app = socketio.ASGIApp(self.sio, other_asgi_app=http)
 
@@ -84,13 +88,21 @@ class Gateway:
         return len(self.sessions)
 
     async def publish(self, event: str, data: Any) -> None:
-        """Validate (raises protocol.InvalidEvent) and put an event on the stream. Waits when
-        the stream is full, so a fast producer is slowed rather than dropped."""
-        await self.stream.submit(event, protocol.wire(event, data))
+        """Validate (raises protocol.InvalidEvent) and put an event on the stream; returns once it
+        is delivered (raises StreamUnavailable when it cannot be now). Waits when the stream is
+        full, so a fast producer is slowed rather than dropped."""
+        await (await self.stream.submit(event, protocol.wire(event, data)))
+
+    async def resync_clients(self) -> None:
+        """The stream is another one now (Redis lost its data): disconnect every socket, so each
+        client comes back, finds its epoch gone and loads the state afresh."""
+        for sid in self.sessions.sids():
+            await self.sio.disconnect(sid)
 
     async def start(self) -> None:
         await self.stream.start()
         await self.metrics.start()
+        await self.backlog.start()
         if hasattr(self.launcher, "start"):
             await self.launcher.start()
         log.info("gateway up (%s mode); %s", self.mode,
@@ -103,6 +115,7 @@ class Gateway:
     async def stop(self) -> None:
         if hasattr(self.launcher, "stop"):
             await self.launcher.stop()
+        await self.backlog.stop()
         await self.metrics.stop()
         await self.stream.stop()
 

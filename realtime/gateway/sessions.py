@@ -22,6 +22,8 @@ class Session:
     refusals: int = 0
     forged: bool = False  # sent a connect/disconnect event of its own (logged once)
     stalled_since: float | None = None  # monotonic time since which it leaves its replay unread
+    check_sent: float | None = None  # when the outstanding backlog_check went out (monotonic)
+    confirmed: int = 0  # the stream's emitted count when the last answered backlog_check went out
 
 
 @dataclasses.dataclass
@@ -47,6 +49,9 @@ class Sessions:
     def __contains__(self, sid: str) -> bool:
         return sid in self._by_sid
 
+    def sids(self) -> list[str]:
+        return list(self._by_sid)
+
     def get(self, sid: str) -> Session | None:
         return self._by_sid.get(sid)
 
@@ -56,11 +61,12 @@ class Sessions:
             return f"too many connections from {ip}"
         return None
 
-    def open(self, sid: str, identity: Identity, ip: str) -> Session:
+    def open(self, sid: str, identity: Identity, ip: str, emitted: int = 0) -> Session:
+        """A new socket; `emitted`: the stream's emitted count now (its backlog starts there)."""
         self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         options = self.options
         session = Session(identity, ip, TokenBucket(options.socket_rate, options.socket_burst),
-                          TokenBucket(options.replay_rate, options.replay_rate))
+                          TokenBucket(options.replay_rate, options.replay_rate), confirmed=emitted)
         self._by_sid[sid] = session
         return session
 

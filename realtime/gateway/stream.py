@@ -15,7 +15,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -27,6 +27,10 @@ log = logging.getLogger("bughunt.gateway")
 
 Send = Callable[..., Awaitable[Any]]  # socketio.AsyncServer.emit: send(event, data, to=rooms)
 Rooms = str | list[str]
+
+
+class StreamUnavailable(Exception):
+    """The stream cannot take events now (Redis down, its epoch changing): answer 503, retry later."""
 
 
 class Sent(NamedTuple):
@@ -67,6 +71,9 @@ class ReplayBuffer:
     def append(self, sent: Sent) -> None:
         self._sent.append(sent)
 
+    def clear(self) -> None:
+        self._sent.clear()
+
     def first_seq(self, default: int) -> int:
         """The oldest seq still resumable (expired events dropped first), or `default`."""
         cutoff = time.time() - self.seconds
@@ -81,6 +88,29 @@ class ReplayBuffer:
         start = bisect.bisect_right(self._sent, since, key=lambda s: s.seq)
         matching = (s for s in itertools.islice(self._sent, start, None) if s.rooms & rooms)
         return list(itertools.islice(matching, limit))
+
+
+class AcceptedKeys:
+    """Idempotency keys of accepted batches, each kept `seconds` (and at most `limit` of them):
+    a batch sent again under its key within that time is answered without being put again."""
+
+    def __init__(self, seconds: float, limit: int = 100_000):
+        self.seconds, self.limit = seconds, limit
+        self._at: OrderedDict[str, float] = OrderedDict()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._at
+
+    def add(self, key: str, at: float) -> None:
+        self._at[key] = at
+        self._at.move_to_end(key)
+
+    def expire(self, now: float) -> list[str]:
+        """Forget keys past their time (or over the limit); returns them."""
+        gone = []
+        while self._at and (len(self._at) > self.limit or next(iter(self._at.values())) < now - self.seconds):
+            gone.append(self._at.popitem(last=False)[0])
+        return gone
 
 
 class Stream(abc.ABC):
@@ -111,6 +141,12 @@ class Stream(abc.ABC):
         """Put a validated event (`protocol.wire`) on the stream, in order. Waits while the stream
         is full; the returned awaitable completes once the event is durable and sent (locally)
         or published (Redis)."""
+
+    async def submit_batch(self, items: list[tuple[str, dict]], key: str | None = None) -> Awaitable[None]:
+        """Put a producer's batch on the stream; `key` (its idempotency key): a batch whose key
+        was accepted before is not put again. Raises StreamUnavailable when it cannot now."""
+        pending = [await self.submit(event, wire) for event, wire in items]
+        return asyncio.gather(*pending)
 
     async def lease(self, name: str, seconds: float) -> bool:
         """Whether this gateway speaks for the stream about `name` for the next `seconds` (with

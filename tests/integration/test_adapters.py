@@ -82,7 +82,7 @@ def test_jsonl_fills_in_the_scan_and_skips_bad_lines(gateway, dashboard):
 
 
 def test_adapter_reports_a_refusing_or_missing_gateway(tmp_path):
-    done = pipe("jsonl", "http://127.0.0.1:9", "--scan-id", "x", "--retries", "1",
+    done = pipe("jsonl", "http://127.0.0.1:9", "--scan-id", "x", "--retry-for", "0.5",
                 stdin='{"event": "scan_started", "data": {}}')
     assert done.returncode == 2 and "cannot publish" in done.stderr
     done = subprocess.run([sys.executable, "-m", "realtime.adapters.nmap", str(tmp_path / "missing.xml")],

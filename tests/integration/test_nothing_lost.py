@@ -70,7 +70,7 @@ class Truth:
 
 
 def produce(url: str, events, batch: int = 50, pause: float = 0.0):
-    publisher = Publisher(url, retries=100, backoff=0.1)
+    publisher = Publisher(url, retry_for=120, backoff=0.1)
     events = list(events)
     for i in range(0, len(events), batch):
         publisher.publish_many(events[i:i + batch])

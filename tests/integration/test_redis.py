@@ -1,4 +1,6 @@
 """Scale-out: two gateway processes sharing one ordered stream through a real redis-server."""
+import json
+
 from realtime.gateway.redis_stream import RedisEmitter
 from tests.conftest import run_async, wait_for
 
@@ -42,8 +44,8 @@ def test_invalid_events_from_redis_are_dropped_not_delivered(redis_url, gateway_
     async def emit_bad_then_good():
         emitter = RedisEmitter(redis_url)
         # bypass the emitter's own validation, as a hostile or buggy producer would
-        await emitter.publish_sequenced({"method": "emit", "event": "scan_progress",
-                                         "data": [{"scan_id": 1, "progress": 999}], "room": "all"})
+        await emitter.append(await emitter.epoch(), [json.dumps({"event": "scan_progress",
+                                                                 "data": [{"scan_id": 1, "progress": 999}]})])
         await emitter.emit("scan_progress", {"scan_id": 1, "progress": 5})
         await emitter.redis.aclose()
 
