@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -25,9 +27,13 @@ from pydantic import (
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
-SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")  # in lifecycle order
+# In lifecycle order. "lost contact" is the dashboard's own: a scan it had as under way that the
+# gateway's stream no longer knows (a new epoch, or a resync snapshot without it); a later event
+# of the scan brings it back.
+LOST_CONTACT = "lost contact"
+SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
-TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:])  # sticky: a late event never revives a scan
+TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:5])  # sticky: a late event never revives a scan
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -68,9 +74,32 @@ def _aliases(*names: str) -> Any:
     return AliasChoices(*names)
 
 
+# Time: every stored time lies in [EARLIEST, LATEST) whatever the source (an import may bring
+# old events), so pages can always show it; live events must also lie within the gateway's clock
+# window (`wire`). Durations and counts are bounded for the same reason.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_SECONDS = 366 * 86400.0 * 10  # a scan longer than ten years is a broken clock
+MAX_COUNT = 10**15
+
+
+def _instant(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # naive times are UTC
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"{value.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return value
+
+
+def sane_time(at: Any) -> bool:
+    """Whether `at` (epoch seconds) is a time pages can show."""
+    return isinstance(at, (int, float)) and EARLIEST.timestamp() <= at < LATEST.timestamp()
+
+
 Id = Annotated[str, PlainValidator(_room_id, json_schema_input_type=str | int)]
-Count = Annotated[int, Field(strict=True, ge=0)]
-Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+Instant = Annotated[datetime, AfterValidator(_instant)]
 
 
 def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
@@ -83,16 +112,11 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     seq: Annotated[int, Field(strict=True, ge=0)] | None = None
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
 
     def epoch(self, default: float) -> float:
-        """The event's own time in epoch seconds (naive times are UTC), else `default`."""
-        if self.timestamp is None:
-            return default
-        ts = self.timestamp
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=UTC)
-        return ts.timestamp()
+        """The event's own time in epoch seconds, else `default`."""
+        return default if self.timestamp is None else self.timestamp.timestamp()
 
 
 class ScanStarted(Event):
@@ -165,6 +189,15 @@ class Notification(Event):
     title: Text(200) | None = None
     scan_id: Id | None = None
     user_id: Id | None = None
+
+    def notification_id(self) -> str:
+        """The given id, else one derived from the notification (random when nothing identifies it)."""
+        if self.id:
+            return self.id
+        if self.seq is None and self.timestamp is None:
+            return "n-" + uuid.uuid4().hex[:16]
+        return "n-" + hashlib.sha1(repr((self.seq, self.timestamp, self.type, self.title, self.message,
+                                         self.scan_id)).encode()).hexdigest()[:16]
 
 
 SERVER_EVENTS: dict[str, type[Event]] = {
@@ -245,11 +278,20 @@ def parse(event: str, payload: Any) -> Event:
     return _validate(model, payload)
 
 
-def wire(event: str, payload: Any) -> dict[str, Any]:
+CLOCK_WINDOW = 86400.0  # default of BUGHUNT_CLOCK_WINDOW
+
+
+def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, Any]:
     """Validate a server event and give its canonical wire form, stamped with the time it was
-    published when it carries none. Raises InvalidEvent."""
-    data = parse(event, payload).model_dump(exclude_none=True, mode="json")
-    data.setdefault("timestamp", datetime.now(UTC).isoformat(timespec="milliseconds"))
+    published when it carries none; a timestamp further than `window` seconds from the
+    publishing gateway's clock is refused (a scanner's broken clock). Raises InvalidEvent."""
+    parsed = parse(event, payload)
+    now = datetime.now(UTC)
+    if parsed.timestamp is not None and abs((parsed.timestamp - now).total_seconds()) > window:
+        raise InvalidEvent(f"timestamp: {parsed.timestamp.isoformat()} is more than {window:g} s from the "
+                           f"gateway's clock ({now.isoformat(timespec='seconds')}; BUGHUNT_CLOCK_WINDOW)")
+    data = parsed.model_dump(exclude_none=True, mode="json")
+    data.setdefault("timestamp", now.isoformat(timespec="milliseconds"))
     return data
 
 
