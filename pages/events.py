@@ -33,6 +33,8 @@ def live() -> None:
              help=f"Stream {snap.epoch or '—'}; {snap.seq_skipped} events skipped as already applied")
     if status.note:
         st.info(views.literal(status.note))
+    for problem in rt.journal_problems():
+        st.error(views.literal(problem), icon=":material/database:")
     st.caption(f"URL: {status.url or '—'} · rooms: {', '.join(status.rooms) or 'none (all scans)'} · "
                f"queued sends: {status.queued} (dropped {status.dropped})"
                + (f" · last error: {views.literal(status.reason)}" if status.reason and not status.connected else ""))

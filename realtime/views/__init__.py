@@ -14,7 +14,18 @@ from realtime.views.figures import (
     progress_figure,
     severity_figure,
 )
-from realtime.views.scans import active_scans, eta, is_stuck, phase_spans, scans_by_start, scans_frame, stuck_note
+from realtime.views.scans import (
+    active_scans,
+    eta,
+    is_stuck,
+    lost_note,
+    lost_scans,
+    phase_spans,
+    scans_by_start,
+    scans_frame,
+    status_text,
+    stuck_note,
+)
 from realtime.views.tables import (
     Paging,
     event_rows,
@@ -33,7 +44,7 @@ from realtime.views.toasts import new_records, plan_toasts
 __all__ = [
     "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "eta", "event_rates", "event_rows",
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure", "is_stuck",
-    "literal", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
+    "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
     "pages", "phase_spans", "plan_toasts", "progress_figure", "scans_by_start", "scans_frame", "severity_figure",
-    "span", "stuck_note", "to_csv", "to_json", "type_icon",
+    "span", "status_text", "stuck_note", "to_csv", "to_json", "type_icon",
 ]
