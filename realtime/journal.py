@@ -152,9 +152,9 @@ class Journal:
             if time.time() - self._last_compaction > 300:
                 self.compact()
         except Exception as exc:  # noqa: BLE001 - a full disk must not kill the dashboard
-            position = f"seq {self.durable[1]}" if self.durable else "its start"
-            self.failure = (f"writing {self.path} failed at {time.strftime('%H:%M:%S')} ({exc}); events after "
-                            f"{position} are in memory only, and a restart fetches them from the gateway again")
+            since = f"events after seq {self.durable[1]}" if self.durable else "all events"
+            self.failure = (f"writing {self.path} failed at {time.strftime('%H:%M:%S')} ({exc}); {since} are "
+                            "in memory only, and a restart fetches them from the gateway again")
             self.lost += len(items)
             log.error("journal write failed; journaling stopped: %s", self.failure)
 
