@@ -209,7 +209,7 @@ class Journal:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def rows(self, since_at: float = 0.0) -> Iterator[tuple[str | None, int | None, str, Any, float]]:
+    def rows(self, since_at: float = float("-inf")) -> Iterator[tuple[str | None, int | None, str, Any, float]]:
         """(epoch, seq, event, data, at) in the order they were applied."""
         with self._lock:
             cursor = self._db.execute(
