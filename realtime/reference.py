@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # missing here fails the check: a new field needs its sentence.
 FIELDS = {
     "seq": "Stamped by the gateway: strictly increasing on its stream. Clients resume by it; never send it.",
-    "timestamp": "ISO 8601 time the event happened; the gateway stamps the publish time when absent.",
+    "timestamp": "ISO 8601 time the event happened (naive: UTC); the gateway stamps the publish time when "
+                 "absent, and refuses one further than `BUGHUNT_CLOCK_WINDOW` (1 day) from its clock.",
     "scan_id": "The scan the event belongs to; its room is `scan_<scan_id>`.",
     "scan_name": "Human name of the scan.",
     "target": "What is scanned (URL, host or range).",
