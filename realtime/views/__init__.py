@@ -43,8 +43,9 @@ from realtime.views.toasts import new_records, plan_toasts
 
 __all__ = [
     "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "eta", "event_rates", "event_rows",
-    "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure", "is_stuck",
-    "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
-    "pages", "phase_spans", "plan_toasts", "progress_figure", "scans_by_start", "scans_frame", "severity_figure",
-    "span", "status_text", "stuck_note", "to_csv", "to_json", "type_icon",
+    "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure",
+    "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",
+    "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
+    "scans_by_start", "scans_frame", "severity_figure", "span", "status_text", "stuck_note", "to_csv",
+    "to_json", "type_icon",
 ]
