@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
+from realtime.finding_panel import finding_panel
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -74,8 +75,10 @@ def live() -> None:
     else:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
-        columns = ("severity", "title", "url", "cvss", "type", "found at", "id")
-        st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True)
+        columns = ("severity", "title", "url", "cvss", "type", "cve", "extracted", "found at", "id")
+        st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True,
+                     column_config={"url": st.column_config.TextColumn("url")})  # text: never a link
+        finding_panel(views.matching_findings(snap, (), scan_id, "")[:size], "scan_finding")
 
     st.subheader("Events")
     rows = views.event_rows(snap, (), scan_id, 200)

@@ -4,6 +4,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
+from realtime.finding_panel import finding_panel
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -15,7 +16,7 @@ scans = views.scans_by_start(snap)
 scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
                        format_func=lambda sid: "All scans" if not sid else f"{snap.scans[sid].name or sid} ({sid})"
                        if sid in snap.scans else sid)
-text = f3.text_input("Search", placeholder="title, URL, target, type")
+text = f3.text_input("Search", placeholder="title, URL, target, type, CVE")
 filters = (tuple(severities), scan_id or "", text.strip())
 size = rt.settings.table_rows
 page = f4.number_input("Page", min_value=1, value=1, step=1,
@@ -36,6 +37,7 @@ def live() -> None:
             "url": st.column_config.TextColumn("url"),  # shown as text: never a clickable link
             "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
         })
+        finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
 
 @st.fragment(run_every=bridge.chart_seconds(rt))

@@ -53,6 +53,7 @@ class Vulnerability:
     vulnerability_type: str | None
     description: str | None
     found_at: float
+    extras: dict[str, Any] | None = None  # the optional triage fields (protocol.FINDING_EXTRAS) that are set
 
 
 @dataclass(frozen=True, slots=True)

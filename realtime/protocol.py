@@ -106,6 +106,11 @@ def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
     return Annotated[str, StringConstraints(max_length=limit)]
 
 
+def Texts(limit: int, count: int) -> Any:  # noqa: N802 - reads as a type
+    """Up to `count` strings of up to `limit` characters each."""
+    return Annotated[list[Text(limit)], Field(max_length=count)]
+
+
 class Event(BaseModel):
     """Fields every server event may carry."""
 
@@ -116,7 +121,11 @@ class Event(BaseModel):
 
     def epoch(self, default: float) -> float:
         """The event's own time in epoch seconds, else `default`."""
-        return default if self.timestamp is None else self.timestamp.timestamp()
+        return default if self.timestamp is None else epoch_seconds(self.timestamp)
+
+
+def epoch_seconds(ts: datetime) -> float:
+    return (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
 
 
 class ScanStarted(Event):
@@ -156,14 +165,38 @@ class VulnerabilityFound(Event):
     url: Text(2048) | None = Field(None, validation_alias=_aliases("url", "affected_url"))
     vulnerability_type: Text(100) | None = None
     description: Text(10_000) | None = None
+    # What a triager needs beyond the summary (all optional, each bounded): see FINDING_EXTRAS.
+    found_at: Instant | None = None
+    cve: Texts(32, 50) | None = None
+    cwe: Texts(32, 50) | None = None
+    cvss_vector: Text(200) | None = None
+    references: Texts(2048, 50) | None = None
+    remediation: Text(10_000) | None = None
+    tags: Texts(100, 50) | None = None
+    evidence: Text(20_000) | None = None
+    extracted: Texts(1000, 50) | None = None
+    details: Annotated[dict[Text(64), Text(4000)], Field(max_length=30)] | None = None
 
     def finding_id(self) -> str:
         """The given id, else one derived from what identifies a finding, so a re-sent finding
-        is recognised as the same one."""
+        is recognised as the same one (extracted values tell apart results at one place)."""
         if self.id:
             return self.id
-        key = "\x1f".join((self.scan_id, self.title, self.url or ""))
-        return "f-" + hashlib.sha1(key.encode()).hexdigest()[:16]
+        parts = (self.scan_id, self.title, self.url or "", *(self.extracted or ()))
+        return "f-" + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
+
+    def found(self, default: float) -> float:
+        """When the tool found it (`found_at`), else the event's time, else `default`."""
+        return epoch_seconds(self.found_at) if self.found_at is not None else self.epoch(default)
+
+    def extras(self) -> dict[str, Any] | None:
+        """The optional triage fields that are set, as plain JSON values (None: none set)."""
+        extras = self.model_dump(include=FINDING_EXTRAS, exclude_none=True, mode="json")
+        return extras or None
+
+
+FINDING_EXTRAS = frozenset({"cve", "cwe", "cvss_vector", "references", "remediation", "tags",
+                            "evidence", "extracted", "details"})
 
 
 class MetricsUpdate(Event):
@@ -279,6 +312,7 @@ def parse(event: str, payload: Any) -> Event:
 
 
 CLOCK_WINDOW = 86400.0  # default of BUGHUNT_CLOCK_WINDOW
+TIME_FIELDS = ("timestamp", "found_at")  # every time an event carries (each an Instant)
 
 
 def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, Any]:
@@ -287,9 +321,11 @@ def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, An
     publishing gateway's clock is refused (a scanner's broken clock). Raises InvalidEvent."""
     parsed = parse(event, payload)
     now = datetime.now(UTC)
-    if parsed.timestamp is not None and abs((parsed.timestamp - now).total_seconds()) > window:
-        raise InvalidEvent(f"timestamp: {parsed.timestamp.isoformat()} is more than {window:g} s from the "
-                           f"gateway's clock ({now.isoformat(timespec='seconds')}; BUGHUNT_CLOCK_WINDOW)")
+    for name in TIME_FIELDS:
+        when = getattr(parsed, name, None)
+        if when is not None and abs((when - now).total_seconds()) > window:
+            raise InvalidEvent(f"{name}: {when.isoformat()} is more than {window:g} s from the gateway's clock "
+                               f"({now.isoformat(timespec='seconds')}; BUGHUNT_CLOCK_WINDOW)")
     data = parsed.model_dump(exclude_none=True, mode="json")
     data.setdefault("timestamp", now.isoformat(timespec="milliseconds"))
     return data

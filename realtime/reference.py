@@ -46,6 +46,18 @@ FIELDS = {
     "url": "Where it was found.",
     "vulnerability_type": "Class of the finding, e.g. `xss`, `sqli`, `open_port`.",
     "description": "Details, CVE/CWE references.",
+    "found_at": "When the scanner found it (its own time, ISO 8601); else the event's `timestamp`.",
+    "cve": "CVE ids, e.g. `CVE-2021-44228`.",
+    "cwe": "CWE ids, e.g. `CWE-79`.",
+    "cvss_vector": "CVSS vector, e.g. `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`.",
+    "references": "Links about the finding.",
+    "remediation": "How to fix it.",
+    "tags": "The scanner's tags.",
+    "evidence": "What proves it: the request/response, a curl command, the script's output.",
+    "extracted": "Values the scanner extracted (e.g. a version); findings without an `id` that differ "
+                 "only in these stay apart.",
+    "details": "Anything else the scanner said, as `name: text` pairs: matcher, host names, "
+               "OS guess, service, NSE script output …",
     "total_scans": "Scans known.",
     "active_scans": "Scans running.",
     "critical_count": "Critical findings.",
@@ -96,7 +108,11 @@ EXAMPLES = {
     "scan_failed": {"scan_id": "43", "error": "target unreachable: connection refused"},
     "vulnerability_found": {"scan_id": "42", "id": "xss-q", "title": "Reflected XSS in q",
                             "severity": "high", "cvss_score": 6.1, "url": "https://shop.example.com/search?q=",
-                            "vulnerability_type": "xss", "description": "CWE-79"},
+                            "vulnerability_type": "xss", "description": "CWE-79",
+                            "found_at": "2026-11-26T12:00:06Z", "cwe": ["CWE-79"],
+                            "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",
+                            "evidence": "curl 'https://shop.example.com/search?q=%3Cscript%3E'",
+                            "details": {"matcher": "body"}},
     "metrics_update": {"total_scans": 12, "active_scans": 2, "total_vulnerabilities": 57,
                        "critical_count": 1, "completed_scans": 9},
     "notification": {"type": "warning", "title": "Scan slowed down",
@@ -116,7 +132,11 @@ def _type(schema: dict[str, Any]) -> str:
         if "enum" in s:
             kinds.append(" \\| ".join(f"`{v}`" for v in s["enum"]))
         elif s.get("type") == "array":
-            kinds.append(f"list of {_type(s.get('items', {}))}")
+            most = f" (≤ {s['maxItems']})" if "maxItems" in s else ""
+            kinds.append(f"list{most} of {_type(s.get('items', {}))}")
+        elif s.get("type") == "object" and isinstance(s.get("additionalProperties"), dict):
+            most = f" (≤ {s['maxProperties']} keys)" if "maxProperties" in s else ""
+            kinds.append(f"object{most} of {_type(s['additionalProperties'])}")
         else:
             kind = {"integer": "integer", "number": "number", "string": "string", "object": "object",
                     "boolean": "boolean"}.get(s.get("type"), "any")

@@ -250,6 +250,7 @@ class EventStore:
         if not self._finish(rec, "completed", ev.scan_name, at):
             return
         rec.progress = 100.0
+        rec.current_step = None  # the last step ("NSE: 99.82 %") is over
         rec.duration = ev.duration if ev.duration is not None else rec.duration
         if ev.total_vulnerabilities is not None:
             rec.reported = max(rec.reported, ev.total_vulnerabilities)
@@ -272,7 +273,7 @@ class EventStore:
             self._findings.evict_oldest()
         self._findings.append(Vulnerability(
             fid, ev.scan_id, ev.title, ev.severity, ev.cvss_score, ev.url,
-            ev.vulnerability_type, ev.description, ev.epoch(at)))
+            ev.vulnerability_type, ev.description, ev.found(at), ev.extras()))
         self._changed.add("findings")
 
     def _on_metrics_update(self, ev: protocol.MetricsUpdate, at: float) -> None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from realtime import protocol
@@ -93,3 +95,27 @@ def to_number(value: Any, what: str) -> float:
     if result != result or result in (float("inf"), float("-inf")):
         raise ValueError(f"{what} is not a number: {value}")
     return result
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def tool_time(value: Any) -> str | None:
+    """A tool's own time as ISO 8601 (epoch seconds accepted; nanoseconds cut to microseconds);
+    None when absent or unreadable: the time is a detail, never a reason to drop a result."""
+    text = str(value if value is not None else "").strip()
+    try:
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return datetime.fromtimestamp(float(text), UTC).isoformat()
+        return datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00")).isoformat()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def severity_of(cvss: float | None, default: str = "info") -> str:
+    """A CVSS score's severity as DefectDojo's importers and GitHub's `security-severity` map it
+    (≥ 9 critical, ≥ 7 high, ≥ 4 medium, > 0 low, else info); `default` without a score."""
+    if cvss is None:
+        return default
+    return "critical" if cvss >= 9 else "high" if cvss >= 7 else "medium" if cvss >= 4 else \
+        "low" if cvss > 0 else "info"

@@ -27,9 +27,12 @@ from realtime.views.scans import (
     stuck_note,
 )
 from realtime.views.tables import (
+    EXTRA_COLUMNS,
+    TABLE_COLUMNS,
     Paging,
     event_rows,
     events_jsonl,
+    extra_text,
     findings_frame,
     findings_page,
     matching_findings,
@@ -42,6 +45,7 @@ from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, t
 from realtime.views.toasts import new_records, plan_toasts
 
 __all__ = [
+    "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
     "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "eta", "event_rates", "event_rows",
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure",
     "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",

@@ -16,13 +16,28 @@ from realtime.views.memo import per_snapshot
 from realtime.views.text import clock
 
 FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type", "found at", "id", "scan_id"]
+# The optional triage fields (protocol.FINDING_EXTRAS): column name → field. Exports carry them
+# all; the tables show the short ones, the details area the rest.
+EXTRA_COLUMNS = {"cve": "cve", "cwe": "cwe", "cvss vector": "cvss_vector", "tags": "tags", "extracted": "extracted",
+                 "references": "references", "remediation": "remediation", "evidence": "evidence",
+                 "details": "details", "description": "description"}
+TABLE_COLUMNS = ("severity", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted", "found at")
+
+
+def extra_text(value: Any) -> str:
+    """An optional field as one plain string: lists joined, details as `key: value` lines."""
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
 
 
 @per_snapshot
 def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id: str = "",
                       text: str = "") -> Sequence[Vulnerability]:
     """Findings passing the filters, newest first: the snapshot's own sequence when there are
-    none. `text` is a literal, case-insensitive match on title, URL, target and type."""
+    none. `text` is a literal, case-insensitive match on title, URL, target, type and CVE ids."""
     if not (severities or scan_id or text):
         return snap.vulnerabilities
     wanted, needle, scans = set(severities), text.casefold(), snap.scans
@@ -34,7 +49,8 @@ def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id:
             return True
         scan = scans.get(v.scan_id)
         target = (scan.target if scan else None) or ""
-        return needle in f"{v.title} {v.url or ''} {target} {v.vulnerability_type or ''}".casefold()
+        cves = " ".join((v.extras or {}).get("cve", ()))
+        return needle in f"{v.title} {v.url or ''} {target} {v.vulnerability_type or ''} {cves}".casefold()
 
     return tuple(v for v in snap.vulnerabilities if keep(v))
 
@@ -45,16 +61,17 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
     table = []
     for v in rows:
         scan = scans.get(v.scan_id)
+        extras = {**(v.extras or {}), "description": v.description}
         table.append((v.severity, v.title, (scan.name if scan else None) or v.scan_id,
                       (scan.target if scan else None) or "", v.url or "", v.cvss_score,
-                      v.vulnerability_type or "", datetime.fromtimestamp(v.found_at), v.id, v.scan_id))
-    return pd.DataFrame(table, columns=FINDING_COLUMNS)
+                      v.vulnerability_type or "", datetime.fromtimestamp(v.found_at), v.id, v.scan_id,
+                      *(extra_text(extras.get(name)) for name in EXTRA_COLUMNS.values())))
+    return pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS))
 
 
 @per_snapshot
 def findings_page(snap: Snapshot, filters: tuple[tuple[str, ...], str, str], page: int, size: int,
-                  columns: tuple[str, ...] = tuple(c for c in FINDING_COLUMNS if c not in ("id", "scan_id"))
-                  ) -> pa.Table:
+                  columns: tuple[str, ...] = TABLE_COLUMNS) -> pa.Table:
     """Page `page` (from 1) of the matching findings, `size` rows of `columns`, shared by every
     viewer. An Arrow table: Streamlit sends it as it is (pandas would be converted per viewer
     per tick, ~3 ms for 1,000 rows)."""
