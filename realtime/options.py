@@ -124,7 +124,8 @@ class GatewayOptions:
     state_findings: int = setting(1_000, "BUGHUNT_STATE_FINDINGS", "Newest findings served by GET /api/state.")
     clock_window: float = setting(
         86_400.0, "BUGHUNT_CLOCK_WINDOW",
-        "Seconds an event's `timestamp` may be from the gateway's clock; further off is refused (400).")
+        "Seconds an event's times (`timestamp`, `found_at`) may be ahead of the gateway's clock; further "
+        "is refused (400). Older times are accepted down to 1990 (scanner output read later, imports).")
     replay_events: int = setting(
         50_000, "BUGHUNT_REPLAY_EVENTS", "Events kept for clients that resume after a disconnect.")
     replay_seconds: float = setting(900.0, "BUGHUNT_REPLAY_SECONDS", "How long events stay resumable.")

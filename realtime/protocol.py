@@ -317,14 +317,16 @@ TIME_FIELDS = ("timestamp", "found_at")  # every time an event carries (each an 
 
 def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, Any]:
     """Validate a server event and give its canonical wire form, stamped with the time it was
-    published when it carries none; a timestamp further than `window` seconds from the
-    publishing gateway's clock is refused (a scanner's broken clock). Raises InvalidEvent."""
+    published when it carries none. A time more than `window` seconds ahead of the publishing
+    gateway's clock is refused (a scanner's clock running ahead); older times are accepted down to
+    EARLIEST, as scanner output is often read after the fact (an nmap or SARIF file, an import)
+    and keeps the times the tool recorded. Raises InvalidEvent."""
     parsed = parse(event, payload)
     now = datetime.now(UTC)
     for name in TIME_FIELDS:
         when = getattr(parsed, name, None)
-        if when is not None and abs((when - now).total_seconds()) > window:
-            raise InvalidEvent(f"{name}: {when.isoformat()} is more than {window:g} s from the gateway's clock "
+        if when is not None and (when - now).total_seconds() > window:
+            raise InvalidEvent(f"{name}: {when.isoformat()} is more than {window:g} s ahead of the gateway's clock "
                                f"({now.isoformat(timespec='seconds')}; BUGHUNT_CLOCK_WINDOW)")
     data = parsed.model_dump(exclude_none=True, mode="json")
     data.setdefault("timestamp", now.isoformat(timespec="milliseconds"))
