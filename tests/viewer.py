@@ -36,6 +36,14 @@ class Viewer:
     def call(self, event, data=None):
         return self._run(self.sio.call(event, data, timeout=5))
 
+    def burst(self, event, data, count):
+        """`count` calls sent at once (a flood does not wait for acks), with their answers."""
+        async def flood():
+            return await asyncio.gather(*(self.sio.call(event, data, timeout=5) for _ in range(count)),
+                                        return_exceptions=True)
+
+        return self._run(flood())
+
     def of(self, event):
         return [d for e, d in self.events if e == event]
 

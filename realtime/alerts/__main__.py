@@ -53,7 +53,9 @@ def links(options: AlertOptions) -> messages.Links:
 
 def printed(destination: Destination, title: str, body: str, fmt: str, notify_type: str) -> None:
     """--dry-run's delivery: show it, send nothing."""
-    print(f"--- to {destination.name} ({destination.dialect}, {fmt}, {notify_type})\n{title}\n{body}\n", flush=True)
+    unresolved = " — URL not resolved" if destination.unresolved else ""
+    print(f"--- to {destination.name} ({destination.dialect}, {fmt}, {notify_type}){unresolved}\n{title}\n{body}\n",
+          flush=True)
 
 
 def test(config: Config) -> int:
@@ -86,7 +88,8 @@ def run(config: Config, options: AlertOptions, args: argparse.Namespace) -> int:
     if not args.dry_run:
         publisher = Publisher(args.url, args.producer_token, retries=1, timeout=5)
         announce = lambda data: publisher.publish("notification", data)  # noqa: E731
-    worker = Worker(config, options, links(options), printed if args.dry_run else apprise_deliver, lease, announce)
+    worker = Worker(config, options, links(options), printed if args.dry_run else apprise_deliver, lease, announce,
+                    dry_run=args.dry_run)
     worker.start()
     client = follow(worker, args.url, args.token)
     print(f"alert worker running: {len(config.rules)} rules, destinations {', '.join(config.destinations)}",
@@ -125,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         options = from_args(AlertOptions, args)
-        config = load(options.rules)
+        config = load(options.rules, dry_run=args.dry_run and args.command == "run")
     except (ValueError, OSError) as exc:  # RulesError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for destination in config.destinations.values():
+        if destination.unresolved:
+            print(f"warning: {destination.unresolved} (dry run: its alerts are shown, not sent)", file=sys.stderr,
+                  flush=True)
     if args.command == "test":
         return test(config)
     if args.dry_run:  # a scratch state: nothing it sees counts as handled

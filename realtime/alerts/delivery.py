@@ -66,9 +66,11 @@ def apprise_deliver(destination: Destination, title: str, body: str, fmt: str, n
 
 class Sender:
     def __init__(self, destination: Destination, db_path: str, lease: Lease | None, deliver: Deliver,
-                 retries: int, backoff: float, announce: Callable[[dict[str, Any]], None] | None = None):
+                 retries: int, backoff: float, announce: Callable[[dict[str, Any]], None] | None = None,
+                 dry_run: bool = False):
         self.destination, self.db_path, self.lease, self.deliver = destination, db_path, lease, deliver
         self.retries, self.backoff, self.announce = retries, backoff, announce
+        self.done = "alert not sent (dry run)" if dry_run else "alert sent"
         self.failing_since: float | None = None
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -108,7 +110,7 @@ class Sender:
         why = self.deliver(self.destination, row["title"], row["body"], row["format"], row["notify_type"])
         if why is None:
             outbox.sent(row["id"])
-            log.info(fields("alert sent", destination=self.destination.name, id=row["id"],
+            log.info(fields(self.done, destination=self.destination.name, id=row["id"],
                             after_s=f"{time.time() - row['created']:.2f}"))
             self._recovered()
             return 0

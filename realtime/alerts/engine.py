@@ -45,6 +45,8 @@ class Alert:
     detail: str = ""
     counts: dict[str, int] | None = None
     at: float = 0.0
+    cve: list[str] | None = None  # a finding's CVE ids
+    cvss: float | None = None  # a finding's CVSS score
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +81,20 @@ class Engine:
     def restore(self, scans: list[ScanInfo]) -> None:
         for info in scans:
             self.scans[info.scan_id] = info
+
+    def learn(self, scans: list[dict[str, Any]]) -> None:
+        """Scans as the gateway's state (GET /api/state) has them: a scan that started before
+        the worker, or in a gap it resynced over, is named, targeted and placed like the
+        dashboard's. Which of its running scans the state lacks is the caller's (`lose`)."""
+        for data in scans:
+            info = self._scan(data["scan_id"])
+            info.name = data.get("name") or info.name
+            info.target = data.get("target") or info.target
+            status = data.get("status") or info.status
+            if status != "lost" or not info.running:  # a lost scan is told by `lose`, once
+                info.status = status
+            updated = data.get("updated_at")
+            info.last_at = max(info.last_at, float(updated) if isinstance(updated, int | float) else time.time())
 
     def handle(self, event: str, data: dict[str, Any], now: float | None = None) -> list[tuple[Rule, Alert]]:
         """Alerts for one event, as (rule, alert) pairs."""
@@ -137,7 +153,8 @@ class Engine:
             if rule.tags and not tags & {t.lower() for t in rule.tags}:
                 continue
             alert = alert or self._alert("finding", self._key(data), info, at, severity=data["severity"],
-                                         title=data.get("title", ""), detail=data.get("url") or "")
+                                         title=data.get("title", ""), detail=data.get("url") or "",
+                                         cve=data.get("cve"), cvss=data.get("cvss_score"))
             out.append((rule, alert))
         return out
 

@@ -162,10 +162,20 @@ def _join(links: list[Link]) -> list[Piece]:
     return out
 
 
+def triage(a: Alert) -> tuple[Piece, ...]:
+    """A finding's CVE ids and CVSS score ("CVE-2021-44228 · CVSS 10.0"), when it has them."""
+    pieces: list[Piece] = [Untrusted(", ".join(a.cve[:5]) + (" …" if len(a.cve) > 5 else ""))] if a.cve else []
+    if a.cvss is not None:
+        pieces += [" · ", f"CVSS {float(a.cvss):.1f}"] if pieces else [f"CVSS {float(a.cvss):.1f}"]
+    return tuple(pieces)
+
+
 def _finding(a: Alert) -> tuple:
     sev = (a.severity or "info").capitalize()
     title = [f"{sev} finding on ", Untrusted(host_of(a.target))]
     lines = [(f"{sev}: ", Untrusted(a.title)), ("In ", *scan_label(a))]
+    if triage(a):
+        lines.append(triage(a))
     if a.detail:
         lines.append(("Where: ", Untrusted(a.detail)))
     return title, lines, "failure" if a.severity in ("critical", "high") else "warning"
@@ -224,7 +234,8 @@ def digest(alerts: list[Alert], total: int, by_kind: dict[str, int], severities:
     lines: list[tuple[Piece, ...]] = []
     for a in alerts:
         head = f"[{a.severity}] " if a.kind == "finding" else f"[{a.kind.replace('_', ' ')}] "
-        lines.append(("• ", head, Untrusted(a.title or a.detail), " — ", *scan_label(a)))
+        extra = (" (", *triage(a), ")") if triage(a) else ()
+        lines.append(("• ", head, Untrusted(a.title or a.detail), *extra, " — ", *scan_label(a)))
     if total > len(alerts):
         lines.append((f"… and {total - len(alerts)} more",))
     scans = {a.scan_id for a in alerts}

@@ -41,6 +41,7 @@ class Destination:
     name: str
     url: str = field(repr=False)  # holds secrets: never printed or logged
     dialect: str
+    unresolved: str | None = None  # a dry run's: why its URL could not be read (nothing is sent)
 
     def secrets(self) -> list[str]:
         """Parts of the URL that may be secret (for redacting messages from Apprise)."""
@@ -82,7 +83,9 @@ def route_name(rule: str, destination: str) -> str:
     return f"{rule} → {destination}"
 
 
-def load(path: str, env: Mapping[str, str] | None = None) -> Config:
+def load(path: str, env: Mapping[str, str] | None = None, dry_run: bool = False) -> Config:
+    """The rules file checked. A dry run sends nothing, so a secret it cannot read is only noted
+    on its destination (`unresolved`) instead of stopping it."""
     env = os.environ if env is None else env
     try:
         with open(path, "rb") as f:
@@ -92,10 +95,10 @@ def load(path: str, env: Mapping[str, str] | None = None) -> Config:
                          "pass --rules or set BUGHUNT_ALERT_RULES") from None
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{path}: not valid TOML: {exc}") from None
-    return parse(doc, env, path)
+    return parse(doc, env, path, dry_run)
 
 
-def parse(doc: dict[str, Any], env: Mapping[str, str], where: str = "rules") -> Config:
+def parse(doc: dict[str, Any], env: Mapping[str, str], where: str = "rules", dry_run: bool = False) -> Config:
     unknown = set(doc) - {"destinations", "rules"}
     if unknown:
         raise RulesError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}: "
@@ -103,7 +106,7 @@ def parse(doc: dict[str, Any], env: Mapping[str, str], where: str = "rules") -> 
     raw_dests = doc.get("destinations") or {}
     if not isinstance(raw_dests, dict) or not raw_dests:
         raise RulesError(f"{where}: no destinations: add e.g. [destinations.slack] with url_env = \"SLACK_URL\"")
-    destinations = {name: _destination(name, spec, env, where) for name, spec in raw_dests.items()}
+    destinations = {name: _destination(name, spec, env, where, dry_run) for name, spec in raw_dests.items()}
     raw_rules = doc.get("rules") or []
     if not isinstance(raw_rules, list) or not raw_rules:
         raise RulesError(f"{where}: no rules: add a [[rules]] table with name, on and to")
@@ -115,7 +118,7 @@ def parse(doc: dict[str, Any], env: Mapping[str, str], where: str = "rules") -> 
     return Config(destinations, rules)
 
 
-def _destination(name: str, spec: Any, env: Mapping[str, str], where: str) -> Destination:
+def _destination(name: str, spec: Any, env: Mapping[str, str], where: str, dry_run: bool = False) -> Destination:
     here = f"{where}: [destinations.{name}]"
     if not isinstance(spec, dict):
         raise RulesError(f"{here}: expected a table with url, url_env or url_file")
@@ -124,7 +127,12 @@ def _destination(name: str, spec: Any, env: Mapping[str, str], where: str) -> De
     if len(given) != 1 or extra:
         raise RulesError(f"{here}: give exactly one of url, url_env, url_file"
                          + (f" (unknown: {', '.join(sorted(extra))})" if extra else ""))
-    url = _secret_url(here, given[0], str(spec[given[0]]), env)
+    try:
+        url = _secret_url(here, given[0], str(spec[given[0]]), env)
+    except RulesError as exc:
+        if not dry_run:
+            raise
+        return Destination(name, "", "text", unresolved=str(exc))
     schema = url.split("://", 1)[0].lower() if "://" in url else ""
     if not schema:
         raise RulesError(f"{here}: not an Apprise URL (expected schema://…, e.g. slack://…, mailto://…)")

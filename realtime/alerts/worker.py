@@ -31,18 +31,35 @@ BATCH = 2_000
 # The worker's own store only carries the stream position: keep it small.
 STORE = StoreOptions(max_events=100, max_notifications=100, max_findings=1_000, max_history=2, max_rejected=100)
 POSITION = "position"  # queue marker: where the stream stands after a (re)connect
+SNAPSHOT = "snapshot"  # queue marker: the scans of a gateway state the client loaded
+
+
+class FollowedStore(EventStore):
+    """The worker's store: a gateway state it loads (a fresh start, a resync) is also queued for
+    the handler, ahead of the events that follow it, so the engine knows those scans too."""
+
+    def __init__(self, options: StoreOptions, events: queue.Queue):
+        super().__init__(options)
+        self.events = events
+
+    def load_state(self, doc: dict[str, Any], at: float | None = None) -> dict[str, int]:
+        loaded = super().load_state(doc, at)
+        scans = [s for s in doc.get("scans", []) if isinstance(s, dict) and s.get("scan_id")]
+        self.events.put((SNAPSHOT, scans, None))
+        return loaded
 
 
 class Worker:
     def __init__(self, config: Config, options: AlertOptions, links: messages.Links, deliver: Deliver,
-                 lease: Lease | None = None, announce: Callable[[dict[str, Any]], None] | None = None):
+                 lease: Lease | None = None, announce: Callable[[dict[str, Any]], None] | None = None,
+                 dry_run: bool = False):
         self.config, self.options, self.links, self.lease = config, options, links, lease
         self.engine = Engine(config.rules, options.max_scans)
         self.routes = {route_name(r.name, d): (r, d) for r in config.rules for d in r.to}
-        self.senders = {name: Sender(dest, options.db, lease, deliver, options.retries, options.backoff, announce)
-                        for name, dest in config.destinations.items()}
+        self.senders = {name: Sender(dest, options.db, lease, deliver, options.retries, options.backoff, announce,
+                                     dry_run) for name, dest in config.destinations.items()}
         self.events: queue.Queue = queue.Queue(maxsize=10_000)  # full: the client's loop waits
-        self.store = EventStore(STORE)
+        self.store = FollowedStore(STORE, self.events)
         self.state: State | None = None
         self.cursor: tuple[str | None, int | None] = (None, None)
         self.handled = 0
@@ -119,6 +136,9 @@ class Worker:
             for event, data, epoch in batch:
                 if event == POSITION:
                     self._position(*data, now, woken)
+                    continue
+                if event == SNAPSHOT:
+                    self.engine.learn(data)
                     continue
                 self.engine.epoch = epoch or ""
                 for rule, alert in self.engine.handle(event, data, now):

@@ -265,3 +265,75 @@ def test_with_the_secret_messages_carry_a_read_only_scan_link(gateway_factory, w
     assert link.startswith("http://dash.example/scan?id=s1&token=")
     identity = auth.identify(parse_qs(urlsplit(link).query)["token"][0], None)
     assert identity.role == "viewer" and identity.scans == ("s1",)
+
+
+def test_a_scan_started_before_the_worker_is_alerted_with_its_name_and_target(gateway, workers, hook):
+    """The scan comes to the worker only in the gateway's state (a fresh start); after a restart
+    from its own state it still knows it."""
+    gateway.publish("scan_started", {"scan_id": "al-1", "scan_name": "Alert test", "target": "https://shop.example.com"})
+    rules = [{"name": "prod", "on": "finding", "severity": "critical", "targets": ["*shop.example.com*"],
+              "to": ["hook"]}]
+    worker = workers(gateway, {"hook": hook.url}, rules)
+    worker.wait_connected()
+    gateway.publish("vulnerability_found", {"scan_id": "al-1", "title": "Log4Shell", "severity": "critical",
+                                            "cve": ["CVE-2021-44228"], "cvss_score": 10.0})
+    wait_for(hook.messages, timeout=10)
+    alert = hook.messages()[0]
+    assert alert["title"] == "Critical finding on shop.example.com"
+    assert "scan Alert test (al-1) on shop.example.com" in alert["message"]
+    assert "CVE-2021-44228 · CVSS 10.0" in alert["message"]
+    worker.stop()
+    again = workers(gateway, {"hook": hook.url}, rules)  # same state file
+    again.wait_connected()
+    gateway.publish("vulnerability_found", {"scan_id": "al-1", "title": "Second", "severity": "critical"})
+    wait_for(lambda: len(hook.messages()) == 2, timeout=10)
+    assert "scan Alert test (al-1) on shop.example.com" in hook.messages()[1]["message"]
+    time.sleep(1)
+    assert len(hook.messages()) == 2
+
+
+def test_dry_run_of_the_example_rules_needs_no_secrets_and_says_nothing_was_sent(gateway, tmp_path):
+    from tests.conftest import ROOT
+
+    env = {"BUGHUNT_ALERT_DB": str(tmp_path / "unused.sqlite")}
+    worker = WorkerProcess(gateway.url, (ROOT / "alerts.example.toml").read_text(), tmp_path / "w", env=env,
+                           args=("--dry-run",))
+    try:
+        worker.wait_connected()
+        assert "warning: " in worker.text() and "environment variable SLACK_ALERTS_URL is not set" in worker.text()
+        assert "cannot read url_file /run/secrets/alerts_mail_url" in worker.text()
+        start_scan(gateway, "nightly-1")
+        gateway.publish("scan_failed", {"scan_id": "nightly-1", "error": "target unreachable"})
+        worker.wait_log(r"alert not sent \(dry run\) destination=email")
+        worker.wait_log(r"alert not sent \(dry run\) destination=slack")
+        assert "--- to slack (text, text, failure) — URL not resolved" in worker.text()
+        assert "Scan failed on shop.example.com" in worker.text()
+        assert "alert sent" not in worker.text() and worker.proc.poll() is None
+    finally:
+        worker.stop()
+
+
+def cursor_seq(db):
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()
+    return int(row[0]) if row and row[0] else None
+
+
+def test_a_scan_started_in_a_gap_the_worker_resynced_over_is_alerted(gateway_factory, workers, hook):
+    """The worker was down longer than the gateway's replay buffer: it resyncs from the state."""
+    gateway = gateway_factory(env={"BUGHUNT_REPLAY_EVENTS": "5"})
+    rules = [{"name": "prod", "on": "finding", "severity": "critical", "targets": ["*shop.example.com*"],
+              "to": ["hook"]}]
+    first = workers(gateway, {"hook": hook.url}, rules)
+    first.wait_connected()
+    gateway.publish("scan_started", {"scan_id": "before", "target": "https://blog.example.com"})
+    published = gateway.get("/healthz")["last_seq"]
+    wait_for(lambda: (cursor_seq(first.db) or 0) >= published, timeout=20)  # handled: the cursor is past it
+    first.stop()
+    gateway.publish("scan_started", {"scan_id": "al-2", "scan_name": "In the gap", "target": "https://shop.example.com"})
+    gateway.post([{"event": "scan_progress", "data": {"scan_id": "al-2", "progress": p}} for p in range(1, 20)])
+    again = workers(gateway, {"hook": hook.url}, rules)  # same state file, cursor behind the buffer
+    again.wait_log(r"catch_up='Resynced from snapshot")
+    gateway.publish("vulnerability_found", {"scan_id": "al-2", "title": "SQLi", "severity": "critical"})
+    wait_for(hook.messages, timeout=10)
+    assert "scan In the gap (al-2) on shop.example.com" in hook.messages()[0]["message"]

@@ -58,7 +58,7 @@ def test_hostile_titles_are_inert_in_every_format(gateway, receivers, tmp_path):
         gateway.publish("scan_started", {"scan_id": "s1", "scan_name": "@everyone", "target": "https://shop.example.com"})
         for n, title in enumerate(HOSTILE):
             gateway.publish("vulnerability_found", {"scan_id": "s1", "title": title, "severity": "critical",
-                                                    "url": f"http://evil.example/{n}"})
+                                                    "url": f"http://evil.example/{n}", "cve": [title[:32]]})
         count = len(HOSTILE)
         wait_for(lambda: len(hook.messages()) == count and len(mail.messages) == count
                  and len(proxy.requests) == 3 * count, timeout=30)
@@ -89,3 +89,4 @@ def test_hostile_titles_are_inert_in_every_format(gateway, receivers, tmp_path):
         assert_inert("teams", text)
     # The hostile text is still there to read, only defused.
     assert any("everyone look" in m["message"] for m in hook.messages())
+    assert [m["message"].count("everyone look") for m in hook.messages() if "everyone look" in m["message"]] == [2]

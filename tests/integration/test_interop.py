@@ -1,9 +1,10 @@
 """The official JavaScript socket.io-client (what the original Next.js frontend uses)."""
 import json
 import subprocess
-from pathlib import Path
 
-JS = Path(__file__).parent / "js"
+from tests.conftest import ROOT
+
+JS = ROOT / "tests/js"
 
 
 def test_js_client_joins_a_scan_room_receives_its_progress_and_leaves(gateway):

@@ -7,7 +7,7 @@ import pytest
 
 from realtime.alerts import messages
 from realtime.alerts.engine import Alert, Engine
-from realtime.alerts.rules import RulesError, parse
+from realtime.alerts.rules import RulesError, load, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = {"hook": {"url": "json://127.0.0.1:9/x"}}
@@ -80,3 +80,56 @@ def test_untrusted_text_cannot_ping_link_or_render(dialect):
     for text in (title, body.replace("<br>", "")):  # our own line breaks
         assert not re.search(r"@everyone|<[!@a-z]|\]\(|https://evil", text), text
     assert "everyone" in body
+
+
+def test_the_example_rules_file_is_the_one_readme_shows():
+    shown = re.search(r"A complete `alerts.toml`.*?```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert (ROOT / "alerts.example.toml").read_text() == shown.group(1)
+
+
+def test_a_dry_run_notes_secrets_it_cannot_read_instead_of_stopping(tmp_path):
+    with pytest.raises(RulesError, match="environment variable SLACK_ALERTS_URL is not set"):
+        load(str(ROOT / "alerts.example.toml"), {})
+    config = load(str(ROOT / "alerts.example.toml"), {}, dry_run=True)
+    where = ROOT / "alerts.example.toml"
+    assert {n: d.unresolved for n, d in config.destinations.items()} == {
+        "slack": f"{where}: [destinations.slack]: environment variable SLACK_ALERTS_URL is not set",
+        "email": f"{where}: [destinations.email]: cannot read url_file /run/secrets/alerts_mail_url "
+                 "(No such file or directory)"}
+    assert len(config.rules) == 7
+    with pytest.raises(RulesError, match="Apprise does not accept"):  # what it can check, it still does
+        parse({"destinations": {"s": {"url": "nope://x"}}, "rules": []}, {}, dry_run=True)
+
+
+def test_scans_from_the_gateways_state_are_known_to_the_rules():
+    """A scan that started before the worker (or in a gap it resynced over) comes only in the
+    state the client loads: its name and target must still match and name the alert."""
+    config = parse({"destinations": HOOK, "rules": [
+        {"name": "prod", "on": "finding", "severity": "critical", "targets": ["*shop.example.com*"], "to": ["hook"]},
+        {"name": "done", "on": "scan_completed", "scans": ["Alert*"], "to": ["hook"]}]}, {})
+    engine = Engine(config.rules)
+    engine.learn([{"scan_id": "al-1", "name": "Alert test", "target": "https://shop.example.com",
+                   "status": "running", "updated_at": 100.0},
+                  {"scan_id": "al-2", "name": "Old", "status": "completed", "updated_at": 50.0}])
+    assert engine.stuck(100.5) == [] and engine.scans["al-1"].last_at == 100.0  # silent since the state says
+    matched = engine.handle("vulnerability_found",
+                            {"scan_id": "al-1", "title": "RCE", "severity": "critical", "seq": 3})
+    assert [(r.name, a.scan_name, a.target) for r, a in matched] == [("prod", "Alert test", "https://shop.example.com")]
+    assert engine.running() == ["al-1"]  # statuses as the state has them
+    assert {i.scan_id for i in engine.take_dirty()[0]} == {"al-1", "al-2"}  # persisted with the cursor
+    assert [r.name for r, _ in engine.handle("scan_completed", {"scan_id": "al-1", "seq": 4})] == ["done"]
+
+
+@pytest.mark.parametrize("dialect", ["text", "json", "slack", "discord", "teams", "email"])
+def test_finding_alerts_and_digests_carry_cve_and_cvss_inert(dialect):
+    alert = Alert(kind="finding", key="k", scan_id="s1", target="https://shop.example.com", severity="critical",
+                  title="Log4Shell", cve=["CVE-2021-44228", "@everyone <!here>"], cvss=10.0)
+    single = messages.render(messages.single(alert, messages.Links()), dialect)[1]
+    top = messages.render(messages.digest([alert, alert], 2, {"finding": 2}, {"critical": 2}, messages.Links()),
+                          dialect)[1]
+    for body in (single, top):
+        assert re.search(r"CVE\\?-2021\\?-44228", body) and "CVSS 10.0" in body, body
+        assert not re.search(r"@everyone|<[!@a-z]", body.replace("<br>", "")), body
+    bare = messages.render(messages.single(Alert(kind="finding", key="k", severity="low", title="t"),
+                                           messages.Links()), dialect)[1]
+    assert "CVE" not in bare and "CVSS" not in bare
