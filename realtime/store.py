@@ -128,9 +128,8 @@ class EventStore:
         for rec in self._scans.values():
             if rec.status in protocol.ACTIVE_STATUSES and rec.scan_id not in keep:
                 self._set_status(rec, protocol.LOST_CONTACT)
-                rec.lost_at, rec.lost_why, rec.frozen = at, why, None
+                rec.lost_at, rec.lost_why, rec.frozen, self._urgent = at, why, None, True
                 self._dirty_scans.add(rec.scan_id)
-                self._urgent = True
 
     def load_state(self, doc: dict[str, Any], at: float | None = None) -> dict[str, int]:
         """Catch up from a gateway snapshot (GET /api/state): scans and metrics as the gateway
