@@ -65,6 +65,9 @@ def test_a_full_disk_stops_the_journal_at_what_it_holds_and_a_restart_replays_th
     try:
         client.connect(gateway.url)
         assert client.wait_connected(10)
+        produce(gateway.url, truth.workload("fits", scans=1, events_per_scan=20))
+        settle(truth, client.store)
+        assert opened.journal.flush() and opened.journal.durable is not None  # a first part is on disk
         produce(gateway.url, truth.workload("disk", scans=20, events_per_scan=100))
         settle(truth, client.store)  # memory holds everything: the dashboard keeps serving
         opened.journal.flush()
