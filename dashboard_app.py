@@ -43,6 +43,8 @@ def sidebar_live() -> None:
         if st.button("Reconnect now"):
             rt.client.reconnect_now()
     st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    for problem in rt.journal_problems():
+        st.error(views.literal(problem), icon=":material/database:")
 
     start = bridge.cursor(bridge.TOAST_CURSOR, snap.logged)  # a new tab starts now, not with history
     for toast in views.plan_toasts(views.new_records(snap, start)):

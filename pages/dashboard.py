@@ -40,6 +40,7 @@ def live() -> None:
                 st.badge(stuck, color="orange")
     if len(scans) > ACTIVE_CARDS:
         st.caption(f"and {len(scans) - ACTIVE_CARDS} more on the Scans page")
+    lost_contact(snap)
 
     st.subheader("Latest notifications")
     if not snap.notifications:
@@ -48,6 +49,19 @@ def live() -> None:
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
                     f"· {views.ago(now - n.at)}{'' if n.read else ' · unread'}")
+
+
+def lost_contact(snap) -> None:
+    """Scans that were under way when the gateway's stream lost them: named, not left running."""
+    lost = views.lost_scans(snap)
+    if not lost:
+        return
+    st.subheader("Lost contact")
+    for scan in lost[:ACTIVE_CARDS]:
+        st.warning(f"**{views.literal(scan.name or scan.scan_id)}** · {scan.progress:.0f}% · "
+                   f"{views.literal(views.lost_note(scan))}", icon=":material/link_off:")
+    if len(lost) > ACTIVE_CARDS:
+        st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 
 
 live()

@@ -33,6 +33,8 @@ def live() -> None:
              help=f"Stream {snap.epoch or '—'}; {snap.seq_skipped} events skipped as already applied")
     if status.note:
         st.info(views.literal(status.note))
+    for problem in rt.journal_problems():
+        st.error(views.literal(problem), icon=":material/database:")
     rooms = views.literal(", ".join(status.rooms)) or "none (all scans)"
     st.caption(f"URL: {views.literal(status.url or '—')} · rooms: {rooms} · "
                f"queued sends: {status.queued} (dropped {status.dropped})"

@@ -59,6 +59,8 @@ def live() -> None:
         st.markdown(f"**ETA:** {views.span(remaining[0])} – {views.span(remaining[1])}")
     if scan.status == "failed":
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
+    if scan.status == protocol.LOST_CONTACT:
+        st.warning(views.literal(views.lost_note(scan)), icon=":material/link_off:")
 
     left, right = st.columns(2)
     with left:

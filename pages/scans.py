@@ -16,6 +16,10 @@ def live() -> None:
     snap = rt.snapshot()
     frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses))
     st.caption(f"{len(frame)} of {len(snap.scans)} scans")
+    if lost := views.lost_scans(snap):
+        st.warning(f"{len(lost)} scans lost contact: " + "; ".join(
+            f"{views.literal(scan.name or scan.scan_id)} ({views.literal(views.lost_note(scan))})" for scan in lost[:5])
+            + (f"; and {len(lost) - 5} more" if len(lost) > 5 else ""), icon=":material/link_off:")
     st.dataframe(frame, hide_index=True, column_config={
         "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
         "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),

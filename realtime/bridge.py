@@ -19,6 +19,7 @@ from realtime.auth import Authenticator, AuthError, for_gateway, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
 from realtime.journal import Journal
+from realtime.journal_files import journal_path, open_replayed
 from realtime.leases import RoomLeases
 from realtime.options import (
     ClientOptions,
@@ -45,6 +46,12 @@ class Runtime:
     secret: str | None = None  # the gateway's token secret, when the dashboard has it (always in demo mode)
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
     demo: RunningGateway | None = None  # the demo gateway, once started
+    journal_notice: str | None = None  # a journal that could not be used at start (moved aside, ...)
+
+    def journal_problems(self) -> list[str]:
+        """What the journal cannot do, for the sidebar and Live events (empty: all is well)."""
+        failure = self.journal.failure if self.journal is not None else None
+        return [p for p in (self.journal_notice, failure and f"Journal: {failure}.") if p]
 
     def snapshot(self) -> Snapshot:
         """The store as viewers share it: at most `snapshot_interval` seconds behind."""
@@ -188,11 +195,11 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
         settings, store_options, client_options = DashboardOptions(), StoreOptions(), ClientOptions()
         journal_options, debug_options = JournalOptions(), DebugOptions()
     debug.configure(debug_options)
-    journal = None if journal_options.path == ":memory:" else Journal(journal_options.path, journal_options)
-    store = EventStore(store_options, journal)
+    opened = open_replayed(journal_path(journal_options.path, settings.ws_url), journal_options, settings.ws_url,
+                           lambda journal: EventStore(store_options, journal))
+    journal, store = opened.journal, opened.store  # scans, findings and read flags from before a restart
     if journal is not None:
-        count = journal.replay(store)  # scans, findings and read flags from before a restart
-        log.info("replayed %d events from %s", count, journal.path)
+        log.info("replayed %d events from %s", opened.replayed, journal.path)
         # What the replay built lives long: keep it out of every later full collection.
         gc.collect()
         gc.freeze()
@@ -214,7 +221,8 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     if settings.user_id:
         client.join_room(f"user_{settings.user_id}")
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
-    return Runtime(settings, store, client, leases, journal, demo_options, secret, error)
+    return Runtime(settings, store, client, leases, journal, demo_options, secret, error,
+                   journal_notice=opened.notice)
 
 
 @st.cache_data(ttl=5, show_spinner=False)

@@ -44,14 +44,34 @@ async def catch_up(sio: socketio.AsyncClient, store: EventStore, options: Client
     if not ack.get("resync_required"):
         return CatchUp(refused=refused)
     try:
-        loaded = store.load_state(await fetch_state(url, auth, options.connect_timeout))
+        doc = await fetch_state(url, auth, options.connect_timeout)
+        loaded = store.load_state(doc)
     except Exception as exc:  # noqa: BLE001 - live events still flow; say what is missing
         store.set_epoch(ack.get("epoch"))
         return CatchUp(f"Could not load the gateway's state ({describe(exc)}): live events only", True, refused)
-    note = "Loaded the gateway's state" if since is None else "Resynced from snapshot"
-    if loaded["findings_not_loaded"]:
-        note += f" — {loaded['findings_not_loaded']} older findings were beyond the snapshot"
-    return CatchUp(note, True, refused)
+    return CatchUp(resync_note(epoch, since, doc, loaded), True, refused)
+
+
+MISSING = (("findings_not_loaded", "older findings (beyond the snapshot)"),
+           ("notifications_not_loaded", "older notifications (beyond the snapshot)"),
+           ("unreadable", "snapshot items that could not be read"))
+
+
+def resync_note(epoch: str | None, since: int | None, doc: dict, loaded: dict[str, int]) -> str:
+    """How a resync caught up, and everything it could not bring back: the events between our
+    position and the snapshot (the snapshot holds their outcome, the event log lacks them),
+    findings and notifications beyond the snapshot's window."""
+    gone = []
+    last_seq = doc.get("last_seq") if isinstance(doc.get("last_seq"), int) else None
+    if since is not None and doc.get("epoch") != epoch:
+        gone.append(f"the old stream's events after seq {since} (the gateway's stream changed; scans "
+                    "it no longer knows show as lost contact)")
+    elif since is not None and last_seq is not None and last_seq > since:
+        gone.append(f"{last_seq - since} events after seq {since} (their outcome is in the snapshot, "
+                    "the event log lacks them)")
+    gone += [f"{loaded[key]} {what}" for key, what in MISSING if loaded.get(key)]
+    head = "Loaded the gateway's state" if since is None else "Resynced from snapshot"
+    return f"{head} — not brought back: {'; '.join(gone)}" if gone else head
 
 
 async def fetch_state(url: str, auth: Any, timeout: float) -> dict:

@@ -35,9 +35,15 @@ CREATE TABLE IF NOT EXISTS reads (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 SNAPSHOT = "_snapshot"  # a gateway snapshot the store caught up from (data: the /api/state document)
+IMPORTED = "import"  # the epoch older versions gave imported events (they belong to no stream)
 BATCH = 1000
 LINGER = 0.25  # seconds the writer gathers events into one commit
 _STOP = object()
+GATEWAY = "gateway"  # meta key: the gateway URL whose stream the journal holds
+
+
+class OtherStream(Exception):
+    """The journal belongs to another gateway's stream."""
 
 
 def resolve(path: str) -> str:
@@ -62,6 +68,9 @@ class Journal:
         self._writer: threading.Thread | None = None
         self._last_compaction = 0.0
         self.written = 0
+        self.durable: tuple[str | None, int] | None = None  # (epoch, seq) of the newest committed event
+        self.failure: str | None = None  # why writing stopped (the disk filled up, ...)
+        self.lost = 0  # events applied after the failure, kept in memory only
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -100,11 +109,21 @@ class Journal:
 
     def _insert(self, rows: list[tuple], meta: dict[str, str] | None = None) -> None:
         self._db.execute("BEGIN")
-        self._db.executemany("INSERT INTO events (epoch, seq, event, scan_id, data, at) VALUES (?,?,?,?,?,?)", rows)
-        if meta:
-            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
-        self._db.execute("COMMIT")
+        try:
+            self._db.executemany("INSERT INTO events (epoch, seq, event, scan_id, data, at) VALUES (?,?,?,?,?,?)",
+                                 rows)
+            if meta:
+                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
         self.written += len(rows)
+        for epoch, seq, *_ in reversed(rows):
+            if seq is not None:
+                self.durable = (epoch, seq)
+                break
 
     def _write_loop(self) -> None:
         while True:
@@ -116,17 +135,30 @@ class Journal:
                     items.append(self._queue.get(timeout=left))
                 except queue.Empty:
                     break
-            try:
-                self._write_items([i for i in items if isinstance(i, tuple)])
-                if time.time() - self._last_compaction > 300:
-                    self.compact()
-            except Exception:  # noqa: BLE001 - a full disk must not kill the dashboard
-                log.exception("journal write failed; %d items lost", len(items))
+            self._write_safely([i for i in items if isinstance(i, tuple)])
             for item in items:
                 if isinstance(item, threading.Event):
                     item.set()
             if any(item is _STOP for item in items):
                 return
+
+    def _write_safely(self, items: list[tuple]) -> None:
+        """Write, or once writing failed, count what is not written: the journal then holds an
+        unbroken prefix of the stream, so a restart resumes from what it holds and the gateway
+        sends the rest again (a journal with a hole would resume past it, losing it for good)."""
+        if self.failure is not None:
+            self.lost += len(items)
+            return
+        try:
+            self._write_items(items)
+            if time.time() - self._last_compaction > 300:
+                self.compact()
+        except Exception as exc:  # noqa: BLE001 - a full disk must not kill the dashboard
+            since = f"events after seq {self.durable[1]}" if self.durable else "all events"
+            self.failure = (f"writing {self.path} failed at {time.strftime('%H:%M:%S')} ({exc}); {since} are "
+                            "in memory only, and a restart fetches them from the gateway again")
+            self.lost += len(items)
+            log.error("journal write failed; journaling stopped: %s", self.failure)
 
     def _write_items(self, items: list[tuple]) -> None:
         rows, reads = [], []
@@ -179,7 +211,7 @@ class Journal:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def rows(self, since_at: float = 0.0) -> Iterator[tuple[str | None, int | None, str, Any, float]]:
+    def rows(self, since_at: float = float("-inf")) -> Iterator[tuple[str | None, int | None, str, Any, float]]:
         """(epoch, seq, event, data, at) in the order they were applied."""
         with self._lock:
             cursor = self._db.execute(
@@ -194,10 +226,14 @@ class Journal:
         count = 0
         try:
             for epoch, _seq, event, data, at in self.rows():
-                if event == SNAPSHOT:
+                if not protocol.sane_time(at):  # written by an older version
+                    store.reject(event, f"journal: arrival time {protocol.preview(at, 40)} is not a time",
+                                 data, time.time())
+                elif event == SNAPSHOT:
                     store.load_state(data, at=at)
                 else:
-                    store.set_epoch(epoch)
+                    if epoch not in (None, IMPORTED):  # imported events belong to no stream
+                        store.set_epoch(epoch, at)
                     store.apply(event, data, at=at)
                 count += 1
             with self._lock:
@@ -231,8 +267,24 @@ class Journal:
             by_event = dict(self._db.execute("SELECT event, COUNT(*) FROM events GROUP BY event ORDER BY 2 DESC"))
             reads = self._db.execute("SELECT COUNT(*) FROM reads").fetchone()[0]
         size = os.path.getsize(self.path) if self.path != ":memory:" else 0
-        return {"path": self.path, "events": total, "by_event": by_event, "read_flags": reads,
-                "oldest": oldest, "newest": newest, "bytes": size}
+        return {"path": self.path, "gateway": self.get_meta(GATEWAY), "epochs": self.epochs(), "events": total,
+                "by_event": by_event, "read_flags": reads, "oldest": oldest, "newest": newest, "bytes": size}
+
+    def epochs(self) -> list[str]:
+        """The streams this journal followed, oldest first (its epoch lineage)."""
+        with self._lock:
+            return [e for (e,) in self._db.execute(
+                "SELECT epoch FROM events WHERE epoch IS NOT NULL AND epoch != ? GROUP BY epoch ORDER BY MIN(id)",
+                (IMPORTED,))]
+
+    def bind(self, gateway: str) -> None:
+        """Belong to `gateway`'s stream; a journal that belongs to another is refused (one
+        journal per stream: a dashboard never shows another gateway's scans)."""
+        owner = self.get_meta(GATEWAY)
+        if owner is not None and owner != gateway:
+            raise OtherStream(f"it holds the stream of {owner}, not {gateway}")
+        if owner is None:
+            self.set_meta(GATEWAY, gateway)
 
     # ---- JSON Lines ----------------------------------------------------------------------
 
@@ -244,8 +296,9 @@ class Journal:
         return count
 
     def import_lines(self, lines: Iterable[str], errors: TextIO = sys.stderr) -> tuple[int, int]:
-        """Append events from JSON Lines (`{"event", "data", "at"?}`); they lose their seq, as
-        they come from another stream. Bad lines are reported and skipped."""
+        """Append events from JSON Lines (`{"event", "data", "at"?}`); they lose their seq and
+        epoch, as they come from another stream, and leave the resume position as it was. Bad
+        lines are reported and skipped."""
         rows, skipped = [], 0
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -256,7 +309,11 @@ class Journal:
                     raise protocol.InvalidEvent("snapshots are not imported")
                 data = protocol.parse(item["event"], item.get("data")).model_dump(
                     exclude_none=True, exclude={"seq"}, mode="json")
-                rows.append(("import", item["event"], data, float(item.get("at") or time.time())))
+                at = float(item.get("at") or time.time())
+                if not protocol.sane_time(at):
+                    raise protocol.InvalidEvent(f"at: {at!r} is not a time between 1990 and 2099")
+                # No epoch: an imported event belongs to no stream, so the resume position stays.
+                rows.append((None, item["event"], data, at))
             except json.JSONDecodeError as exc:
                 skipped += 1
                 print(f"line {number}: skipped: not JSON: {exc}", file=errors)
@@ -276,9 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["stats", "export", "import"])
     parser.add_argument("file", nargs="?", help="export: write here (default stdout); import: read this")
     parser.add_argument("--journal", help="journal path [env BUGHUNT_JOURNAL]")
+    parser.add_argument("--gateway", default=os.environ.get("BUGHUNT_WS_URL", ""),
+                        help="whose journal, for `{gateway}` in the path [env BUGHUNT_WS_URL; unset: demo mode's]")
     args = parser.parse_args(argv)
     options = from_env(JournalOptions)
-    journal = Journal(args.journal or options.path, options)
+    from realtime.journal_files import journal_path  # it builds on this module
+    journal = Journal(journal_path(args.journal or options.path, args.gateway), options)
     try:
         if args.command == "stats":
             print(json.dumps(journal.stats(), indent=2))

@@ -34,6 +34,8 @@ class Scan:
     finished_at: float | None
     duration: float | None
     history: tuple[HistoryPoint, ...]
+    lost_at: float | None = None  # status "lost contact": since when, and why
+    lost_why: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -150,7 +152,7 @@ class ScanRecord:
 
     __slots__ = ("scan_id", "name", "target", "status", "progress", "phase", "current_step",
                  "error", "found", "reported", "started_at", "updated_at", "finished_at",
-                 "duration", "history", "frozen")
+                 "duration", "history", "lost_at", "lost_why", "frozen")
 
     def __init__(self, scan_id: str, at: float):
         self.scan_id = scan_id
@@ -162,6 +164,8 @@ class ScanRecord:
         self.started_at = self.updated_at = at
         self.finished_at = self.duration = None
         self.history: list[HistoryPoint] = []
+        self.lost_at: float | None = None
+        self.lost_why: str | None = None
         self.frozen: Scan | None = None  # cached frozen copy; None when changed since
 
     def freeze(self) -> Scan:
@@ -169,5 +173,6 @@ class ScanRecord:
             self.frozen = Scan(
                 self.scan_id, self.name, self.target, self.status, self.progress, self.phase,
                 self.current_step, self.error, max(self.found, self.reported), self.started_at,
-                self.updated_at, self.finished_at, self.duration, tuple(self.history))
+                self.updated_at, self.finished_at, self.duration, tuple(self.history), self.lost_at,
+                self.lost_why)
         return self.frozen

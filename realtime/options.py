@@ -50,9 +50,10 @@ class DashboardOptions:
 @dataclass(frozen=True)
 class JournalOptions:
     path: str = setting(
-        "~/.local/share/bughunt-monitor/journal.sqlite", "BUGHUNT_JOURNAL",
+        "~/.local/share/bughunt-monitor/journal-{gateway}.sqlite", "BUGHUNT_JOURNAL",
         "SQLite journal of applied events, replayed at start so a restart keeps scans, findings and "
-        "read flags (`:memory:` turns it off).")
+        "read flags; `{gateway}` becomes the gateway URL's name, so each gateway has its own journal "
+        "(`:memory:` turns it off). A journal that cannot be read is moved aside.")
     max_events: int = setting(500_000, "BUGHUNT_JOURNAL_MAX_EVENTS", "Events kept in the journal (oldest go first).")
     max_days: float = setting(30.0, "BUGHUNT_JOURNAL_MAX_DAYS", "Days of events kept in the journal.")
     compact_after: float = setting(
@@ -131,6 +132,10 @@ class GatewayOptions:
     metrics_interval: float = setting(
         2.0, "BUGHUNT_METRICS_INTERVAL", "Seconds between `metrics_update` emits (only when the metrics changed).")
     state_findings: int = setting(1_000, "BUGHUNT_STATE_FINDINGS", "Newest findings served by GET /api/state.")
+    clock_window: float = setting(
+        86_400.0, "BUGHUNT_CLOCK_WINDOW",
+        "Seconds an event's times (`timestamp`, `found_at`) may be ahead of the gateway's clock; further "
+        "is refused (400). Older times are accepted down to 1990 (scanner output read later, imports).")
     replay_events: int = setting(
         50_000, "BUGHUNT_REPLAY_EVENTS", "Events kept for clients that resume after a disconnect.")
     replay_seconds: float = setting(900.0, "BUGHUNT_REPLAY_SECONDS", "How long events stay resumable.")

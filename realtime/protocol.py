@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -25,9 +27,13 @@ from pydantic import (
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
-SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")  # in lifecycle order
+# In lifecycle order. "lost contact" is the dashboard's own: a scan it had as under way that the
+# gateway's stream no longer knows (a new epoch, or a resync snapshot without it); a later event
+# of the scan brings it back.
+LOST_CONTACT = "lost contact"
+SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
-TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:])  # sticky: a late event never revives a scan
+TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:5])  # sticky: a late event never revives a scan
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -78,9 +84,32 @@ def _aliases(*names: str) -> Any:
     return AliasChoices(*names)
 
 
+# Time: every stored time lies in [EARLIEST, LATEST) whatever the source (an import may bring
+# old events), so pages can always show it; live events must also lie within the gateway's clock
+# window (`wire`). Durations and counts are bounded for the same reason.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_SECONDS = 366 * 86400.0 * 10  # a scan longer than ten years is a broken clock
+MAX_COUNT = 10**15
+
+
+def _instant(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # naive times are UTC
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"{value.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return value
+
+
+def sane_time(at: Any) -> bool:
+    """Whether `at` (epoch seconds) is a time pages can show."""
+    return isinstance(at, (int, float)) and EARLIEST.timestamp() <= at < LATEST.timestamp()
+
+
 Id = Annotated[str, PlainValidator(_room_id, json_schema_input_type=str | int)]
-Count = Annotated[int, Field(strict=True, ge=0)]
-Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+Instant = Annotated[datetime, AfterValidator(_instant)]
 
 
 def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
@@ -98,10 +127,10 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     seq: Annotated[int, Field(strict=True, ge=0)] | None = None
-    timestamp: datetime | None = None
+    timestamp: Instant | None = None
 
     def epoch(self, default: float) -> float:
-        """The event's own time in epoch seconds (naive times are UTC), else `default`."""
+        """The event's own time in epoch seconds, else `default`."""
         return default if self.timestamp is None else epoch_seconds(self.timestamp)
 
 
@@ -147,7 +176,7 @@ class VulnerabilityFound(Event):
     vulnerability_type: Text(100) | None = None
     description: Text(DESCRIPTION_LIMIT) | None = None
     # What a triager needs beyond the summary (all optional, each bounded): see FINDING_EXTRAS.
-    found_at: datetime | None = None
+    found_at: Instant | None = None
     cve: Texts(32, 50) | None = None
     cwe: Texts(32, 50) | None = None
     cvss_vector: Text(200) | None = None
@@ -203,6 +232,15 @@ class Notification(Event):
     title: Text(200) | None = None
     scan_id: Id | None = None
     user_id: Id | None = None
+
+    def notification_id(self) -> str:
+        """The given id, else one derived from the notification (random when nothing identifies it)."""
+        if self.id:
+            return self.id
+        if self.seq is None and self.timestamp is None:
+            return "n-" + uuid.uuid4().hex[:16]
+        return "n-" + hashlib.sha1(repr((self.seq, self.timestamp, self.type, self.title, self.message,
+                                         self.scan_id)).encode()).hexdigest()[:16]
 
 
 SERVER_EVENTS: dict[str, type[Event]] = {
@@ -283,11 +321,25 @@ def parse(event: str, payload: Any) -> Event:
     return _validate(model, payload)
 
 
-def wire(event: str, payload: Any) -> dict[str, Any]:
+CLOCK_WINDOW = 86400.0  # default of BUGHUNT_CLOCK_WINDOW
+TIME_FIELDS = ("timestamp", "found_at")  # every time an event carries (each an Instant)
+
+
+def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, Any]:
     """Validate a server event and give its canonical wire form, stamped with the time it was
-    published when it carries none. Raises InvalidEvent."""
-    data = parse(event, payload).model_dump(exclude_none=True, mode="json")
-    data.setdefault("timestamp", datetime.now(UTC).isoformat(timespec="milliseconds"))
+    published when it carries none. A time more than `window` seconds ahead of the publishing
+    gateway's clock is refused (a scanner's clock running ahead); older times are accepted down to
+    EARLIEST, as scanner output is often read after the fact (an nmap or SARIF file, an import)
+    and keeps the times the tool recorded. Raises InvalidEvent."""
+    parsed = parse(event, payload)
+    now = datetime.now(UTC)
+    for name in TIME_FIELDS:
+        when = getattr(parsed, name, None)
+        if when is not None and (when - now).total_seconds() > window:
+            raise InvalidEvent(f"{name}: {when.isoformat()} is more than {window:g} s ahead of the gateway's clock "
+                               f"({now.isoformat(timespec='seconds')}; BUGHUNT_CLOCK_WINDOW)")
+    data = parsed.model_dump(exclude_none=True, mode="json")
+    data.setdefault("timestamp", now.isoformat(timespec="milliseconds"))
     return data
 
 

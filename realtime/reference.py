@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # missing here fails the check: a new field needs its sentence.
 FIELDS = {
     "seq": "Stamped by the gateway: strictly increasing on its stream. Clients resume by it; never send it.",
-    "timestamp": "ISO 8601 time the event happened; the gateway stamps the publish time when absent.",
+    "timestamp": "ISO 8601 time the event happened (naive: UTC; 1990–2099); the gateway stamps the publish "
+                 "time when absent, and refuses one more than `BUGHUNT_CLOCK_WINDOW` (1 day) ahead of its clock.",
     "scan_id": "The scan the event belongs to; its room is `scan_<scan_id>`.",
     "scan_name": "Human name of the scan.",
     "target": "What is scanned (URL, host or range).",
@@ -45,7 +46,8 @@ FIELDS = {
     "url": "Where it was found.",
     "vulnerability_type": "Class of the finding, e.g. `xss`, `sqli`, `open_port`.",
     "description": "Details, CVE/CWE references.",
-    "found_at": "When the scanner found it (its own time, ISO 8601); else the event's `timestamp`.",
+    "found_at": "When the scanner found it (its own time, ISO 8601, like `timestamp`); "
+                "else the event's `timestamp`.",
     "cve": "CVE ids, e.g. `CVE-2021-44228`.",
     "cwe": "CWE ids, e.g. `CWE-79`.",
     "cvss_vector": "CVSS vector, e.g. `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`.",

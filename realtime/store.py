@@ -1,22 +1,19 @@
 """EventStore: the state every page reads. One writer applies events; readers take snapshots.
-
 Writes happen under a lock into mutable internal records; `snapshot()` turns them into frozen
 objects. Only what changed since the previous snapshot is rebuilt, and a snapshot is cached by
 version, so many viewers polling the same version share one object.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
-import uuid
 from collections import Counter, OrderedDict, deque
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from realtime import protocol
+from realtime import protocol, resync
 from realtime.debug import fields
 from realtime.findings import FindingLog
 from realtime.models import (
@@ -34,7 +31,7 @@ from realtime.models import (
 from realtime.options import StoreOptions
 
 log = logging.getLogger("bughunt.store")
-
+SCAN_COUNTS = ("total_scans", "active_scans", "completed_scans")  # always counted from our scans
 
 
 class EventStore:
@@ -76,18 +73,21 @@ class EventStore:
         try:
             parsed = protocol.parse(event, payload)
         except protocol.InvalidEvent as exc:
-            if event in protocol.SERVER_EVENTS:
-                log.info(fields("event rejected", event=event, reason=exc.reason))
-            with self._lock:
-                if event in protocol.SERVER_EVENTS:
-                    self._rejected.append(
-                        RejectedEvent(str(event), exc.reason, protocol.preview(payload), at))
-                    self._changed.add("rejected")
-                else:  # unknown names are the '*' monitor's business, not state
-                    self._log(None, protocol.preview(event, 100), protocol.preview(payload), at)
-                self._version += 1
+            self.reject(event, exc.reason, payload, at)
             return None
         return self.apply_parsed(event, parsed, at)
+
+    def reject(self, event: Any, reason: str, payload: Any, at: float) -> None:
+        """Keep a server event that cannot be applied in `rejected`, with its reason."""
+        if event in protocol.SERVER_EVENTS:
+            log.info(fields("event rejected", event=event, reason=reason))
+        with self._lock:
+            if event in protocol.SERVER_EVENTS:
+                self._rejected.append(RejectedEvent(str(event), reason, protocol.preview(payload), at))
+                self._changed.add("rejected")
+            else:  # unknown names are the '*' monitor's business, not state
+                self._log(None, protocol.preview(event, 100), protocol.preview(payload), at)
+            self._version += 1
 
     def apply_parsed(self, event: str, parsed: protocol.Event, at: float | None = None) -> protocol.Event | None:
         """Apply an event already validated by `protocol.parse` (None: its seq was applied)."""
@@ -113,40 +113,50 @@ class EventStore:
         with self._lock:
             return self._epoch, None if self._last_seq < 0 else self._last_seq
 
-    def set_epoch(self, epoch: str | None) -> None:
-        """Follow another stream: its seqs start afresh."""
+    def set_epoch(self, epoch: str | None, at: float | None = None) -> None:
+        """Follow another stream: its seqs start afresh, and the scans under way on the old one
+        lose contact (nothing will ever finish them there)."""
         with self._lock:
             if epoch != self._epoch:
+                if self._epoch is not None:
+                    self._lose_contact(f"the gateway's stream changed (new epoch {protocol.preview(epoch, 40)})",
+                                       time.time() if at is None else at)
                 self._epoch, self._last_seq = epoch, -1
                 self._version += 1
 
+    def _lose_contact(self, why: str, at: float, keep: Any = ()) -> None:
+        for rec in self._scans.values():
+            if rec.status in protocol.ACTIVE_STATUSES and rec.scan_id not in keep:
+                self._set_status(rec, protocol.LOST_CONTACT)
+                rec.lost_at, rec.lost_why, rec.frozen, self._urgent = at, why, None, True
+                self._dirty_scans.add(rec.scan_id)
+
     def load_state(self, doc: dict[str, Any], at: float | None = None) -> dict[str, int]:
         """Catch up from a gateway snapshot (GET /api/state): scans and metrics as the gateway
-        has them, findings and notifications it has that we lack (read flags stay ours). The
-        stream position becomes the snapshot's. Returns what was loaded and what the snapshot
-        left out (findings beyond its window)."""
+        has them (a scan we had under way that it lacks loses contact), findings and
+        notifications it has that we lack (read flags stay ours). The stream position becomes
+        the snapshot's. Returns what was loaded and what the snapshot left out."""
         at = time.time() if at is None else at
+        doc = resync.checked(doc)
         with self._lock:
-            for data in doc.get("scans", []):
-                rec = self._scan(data["scan_id"], data.get("updated_at", at))
+            if doc["scans"] is not None:
+                self._lose_contact("not in the gateway's state when the dashboard resynced", at,
+                                   {data["scan_id"] for data in doc["scans"]})
+            for data in doc["scans"] or ():
+                rec = self._scan(data["scan_id"], data["updated_at"])
                 self._set_status(rec, data["status"])
-                for name in ("name", "target", "progress", "phase", "current_step", "error", "started_at",
-                             "finished_at", "duration"):
-                    setattr(rec, name, data.get(name))
-                rec.reported = max(rec.reported, data.get("vulnerability_count", 0))
-                rec.history = [HistoryPoint(**p) for p in data.get("history", [])][-self.options.max_history:]
+                resync.fill_scan(rec, data, self.options.max_history)
             added = 0
-            for data in reversed(doc.get("vulnerabilities", [])):  # oldest first, like arrival
-                if data["id"] not in self._findings.ids:
+            for vuln in reversed(doc["vulnerabilities"]):  # oldest first, like arrival
+                if vuln.id not in self._findings.ids:
                     self._findings_seen += 1
-                    self._critical_seen += data["severity"] == "critical"
-                    self._findings.append(Vulnerability(**data))
+                    self._critical_seen += vuln.severity == "critical"
+                    self._findings.append(vuln)
                     added += 1
             while len(self._findings) > self.options.max_findings:
                 self._findings.evict_oldest()
-            for data in reversed(doc.get("notifications", [])):
-                if data["id"] not in self._notifications:
-                    self._notifications[data["id"]] = Notification(**{**data, "read": False})
+            for note in reversed(doc["notifications"]):
+                self._notifications.setdefault(note.id, note)
             while len(self._notifications) > self.options.max_notifications:
                 self._notifications.popitem(last=False)
             self._server_metrics = dict(doc.get("metrics", {}))
@@ -157,10 +167,8 @@ class EventStore:
             self._log(self._last_seq, "snapshot", f"caught up from the gateway at seq {self._last_seq}", at)
             self._version += 1
             if self.journal is not None:
-                self.journal.append_snapshot(doc, at)
-        served = len(doc.get("vulnerabilities", []))
-        return {"scans": len(doc.get("scans", [])), "findings": added,
-                "findings_not_loaded": max(0, doc.get("vulnerabilities_total", served) - served)}
+                self.journal.append_snapshot(doc["original"], at)
+        return {**doc["counts"], "findings": added}
 
     def _log(self, seq: int | None, event: str, data: Any, at: float,
              parsed: protocol.Event | None = None) -> None:
@@ -191,6 +199,8 @@ class EventStore:
         self._status_counts[rec.status] -= 1
         self._status_counts[status] += 1
         rec.status = status
+        if status != protocol.LOST_CONTACT:
+            rec.lost_at = rec.lost_why = None  # back in contact
 
     def _on_scan_started(self, ev: protocol.ScanStarted, at: float) -> None:
         rec = self._scan(ev.scan_id, at)
@@ -199,14 +209,14 @@ class EventStore:
         rec.name = ev.scan_name or rec.name
         rec.target = ev.target or rec.target
         rec.started_at = min(rec.started_at, ev.epoch(at))
-        if ev.status == "running" or rec.progress == 0:
+        if ev.status == "running" or rec.progress == 0 or rec.status == protocol.LOST_CONTACT:
             self._set_status(rec, ev.status)
 
     def _on_scan_progress(self, ev: protocol.ScanProgress, at: float) -> None:
         rec = self._scan(ev.scan_id, at)
         if rec.status in protocol.TERMINAL_STATUSES:
             return
-        if rec.status == "queued":
+        if rec.status in ("queued", protocol.LOST_CONTACT):
             self._set_status(rec, "running")
         if ev.vulnerabilities_found is not None:
             rec.reported = max(rec.reported, ev.vulnerabilities_found)
@@ -272,7 +282,7 @@ class EventStore:
         self._server_metrics.update(ev.values())
 
     def _on_notification(self, ev: protocol.Notification, at: float) -> None:
-        nid = ev.id or _notification_id(ev)
+        nid = ev.notification_id()
         if nid in self._notifications:
             return
         if len(self._notifications) >= self.options.max_notifications:
@@ -377,22 +387,13 @@ class EventStore:
         return self._samples_view
 
     def _metrics(self) -> dict[str, int]:
-        # What the server says wins; what it never sent is derived from what we hold.
-        return {**self._derived_metrics(), **self._server_metrics}
+        # Scan counts come from the scans we hold, so the cards agree with the lists; for the
+        # rest what the server says wins (it counts findings beyond what we hold).
+        derived = self._derived_metrics()
+        scans = {key: derived[key] for key in SCAN_COUNTS}
+        return {**derived, **self._server_metrics, **scans}
 
     def _derived_metrics(self) -> dict[str, int]:
-        return {
-            "total_scans": len(self._scans),
-            "active_scans": self._status_counts["running"],
-            "total_vulnerabilities": self._findings_seen,
-            "critical_count": self._critical_seen,
-            "completed_scans": self._status_counts["completed"],
-        }
-
-
-def _notification_id(ev: protocol.Notification) -> str:
-    if ev.seq is None and ev.timestamp is None:
-        return "n-" + uuid.uuid4().hex[:16]  # nothing stable to derive an id from
-    return "n-" + hashlib.sha1(
-        repr((ev.seq, ev.timestamp, ev.type, ev.title, ev.message, ev.scan_id)).encode()
-    ).hexdigest()[:16]
+        return {"total_scans": len(self._scans), "active_scans": self._status_counts["running"],
+                "total_vulnerabilities": self._findings_seen, "critical_count": self._critical_seen,
+                "completed_scans": self._status_counts["completed"]}

@@ -82,15 +82,16 @@ def parse_items(body: bytes, max_batch: int, max_depth: int = protocol.MAX_DEPTH
     return items
 
 
-def validate(items: list) -> tuple[list[tuple[str, dict]], list[dict]]:
-    """(event, wire) of each valid item, and what is wrong with each invalid one."""
+def validate(items: list, window: float = protocol.CLOCK_WINDOW) -> tuple[list[tuple[str, dict]], list[dict]]:
+    """(event, wire) of each valid item, and what is wrong with each invalid one (`window`: how
+    far a timestamp may be from our clock)."""
     accepted, details = [], []
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("event"), str):
             details.append({"index": index, "error": ITEM_SHAPE})
             continue
         try:
-            accepted.append((item["event"], protocol.wire(item["event"], item.get("data"))))
+            accepted.append((item["event"], protocol.wire(item["event"], item.get("data"), window)))
         except protocol.InvalidEvent as exc:
             details.append({"index": index, "event": protocol.preview(item["event"], 80), "error": exc.reason})
     return accepted, details
@@ -154,10 +155,15 @@ class HttpApi:
             "vulnerabilities": [plain(v) for v in snap.vulnerabilities[:self.options.state_findings]
                                 if sees(v.scan_id)],
             "vulnerabilities_total": sum(1 for v in snap.vulnerabilities if sees(v.scan_id)),
-            "notifications": [plain(n) for n in snap.notifications
-                              if n.user_id in (None, identity.sub) and (not identity.scoped or sees(n.scan_id))
-                              ][:100],
+            **self.notifications(snap, identity),
         })
+
+    @staticmethod
+    def notifications(snap: Any, identity: Identity) -> dict[str, Any]:
+        """The newest 100 notifications this viewer may see, and how many it may see in all."""
+        mine = [n for n in snap.notifications
+                if n.user_id in (None, identity.sub) and (not identity.scoped or identity.sees_scan(n.scan_id))]
+        return {"notifications": [plain(n) for n in mine[:100]], "notifications_total": len(mine)}
 
     async def post_events(self, request: Request) -> JSONResponse:
         try:
@@ -190,7 +196,7 @@ class HttpApi:
     def accept(self, items: list, producer: str) -> list[tuple[str, dict]]:
         """Every item valid and within the producer's rate, else Refused (a batch with one bad
         item accepts nothing)."""
-        accepted, details = validate(items)
+        accepted, details = validate(items, self.options.clock_window)
         if details:
             for detail in details[:10]:  # bounded: a hostile batch must not flood the log
                 log.info(fields("event rejected", producer=producer, index=detail["index"],

@@ -19,9 +19,12 @@ from realtime.views.scans import (
     elapsed,
     eta,
     is_stuck,
+    lost_note,
+    lost_scans,
     phase_spans,
     scans_by_start,
     scans_frame,
+    status_text,
     stuck_note,
 )
 from realtime.views.tables import (
@@ -45,8 +48,9 @@ from realtime.views.toasts import new_records, plan_toasts
 __all__ = [
     "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
     "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "elapsed", "eta", "event_rates", "event_rows",
-    "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure", "is_stuck",
-    "literal", "matching_findings", "matching_notifications", "metric_delta", "metric_series", "new_records",
-    "pages", "phase_spans", "plan_toasts", "progress_figure", "scans_by_start", "scans_frame", "severity_figure",
-    "span", "stuck_note", "to_csv", "to_json", "type_icon", "visible",
+    "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure",
+    "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",
+    "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
+    "scans_by_start", "scans_frame", "severity_figure", "span", "status_text", "stuck_note", "to_csv",
+    "to_json", "type_icon", "visible",
 ]

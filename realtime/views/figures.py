@@ -58,7 +58,8 @@ def findings_over_time_figure(snap: Snapshot) -> go.Figure:
         return figure([])
     first, last = min(histogram), max(histogram) + HISTOGRAM_SECONDS
     width = max(last - first, 60)
-    bucket = next(b for b in (10, 60, 300, 900, 3600, 21600, 86400, 10**9) if width / b <= 60)
+    bucket = next(b for b in (10, 60, 300, 900, 3600, 21600, 86400, 604800, 2592000, 31536000, 10**9)
+                  if width / b <= 60)
     counts: Counter[int] = Counter()
     for start, n in histogram.items():
         counts[start // bucket * bucket] += n

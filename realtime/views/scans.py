@@ -8,7 +8,7 @@ import pandas as pd
 from realtime import protocol
 from realtime.models import Scan, Snapshot
 from realtime.views.memo import per_snapshot
-from realtime.views.text import ago, span
+from realtime.views.text import ago, clock, span
 
 STUCK = "possibly stuck"  # a running scan silent for longer than BUGHUNT_STUCK_AFTER_SECONDS
 
@@ -20,6 +20,17 @@ def is_stuck(scan: Scan, now: float, stuck_after: float) -> bool:
 def stuck_note(scan: Scan, now: float, stuck_after: float) -> str | None:
     """The badge of a scan that may be stuck ("possibly stuck — last event 5 min ago"), else None."""
     return f"{STUCK} — last event {ago(now - scan.updated_at)}" if is_stuck(scan, now, stuck_after) else None
+
+
+def lost_note(scan: Scan) -> str:
+    """When and why a scan lost contact ("lost contact since 13:05:02 — not in the gateway's state …")."""
+    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at)} — {scan.lost_why or 'unknown'}"
+
+
+def status_text(scan: Scan, now: float, stuck_after: float) -> str:
+    if scan.status == protocol.LOST_CONTACT:
+        return lost_note(scan)
+    return scan.status + (f" ({STUCK})" if is_stuck(scan, now, stuck_after) else "")
 
 
 @per_snapshot
@@ -37,10 +48,15 @@ def elapsed(scan: Scan, now: float) -> float:
     return scan.duration if scan.duration is not None else now - scan.started_at
 
 
+def lost_scans(snap: Snapshot) -> list[Scan]:
+    """Scans the dashboard had under way that the gateway's stream no longer knows."""
+    return [s for s in scans_by_start(snap) if s.status == protocol.LOST_CONTACT]
+
+
 def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every scan (or those in `statuses`), newest first; a status says when it may be stuck."""
     rows = [{
-        "status": s.status + (f" ({STUCK})" if is_stuck(s, now, stuck_after) else ""),
+        "status": status_text(s, now, stuck_after),
         "name": s.name or s.scan_id, "target": s.target or "", "progress": s.progress,
         "phase": s.phase or "", "started": datetime.fromtimestamp(s.started_at),
         "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,

@@ -164,7 +164,8 @@ def test_a_gap_longer_than_the_replay_buffer_resyncs_from_the_snapshot(gateway_f
         proxy.restore()
         wait_for(lambda: client.status.connected and client.store.snapshot().connection.note, timeout=15)
         note = client.store.snapshot().connection.note
-        assert note == "Resynced from snapshot — 50 older findings were beyond the snapshot", note
+        assert note.startswith("Resynced from snapshot — not brought back: "), note
+        assert "50 older findings (beyond the snapshot)" in note and " events after seq " in note, note
         snap = client.store.snapshot()
         for scan_id, expected in truth.scans.items():  # scans and metrics as published
             assert (snap.scans[scan_id].status, snap.scans[scan_id].progress) == expected
@@ -197,8 +198,10 @@ def test_a_gateway_restarted_without_state_is_a_new_stream_and_the_client_resync
         second.publish("scan_started", {"scan_id": "new", "scan_name": "After"})
         wait_for(lambda: "new" in client.store.snapshot().scans, timeout=20)
         assert client.store.stream[0] == second.get("/healthz")["epoch"] != old_epoch
-        assert client.store.snapshot().connection.note == "Resynced from snapshot"
-        assert "old" in client.store.snapshot().scans  # what we had stays
+        assert client.store.snapshot().connection.note.startswith(
+            "Resynced from snapshot — not brought back: the old stream's events after seq 1")
+        old = client.store.snapshot().scans["old"]  # what we had stays, no longer "running"
+        assert old.status == "lost contact" and "not in the gateway's state" in old.lost_why
     finally:
         second.stop()
 
