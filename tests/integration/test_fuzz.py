@@ -73,6 +73,7 @@ def valid_event(state):
     assert post(state, body.encode()) == 202
 
 
+@pytest.mark.timeout(600)  # 10,000 hostile examples; a loaded machine needs more than the default 180 s
 def test_fuzz_http_and_socket_handlers(fuzzed):
     @FUZZ
     @given(BODIES, st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""]))
