@@ -18,6 +18,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import socket
 import statistics
 import struct
@@ -174,12 +175,17 @@ def attack(events: int, resumes: int, seconds: float, env: dict | None = None) -
         stop(proc)
 
 
+# The gateway drops a socket that does not read either way: its replay waits on it, or the
+# stream's backlog check (BUGHUNT_MAX_BACKLOG_*) finds it behind; whichever comes first.
+DROPPED = re.compile(r"did not read its replay|slow consumer")
+
+
 def dropped_at(log: list[str], timeout: float) -> float | None:
     """When the gateway logged dropping the attacker (epoch seconds), waiting up to `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in log:
-            if "did not read its replay" in line:
+            if DROPPED.search(line):
                 return time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + int(line[20:23]) / 1000
         time.sleep(0.1)
     return None
