@@ -19,7 +19,7 @@ from typing import Any
 
 from realtime import protocol
 from realtime.gateway.sessions import Session, Sessions
-from realtime.gateway.stream import Stream, stop_task
+from realtime.gateway.stream import Stream, periodically, stop_task
 from realtime.options import GatewayOptions
 
 log = logging.getLogger("bughunt.gateway")
@@ -36,19 +36,12 @@ class Backlog:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="bughunt-backlog")
+        self._task = asyncio.create_task(
+            periodically(TICK, lambda: self.check_all(time.monotonic()), "backlog check"), name="bughunt-backlog")
 
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(TICK)
-            try:
-                await self.check_all(time.monotonic())
-            except Exception:  # noqa: BLE001 - the next round tries again
-                log.exception("backlog check failed")
 
     async def check_all(self, now: float) -> None:
         for sid in self.sessions.sids():

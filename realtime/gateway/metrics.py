@@ -4,13 +4,10 @@ emits, so clients do not get one copy per gateway."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from realtime.gateway.stream import Stream, StreamUnavailable, stop_task
-
-log = logging.getLogger("bughunt.gateway")
+from realtime.gateway.stream import Stream, periodically, stop_task
 
 LEASE_INTERVALS = 3  # a lease outlives a few missed ticks, so the emitting gateway rarely changes
 
@@ -22,21 +19,12 @@ class Metrics:
         self._last: dict | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="bughunt-metrics")
+        self._task = asyncio.create_task(periodically(self.interval, self.tick, "metrics update"),
+                                         name="bughunt-metrics")
 
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.tick()
-            except StreamUnavailable as exc:
-                log.warning("metrics update skipped: %s", exc)
-            except Exception:  # noqa: BLE001 - try again next tick (e.g. Redis restarting)
-                log.exception("metrics update failed")
 
     async def tick(self) -> None:
         metrics = self.stream.store.derived_metrics()

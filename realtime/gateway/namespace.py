@@ -134,13 +134,9 @@ class GatewayNamespace(socketio.AsyncNamespace):
     # ---- requests ------------------------------------------------------------------------
 
     async def on_resume(self, sid: str, data: Any) -> dict:
-        session, refusal = await self.admit(sid)
+        session, request, refusal = await self.request("resume", sid, data)
         if refusal:
             return refusal
-        try:
-            request = protocol.parse_request("resume", data)
-        except protocol.InvalidEvent as exc:
-            return {"ok": False, "error": exc.reason}
         rooms, refused = self.resume_rooms(session, request)
         job = self.replays.begin(sid, self.replay(sid, session, request, rooms).run())
         await asyncio.wait([job])  # not `await job`: its cancellation is not ours
@@ -193,9 +189,10 @@ class GatewayNamespace(socketio.AsyncNamespace):
             await socket.close(wait=False, abort=True)
 
     async def on_join_room(self, sid: str, data: Any) -> dict:
-        session, room, refusal = await self.room_request("join_room", sid, data)
+        session, request, refusal = await self.request("join_room", sid, data)
         if refusal:
             return refusal
+        room = request.room
         why = session.identity.may_join(room) or self.sessions.room_limit(session)
         if why:
             log.warning(fields("join refused", user=session.identity.sub, room=room, reason=why))
@@ -204,30 +201,28 @@ class GatewayNamespace(socketio.AsyncNamespace):
         return {"ok": True}
 
     async def on_leave_room(self, sid: str, data: Any) -> dict:
-        session, room, refusal = await self.room_request("leave_room", sid, data)
+        session, request, refusal = await self.request("leave_room", sid, data)
         if refusal:
             return refusal
+        room = request.room
         session.rooms.discard(room)
         await self.leave_room(sid, room)
         return {"ok": True}
 
-    async def room_request(self, event: str, sid: str, data: Any) -> tuple[Session | None, str, dict | None]:
+    async def request(self, event: str, sid: str, data: Any) -> tuple[Session | None, Any, dict | None]:
+        """An admitted socket's request, parsed; or the refusal to answer with."""
         session, refusal = await self.admit(sid)
         if refusal:
-            return session, "", refusal
+            return session, None, refusal
         try:
-            return session, protocol.parse_request(event, data).room, None
+            return session, protocol.parse_request(event, data), None
         except protocol.InvalidEvent as exc:
-            return session, "", {"ok": False, "error": exc.reason}
+            return session, None, {"ok": False, "error": exc.reason}
 
     async def on_start_scan(self, sid: str, data: Any) -> dict:
-        session, refusal = await self.admit(sid)
+        session, request, refusal = await self.request("start_scan", sid, data)
         if refusal:
             return refusal
-        try:
-            request = protocol.parse_request("start_scan", data)
-        except protocol.InvalidEvent as exc:
-            return {"ok": False, "error": exc.reason}
         why = self.scan_starts.unentitled(session.identity)
         if self.launcher is None and not why:
             return {"ok": False, "error": "no scan launcher configured"}

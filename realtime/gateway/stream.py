@@ -197,6 +197,18 @@ class Stream(abc.ABC):
             log.exception("emit of %s failed", event)
 
 
+async def periodically(seconds: float, tick: Callable[[], Awaitable[Any]], what: str) -> None:
+    """Run `tick()` every `seconds` until cancelled; a failed round is logged and the next tries again."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await tick()
+        except StreamUnavailable as exc:  # e.g. Redis restarting: expected, said without a traceback
+            log.warning("%s skipped: %s", what, exc)
+        except Exception:  # noqa: BLE001 - one failed round must not end the loop
+            log.exception("%s failed", what)
+
+
 async def stop_task(task: asyncio.Task | None) -> None:
     """Cancel a background task and wait until it has ended."""
     if task is not None:
