@@ -201,7 +201,8 @@ class VulnerabilityFound(Event):
 
     def extras(self) -> dict[str, Any] | None:
         """The optional triage fields that are set, as plain JSON values (None: none set)."""
-        extras = self.model_dump(include=FINDING_EXTRAS, exclude_none=True, mode="json")
+        # Every extra is already plain JSON (text, lists, a flat dict): no serializer per finding.
+        extras = {name: value for name in FINDING_EXTRAS if (value := getattr(self, name)) is not None}
         return extras or None
 
 
