@@ -8,7 +8,7 @@ import pandas as pd
 from realtime import protocol
 from realtime.models import Scan, Snapshot
 from realtime.views.memo import per_snapshot
-from realtime.views.text import ago, clock, span
+from realtime.views.text import ago, clock, shown, span
 
 STUCK = "possibly stuck"  # a running scan silent for longer than BUGHUNT_STUCK_AFTER_SECONDS
 
@@ -57,8 +57,8 @@ def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[
     """Every scan (or those in `statuses`), newest first; a status says when it may be stuck."""
     rows = [{
         "status": status_text(s, now, stuck_after),
-        "name": s.name or s.scan_id, "target": s.target or "", "progress": s.progress,
-        "phase": s.phase or "", "started": datetime.fromtimestamp(s.started_at),
+        "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
+        "phase": shown(s.phase or ""), "started": datetime.fromtimestamp(s.started_at),
         "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,
         "last event": ago(now - s.updated_at), "scan_id": s.scan_id,
     } for s in scans_by_start(snap) if not statuses or s.status in statuses]

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from realtime.models import EventRecord, Snapshot, Vulnerability
 from realtime.views.memo import per_snapshot
-from realtime.views.text import clock
+from realtime.views.text import clock, shown
 
 FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type", "found at", "id", "scan_id"]
 # The optional triage fields (protocol.FINDING_EXTRAS): column name → field. Exports carry them
@@ -77,7 +77,7 @@ def findings_page(snap: Snapshot, filters: tuple[tuple[str, ...], str, str], pag
     per tick, ~3 ms for 1,000 rows)."""
     rows = matching_findings(snap, *filters)
     frame = findings_frame(snap, Paging(page, len(rows), size).of_items(rows))
-    return pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
+    return pa.Table.from_pandas(frame[list(columns)].map(shown), preserve_index=False)
 
 
 def pages(count: int, size: int) -> int:
@@ -135,8 +135,8 @@ def event_rows(snap: Snapshot, names: tuple[str, ...] = (), scan_id: str = "", l
         if (names and r.event not in names) or (scan_id and data.get("scan_id") != scan_id) or \
                 (public and (data.get("user_id") is not None or not isinstance(r.data, dict))):
             continue
-        rows.append({"#": r.index, "time": clock(r.at), "seq": r.seq, "event": r.event,
-                     "data": r.data if isinstance(r.data, str) else json.dumps(r.data, default=str)})
+        rows.append({"#": r.index, "time": clock(r.at), "seq": r.seq, "event": shown(r.event),
+                     "data": shown(r.data) if isinstance(r.data, str) else json.dumps(r.data, default=str)})
         if len(rows) == limit:
             break
     return rows

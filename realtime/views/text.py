@@ -30,6 +30,8 @@ JOINER = "\u2060"
 def visible(text: str) -> str:
     """Format characters (directional overrides and isolates, zero-width characters) shown as
     what they are, e.g. `<U+202E>`: invisible, they could reorder or hide the text around them."""
+    if text.isascii():  # every format character is beyond ASCII: the common case costs one scan
+        return text
     return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) == "Cf" else c for c in text)
 
 
@@ -45,7 +47,7 @@ def literal(text: Any, limit: int = 300) -> str:
     links, images, HTML, `$math$` and `:color[...]` directives show as the characters they are.
     Words Streamlit would link (URLs, `www.`, e-mail addresses) become code spans, shortcodes get
     a word joiner (`JOINER`) after their colon, and format characters are shown as `<U+XXXX>`.
-    Tables and exports keep the exact text. One line, bounded."""
+    Exports keep the exact text. One line, bounded."""
     text = " ".join(visible(str(text)).split())
     if len(text) > limit:
         text = text[:limit] + "…"
@@ -56,7 +58,13 @@ def literal(text: Any, limit: int = 300) -> str:
 
 def plotly_text(text: Any) -> str:
     """Untrusted text for plotly labels and hover, which render a subset of HTML."""
-    return html.escape(str(text))
+    return html.escape(visible(str(text)))
+
+
+def shown(value: Any) -> Any:
+    """A table cell as shown on screen: text with its format characters visible (a U+202E would
+    reverse the cell, e.g. `gpj.exe` read as `exe.jpg`); other values as they are."""
+    return visible(value) if isinstance(value, str) else value
 
 
 def ago(seconds: float) -> str:

@@ -119,3 +119,17 @@ def test_findings_over_time_comes_from_the_store_histogram():
         store.apply("vulnerability_found", {"scan_id": 1, "title": f"f{i}", "severity": "low"}, at=1_000_000 + i * 60)
     bars = views.findings_over_time_figure(store.snapshot()).data[0]
     assert sum(bars.y) == 30 and len(bars.x) == 30  # 30 minutes: one-minute buckets
+
+
+def test_directional_overrides_show_in_tables_and_charts_but_exports_keep_the_exact_text():
+    spoof = "invoice\u202etxt.exe"
+    store = EventStore()
+    store.apply("scan_started", {"scan_id": "r", "scan_name": spoof, "target": spoof})
+    store.apply("scan_progress", {"scan_id": "r", "progress": 5, "phase": spoof})
+    store.apply("vulnerability_found", {"scan_id": "r", "title": spoof, "severity": "high"})
+    snap = store.snapshot()
+    shown = "invoice<U+202E>txt.exe"
+    assert views.findings_page(snap, ((), "", ""), 1, 10)["title"].to_pylist() == [shown]
+    assert views.scans_frame(snap, 0, 60).loc[0, ["name", "target", "phase"]].tolist() == [shown] * 3
+    assert views.progress_figure(snap.scans["r"])["data"][0]["text"][0] == html.escape(shown)  # plotly reads HTML
+    assert spoof in views.to_csv(views.findings_frame(snap, snap.vulnerabilities)).decode()
