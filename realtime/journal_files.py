@@ -53,6 +53,7 @@ def open_replayed(path: str, options: JournalOptions, url: str, make_store: Call
     from it; a journal that cannot be used is moved aside and a fresh one started."""
     if path == ":memory:":
         return Opened(None, make_store(None))
+    path = os.path.expanduser(path)  # the default lives under `~`: moving it aside needs the real name
     try:
         return _replayed(path, options, url, make_store)
     except (sqlite3.Error, OSError, OtherStream) as exc:

@@ -55,3 +55,17 @@ def test_snapshot_catch_ups_are_journaled_too(tmp_path):
     again = EventStore()
     Journal(path).replay(again)
     assert again.snapshot().scans["s"].progress == 35 and again.stream == ("e9", 41)
+
+
+def test_a_broken_journal_under_home_is_moved_aside(tmp_path, monkeypatch):
+    from realtime.journal_files import open_replayed
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "j.sqlite").write_bytes(b"not a database" * 1000)
+    opened = open_replayed("~/j.sqlite", JournalOptions(), "http://127.0.0.1:1",
+                           lambda journal: EventStore(journal=journal))
+    try:
+        assert opened.journal is not None and "moved it to" in opened.notice
+        assert [p.name for p in tmp_path.glob("j.sqlite.aside-*")]
+    finally:
+        opened.journal.close()
