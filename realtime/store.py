@@ -1,8 +1,7 @@
 """EventStore: the state every page reads. One writer applies events; readers take snapshots.
 Writes happen under a lock into mutable internal records; `snapshot()` turns them into frozen
 objects. Only what changed since the previous snapshot is rebuilt, and a snapshot is cached by
-version, so many viewers polling the same version share one object.
-"""
+version, so many viewers polling the same version share one object."""
 from __future__ import annotations
 
 import logging
@@ -32,6 +31,7 @@ from realtime.options import StoreOptions
 
 log = logging.getLogger("bughunt.store")
 SCAN_COUNTS = ("total_scans", "active_scans", "completed_scans")  # always counted from our scans
+FINDING_COUNTS = ("total_vulnerabilities", "critical_count")  # at least what our panels show
 
 
 class EventStore:
@@ -387,11 +387,12 @@ class EventStore:
         return self._samples_view
 
     def _metrics(self) -> dict[str, int]:
-        # Scan counts come from the scans we hold, so the cards agree with the lists; for the
-        # rest what the server says wins (it counts findings beyond what we hold).
-        derived = self._derived_metrics()
-        scans = {key: derived[key] for key in SCAN_COUNTS}
-        return {**derived, **self._server_metrics, **scans}
+        # Cards agree with the panels: scan counts are ours; a finding count is the larger of the
+        # server's (findings beyond what we hold) and ours (a restarted gateway forgot some).
+        derived, server = self._derived_metrics(), self._server_metrics
+        ours = {key: derived[key] for key in SCAN_COUNTS}
+        found = {key: max(derived[key], server.get(key, 0)) for key in FINDING_COUNTS}
+        return {**derived, **server, **found, **ours}
 
     def _derived_metrics(self) -> dict[str, int]:
         return {"total_scans": len(self._scans), "active_scans": self._status_counts["running"],

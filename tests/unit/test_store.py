@@ -302,3 +302,14 @@ def test_readers_share_a_recent_snapshot_but_see_local_actions_at_once():
     shared = store.snapshot(max_age=60)
     store.mark_read(["n1"])
     assert store.snapshot(max_age=60).unread == 0 and shared.unread == 1  # a click shows at once
+
+
+def test_finding_cards_never_show_fewer_than_the_panels_hold():
+    """A gateway restarted without state reports fewer findings than the dashboard still shows."""
+    store = EventStore()
+    for i in range(5):
+        store.apply("vulnerability_found", {"scan_id": "s", "title": f"t{i}", "severity": "critical"})
+    snap = apply_all(store, [("metrics_update", {"total_vulnerabilities": 1, "critical_count": 1})])
+    assert snap.metrics["total_vulnerabilities"] == 5 and snap.metrics["critical_count"] == 5
+    snap = apply_all(store, [("metrics_update", {"total_vulnerabilities": 900, "critical_count": 40})])
+    assert snap.metrics["total_vulnerabilities"] == 900 and snap.metrics["critical_count"] == 40
