@@ -149,6 +149,8 @@ class EventStore:
             added = 0
             for vuln in reversed(doc["vulnerabilities"]):  # oldest first, like arrival
                 if vuln.id not in self._findings.ids:
+                    if vuln.scan_id in self._scans:  # later live findings add to these
+                        self._scans[vuln.scan_id].found += 1
                     self._findings_seen += 1
                     self._critical_seen += vuln.severity == "critical"
                     self._findings.append(vuln)
@@ -235,8 +237,7 @@ class EventStore:
             # point, and the curve's shape survives however long the scan runs.
             del history[1:-1:2]
 
-    def _finish(self, rec: ScanRecord, status: str, ev: protocol.ScanCompleted | protocol.ScanFailed,
-                at: float) -> bool:
+    def _finish(self, rec: ScanRecord, status: str, ev: protocol.Event, at: float) -> bool:
         """End the scan at the event's own time; its duration is the one reported, else the span
         since its start (a reported duration is the tool's word, whatever clock timed the start)."""
         if rec.status in protocol.TERMINAL_STATUSES:
@@ -390,9 +391,8 @@ class EventStore:
         # Cards agree with the panels: scan counts are ours; a finding count is the larger of the
         # server's (findings beyond what we hold) and ours (a restarted gateway forgot some).
         derived, server = self._derived_metrics(), self._server_metrics
-        ours = {key: derived[key] for key in SCAN_COUNTS}
         found = {key: max(derived[key], server.get(key, 0)) for key in FINDING_COUNTS}
-        return {**derived, **server, **found, **ours}
+        return {**derived, **server, **found, **{key: derived[key] for key in SCAN_COUNTS}}
 
     def _derived_metrics(self) -> dict[str, int]:
         return {"total_scans": len(self._scans), "active_scans": self._status_counts["running"],

@@ -259,6 +259,8 @@ def test_load_state_catches_up_from_a_gateway_snapshot():
     assert dashboard.stream == ("e1", 5)
     assert dashboard.apply("scan_progress", {"scan_id": 1, "progress": 70, "seq": 5}) is None  # in the snapshot
     assert dashboard.apply("scan_progress", {"scan_id": 1, "progress": 70, "seq": 6}) is not None
+    dashboard.apply("vulnerability_found", {"scan_id": 1, "title": "y", "severity": "low", "seq": 7})
+    assert dashboard.snapshot().scans["1"].vulnerability_count == 2  # the loaded one and the live one
 
 
 def test_findings_log_keeps_order_counts_and_snapshots_across_blocks_and_eviction():
