@@ -25,7 +25,7 @@ refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
 nav = st.navigation(bridge.app_pages(rt.snapshot().unread))
 
 
-@st.fragment(run_every=refresh)
+@bridge.live("toasts", "connection", "notifications")
 def sidebar_live() -> None:
     """The connection panel, and toasts for what arrived since this tab's last look (once per
     event per tab). One fragment: each costs a rerun per viewer per tick."""
@@ -43,6 +43,7 @@ def sidebar_live() -> None:
         if st.button("Reconnect now"):
             rt.client.reconnect_now()
     st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    st.caption(bridge.live_note(rt, refresh))
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

@@ -30,6 +30,7 @@ BENCHMARKS = [
     ("pages", []),
     ("alerts", []),
     ("viewers", []),
+    ("push", []),
 ]
 
 

@@ -15,7 +15,7 @@ CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
          ("Vulnerabilities", "total_vulnerabilities"), ("Critical", "critical_count")]
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans", "findings", "notifications", "metrics")
 def live() -> None:
     snap = rt.snapshot()
     now = time.time()
@@ -67,7 +67,7 @@ def lost_contact(snap) -> None:
 live()
 
 
-@st.fragment(run_every=bridge.chart_seconds(rt))
+@bridge.live("findings", every=bridge.chart_seconds(rt))
 def charts() -> None:
     snap = rt.snapshot()
     left, right = st.columns(2)

@@ -14,7 +14,7 @@ size = rt.settings.feed_items
 page = right.number_input("Page", min_value=1, value=1, step=1, help=f"{size} per page, newest first")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("notifications")
 def live() -> None:
     snap = rt.snapshot()
     now = time.time()

@@ -11,7 +11,7 @@ st.title("Scans")
 statuses = st.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans")
 def live() -> None:
     snap = rt.snapshot()
     frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses))

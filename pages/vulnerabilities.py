@@ -23,7 +23,7 @@ page = f4.number_input("Page", min_value=1, value=1, step=1,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("findings")
 def live() -> None:
     snap = rt.snapshot()
     paging = views.Paging.of(len(views.matching_findings(snap, *filters)), size, page)
@@ -40,7 +40,7 @@ def live() -> None:
         finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
 
-@st.fragment(run_every=bridge.chart_seconds(rt))
+@bridge.live("findings", every=bridge.chart_seconds(rt))
 def chart() -> None:
     st.plotly_chart(views.severity_figure(rt.snapshot()), key="severity")
 

@@ -45,6 +45,20 @@ class DashboardOptions:
         0.25, "BUGHUNT_SNAPSHOT_INTERVAL",
         "Seconds viewers share one snapshot of the store (and the tables and charts made from it) while "
         "events keep arriving; 0: every refresh of every viewer sees the newest.")
+    push: bool = setting(
+        True, "BUGHUNT_PUSH",
+        "Live areas rerun when the store changes in what they show (the tab long-polls the dashboard's "
+        "`/_bughunt/changes` route), and otherwise only every `BUGHUNT_PUSH_HEARTBEAT`. A tab that cannot "
+        "reach the route (a proxy refuses it) falls back to rerunning every refresh, and "
+        "the sidebar says so. `false`: every tab reruns every refresh, as before.")
+    push_heartbeat: float = setting(
+        15.0, "BUGHUNT_PUSH_HEARTBEAT",
+        "With push: seconds between reruns of a live area when nothing changed (relative times such as "
+        "\"3 s ago\" move on), never more often than the tab's refresh.")
+    push_min_interval: float = setting(
+        0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
+        "With push: shortest time between two change notices; under a flood of events each live area "
+        "reruns at most once per this many seconds.")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""What changed in the store, by kind, for change-driven reruns (see realtime/push.py).
+
+Each kind (scans, findings, notifications, one scan's events, ...) has a counter that grows when
+the store changes in a way that kind's readers would see. A live area waits for the sum of its
+kinds' counters to pass the sum it last saw. Counters advance at most once per `min_interval`,
+so a flood of events costs each tab a few reruns a second, not one per event. No Streamlit here.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from realtime import protocol
+
+SCANS, FINDINGS, NOTIFICATIONS, METRICS = "scans", "findings", "notifications", "metrics"
+EVENTS, CONNECTION, TOASTS = "events", "connection", "toasts"
+# A change no event record explains (a notification marked read, the connection's rooms, a new
+# epoch): every page's kinds include it except a share link's, which hears of its scan only.
+OTHER = "other"
+SCAN_PREFIX = "scan:"
+SCAN_EVENTS = frozenset(("scan_started", "scan_progress", "scan_completed", "scan_failed"))
+TOAST_EVENTS = frozenset(("scan_started", "scan_completed", "scan_failed", "notification"))
+
+
+def scan_kind(scan_id: str) -> str:
+    return SCAN_PREFIX + scan_id
+
+
+def kinds_of(event: str, data: Any) -> set[str]:
+    """The kinds a logged event changes."""
+    data = data if isinstance(data, dict) else {}
+    kinds = {EVENTS}
+    if event in SCAN_EVENTS:
+        kinds.add(SCANS)
+    if event == "vulnerability_found":
+        kinds.update((FINDINGS, SCANS))
+        if data.get("severity") in ("critical", "high"):
+            kinds.add(TOASTS)
+    if event in TOAST_EVENTS:
+        kinds.add(TOASTS)
+    if event == "notification":
+        kinds.add(NOTIFICATIONS)
+    if event == "metrics_update":
+        kinds.add(METRICS)
+    if event == protocol.CONNECTION_STATUS:
+        kinds.update((CONNECTION, OTHER))
+    if isinstance(data.get("scan_id"), str):
+        kinds.add(scan_kind(data["scan_id"]))
+    return kinds
+
+
+class Changes:
+    """Per-kind change counters over one store. `refresh()` looks at the store (cheap when its
+    version did not move) and advances the counters; any thread may call it."""
+
+    def __init__(self, store: Any, min_interval: float = 0.2):
+        self.store, self.min_interval = store, min_interval
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._everything = 0  # a change of every kind at once (a resync, a gap in the log)
+        self._version = store.version
+        self._logged = store.snapshot().logged
+        self._published = 0.0  # monotonic time the counters last advanced
+
+    def total(self, kinds: Iterable[str]) -> int:
+        """The sum a reader of these kinds compares with: it only grows."""
+        with self._lock:
+            return sum(self._counts[k] for k in kinds) + self._everything
+
+    def due(self) -> float:
+        """Seconds until `refresh()` may advance the counters again (0: now)."""
+        return max(0.0, self._published + self.min_interval - time.monotonic())
+
+    def refresh(self) -> bool:
+        """Advance the counters for what changed since the last call; False when nothing did
+        or when the last advance was under `min_interval` ago (the change waits for the next)."""
+        if self.store.version == self._version or self.due() > 0:
+            return False
+        snap = self.store.snapshot()  # shared with the reruns this causes
+        with self._lock:
+            self._version, self._published = snap.version, time.monotonic()
+            fresh = [r for r in _newest(snap.events, self._logged)]
+            if fresh and fresh[-1].index > self._logged:  # the bounded log dropped some: assume all
+                self._everything += 1
+            for record in fresh:
+                self._counts.update(kinds_of(record.event, record.data))
+                if record.event == "snapshot":
+                    self._everything += 1
+            if not fresh:
+                self._counts[OTHER] += 1
+            self._logged = snap.logged
+        return True
+
+
+def _newest(events: tuple, cursor: int) -> list:
+    """Records at or after `cursor` (newest first, as the snapshot holds them)."""
+    fresh = []
+    for record in events:
+        if record.index < cursor:
+            break
+        fresh.append(record)
+    return fresh
+
+
+class Tickets:
+    """Signed, short-lived permissions to hear of some kinds: minted by a script run that passed
+    the page's checks (login, share link), checked by the change route. The key is the
+    process's own: a ticket means nothing to another process."""
+
+    def __init__(self, key: bytes | None = None):
+        self._key = key or secrets.token_bytes(32)
+
+    def mint(self, kinds: Iterable[str], ttl: float) -> str:
+        body = json.dumps({"k": sorted(kinds), "e": round(time.time() + ttl)}, separators=(",", ":"))
+        return body + "." + self._sign(body)
+
+    def check(self, ticket: str) -> list[str] | None:
+        """The kinds a ticket grants, or None when it is forged, malformed or expired."""
+        body, _, signature = ticket.rpartition(".")
+        if not body or not hmac.compare_digest(signature, self._sign(body)):
+            return None
+        try:
+            doc = json.loads(body)
+            kinds, expires = doc["k"], float(doc["e"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if expires < time.time() or not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+            return None
+        return kinds
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()

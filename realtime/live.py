@@ -1,0 +1,103 @@
+"""Live areas (`bridge.live`): a page's live fragment reruns when the store changes in what it
+shows — a small `st.components.v2` component in the fragment long-polls the change route
+(realtime/push.py) and triggers the rerun — and otherwise on a slow heartbeat. A tab whose
+watcher cannot reach the route reruns every refresh instead (timer polling), and says why in
+the connection panel; so does every tab with `BUGHUNT_PUSH=false`.
+
+Where no browser runs the component (Streamlit's AppTest) it is inert: such runs are driven by
+hand anyway."""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from realtime import changes, views
+from realtime.push import FEED, PATH
+
+PUSH = "push"
+MODE = "live_mode"  # session: "push", or "polling: <why>" as this tab's watchers last reported
+KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
+                   changes.CONNECTION, changes.TOASTS))
+_watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text())
+
+
+def fragment(*kinds: str, every: float | None = None, enabled: bool = True) -> Callable[[Callable], Callable]:
+    """`@st.fragment` for a live area showing `kinds` of change (see realtime/changes.py; a scan:
+    `changes.scan_kind(id)`). Polling, it reruns every `every` seconds (default: the tab's
+    refresh); with push, on change (at most once per `every`) and every heartbeat. Disabled
+    (`enabled=False`), it reruns only when the page does."""
+    from realtime import bridge  # bridge re-exports this module's decorator
+
+    rt = bridge.runtime()
+    settings = rt.settings
+    refresh = every or st.session_state.get(bridge.REFRESH, settings.refresh_seconds)
+    watching = enabled and settings.push
+    # With push the watcher reruns the area on change, or every refresh while the route fails.
+    run_every = (max(settings.push_heartbeat, refresh) if watching else refresh) if enabled else None
+    heard = allowed(kinds, bridge.read_only(), st.query_params.get("id", ""))
+
+    def wrap(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            key = f"changes_{func.__qualname__}"
+            if watching:
+                take_report(key)
+            result = func(*args, **kwargs)
+            if watching:  # last: its render in the browser says the run is over
+                watch(key, heard, every or 0.0, refresh, settings.push_heartbeat)
+            return result
+
+        return st.fragment(run_every=run_every)(run)
+
+    return wrap
+
+
+def allowed(kinds: Iterable[str], read_only: bool, shared_scan: str) -> tuple[str, ...]:
+    """What a live area may hear of: its kinds and changes no event explains; a share-link tab
+    only of its own scan."""
+    kinds = tuple(kinds)
+    unknown = [k for k in kinds if k not in KINDS and not k.startswith(changes.SCAN_PREFIX)]
+    if unknown:
+        raise ValueError(f"unknown kinds of change: {unknown}")
+    if read_only:
+        return tuple(k for k in kinds if k == changes.scan_kind(shared_scan))
+    return (*kinds, changes.OTHER)
+
+
+def take_report(key: str) -> None:
+    """The watcher's report of how it updates its area (push, or polling and why), when this run
+    is the one the report caused: for the connection panel."""
+    report = (st.session_state.get(key) or {}).get("mode")  # a trigger: "<mode>|<when>"
+    if report:
+        st.session_state[MODE] = str(report).rpartition("|")[0][:200]
+
+
+def watch(key: str, kinds: tuple[str, ...], every: float, refresh: float, heartbeat: float) -> None:
+    """Mount the area's change watcher with a fresh ticket for `kinds`."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    data = {"url": (f"/{base}" if base else "") + PATH, "since": FEED.total(kinds),
+            "ticket": FEED.tickets.mint(kinds, ttl=max(60.0, 4 * heartbeat)),  # outlives a heartbeat's wait
+            "every": round(every * 1000), "refresh": round(refresh * 1000), "mode": st.session_state.get(MODE),
+            "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over
+    _watcher(key=key, data=data, on_changed_change=_nothing, on_mode_change=_nothing, height=1)
+
+
+def _nothing() -> None:
+    """The rerun a watcher's trigger causes is the point; there is nothing else to do."""
+
+
+def mode_note(push_setting: bool, refresh: float) -> str:
+    """How this tab's live areas update, for the connection panel."""
+    mode = st.session_state.get(MODE)
+    if not push_setting:
+        return f"Live updates: every {refresh:g} s (push is off: BUGHUNT_PUSH=false)"
+    if mode == PUSH:
+        return "Live updates: push (on change)"
+    if mode:
+        return f"Live updates: polling fallback, every {refresh:g} s — {views.literal(mode.removeprefix('polling: '))}"
+    return f"Live updates: polling every {refresh:g} s until the change route answers"
