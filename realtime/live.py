@@ -37,19 +37,24 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True) -> C
     settings = rt.settings
     refresh = every or st.session_state.get(bridge.REFRESH, settings.refresh_seconds)
     watching = enabled and settings.push
-    # With push the watcher reruns the area on change, or every refresh while the route fails.
-    run_every = (max(settings.push_heartbeat, refresh) if watching else refresh) if enabled else None
-    heard = allowed(kinds, bridge.read_only(), st.query_params.get("id", ""))
+    read_only = bridge.read_only()
+    # With push the watcher reruns the area on change, or every refresh while the route fails. A
+    # share-link tab keeps its refresh too: it re-checks its link's token on every run.
+    run_every = (max(settings.push_heartbeat, refresh) if watching and not read_only else refresh) if enabled else None
+    heard = allowed(kinds, read_only, st.query_params.get("id", ""))
 
     def wrap(func: Callable) -> Callable:
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
             key = f"changes_{func.__qualname__}"
+            # Before the area reads the store: every change counted by then is in what it shows
+            # (the change route's look at the store is the snapshot viewers share).
+            since = FEED.total(heard)
             if watching:
                 take_report(key)
             result = func(*args, **kwargs)
             if watching:  # last: its render in the browser says the run is over
-                watch(key, heard, every or 0.0, refresh, settings.push_heartbeat)
+                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat)
             return result
 
         return st.fragment(run_every=run_every)(run)
@@ -77,10 +82,12 @@ def take_report(key: str) -> None:
         st.session_state[MODE] = str(report).rpartition("|")[0][:200]
 
 
-def watch(key: str, kinds: tuple[str, ...], every: float, refresh: float, heartbeat: float) -> None:
-    """Mount the area's change watcher with a fresh ticket for `kinds`."""
+def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float], heartbeat: float) -> None:
+    """Mount the area's change watcher with a fresh ticket for `kinds`; `since`: the total its
+    render shows; `pace`: (shortest time between its reruns, its refresh when polling)."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    data = {"url": (f"/{base}" if base else "") + PATH, "since": FEED.total(kinds),
+    every, refresh = pace
+    data = {"url": (f"/{base}" if base else "") + PATH, "since": since,
             "ticket": FEED.tickets.mint(kinds, ttl=max(60.0, 4 * heartbeat)),  # outlives a heartbeat's wait
             "every": round(every * 1000), "refresh": round(refresh * 1000), "mode": st.session_state.get(MODE),
             "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over

@@ -1,6 +1,6 @@
 """Issue 21 in real Chromium: live areas rerun when the store changes (push), not on a timer; an
-idle tab asks for nothing; a share-link tab hears only of its scan; with the change route
-blocked a tab falls back to polling and says so. One gateway and one dashboard for the module,
+idle tab asks for nothing; with the change route blocked a tab falls back to polling and says
+so. (What a share-link tab may hear of is tests/unit/test_push.py's.) One gateway and one dashboard for the module,
 whose refresh (the polling timer) is 30 s: whatever shows up sooner came by push."""
 import re
 
@@ -14,7 +14,7 @@ from tests.conftest import GatewayProcess, StreamlitProcess
 SECRET = "push-browser-tests-" + "p" * 40
 AUTH = Authenticator(SECRET)
 PRODUCER = AUTH.mint("scanner", "producer")
-SOON = 5_000  # ms: far below the 30 s timer
+SOON = 10_000  # ms: far below the 30 s timer (a loaded machine needs seconds for a rerun)
 TIMEOUT = 30_000
 
 
@@ -75,39 +75,6 @@ def test_an_event_shows_without_a_timer_tick_and_an_idle_tab_asks_for_nothing(st
     before = sent[0]
     page.wait_for_timeout(3_000)  # idle: nothing changes, so the tab must ask for nothing
     assert sent[0] == before, f"{sent[0] - before} messages from an idle tab"
-
-
-def test_a_share_link_tab_hears_only_of_its_scan(stack, page, browser):
-    gateway, app = stack
-    publish(gateway, "scan_started", {"scan_id": "mine", "scan_name": "Linked scan"})
-    publish(gateway, "scan_started", {"scan_id": "other", "scan_name": "Other scan"})
-    page.goto(app.url)  # the owner's tab, to see when the dashboard has the other scan's events
-    expect(sidebar(page).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
-
-    shared = browser.new_context().new_page()
-    asked: list[str] = []
-    shared.on("request", lambda request: PATH in request.url and asked.append(
-        re.search(r"since=(-?\d+)", request.url).group(1)))
-    sent = count_reruns(shared)
-    shared.goto(f"{app.url}/scan?id=mine&token={AUTH.mint('guest', 'viewer', ['mine'], ttl=600)}")
-    expect(shared.get_by_text("Linked scan", exact=True)).to_be_visible(timeout=TIMEOUT)
-    publish(gateway, "scan_progress", {"scan_id": "mine", "progress": 10, "current_step": "MINE-10"})
-    expect(shared.get_by_text("MINE-10")).to_be_visible(timeout=SOON)  # by push: its scan changed
-
-    settled(shared, sent)
-    versions, reruns = set(asked), sent[0]
-    publish(gateway, "scan_progress", {"scan_id": "other", "progress": 50, "current_step": "OTHER-50"})
-    publish(gateway, "vulnerability_found", {"scan_id": "other", "title": "Other finding", "severity": "critical"})
-    publish(gateway, "notification", {"title": "Everyone's news", "message": "not the link's", "type": "info"})
-    expect(page.get_by_text("OTHER-50")).to_be_visible(timeout=SOON)  # the owner's tab heard of it
-    expect(page.get_by_text("Everyone's news").first).to_be_visible(timeout=SOON)
-    assert set(asked) == versions, "the share-link tab was told of another scan's change"
-    assert sent[0] == reruns
-    assert "OTHER-50" not in shared.content()
-
-    publish(gateway, "scan_progress", {"scan_id": "mine", "progress": 20, "current_step": "MINE-20"})
-    expect(shared.get_by_text("MINE-20")).to_be_visible(timeout=SOON)
-    shared.context.close()
 
 
 def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
