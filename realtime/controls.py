@@ -87,13 +87,12 @@ def ended_note(scan: Scan) -> str | None:
 
 
 def retry_text(status: ConnectionState, now: float) -> str:
-    """The sidebar's line while disconnected: trying now, or when the next try is due."""
+    """The sidebar's line while disconnected: the attempt under way, or when the next one is due."""
+    attempt = status.attempts + 1
     if status.trying:
-        return "Disconnected — trying to reconnect…"
-    text = f"Disconnected — attempt {status.attempts} failed" if status.attempts else "Disconnected"
-    if status.next_try is not None:
-        text += f"; next try in {max(0, round(status.next_try - now))} s"
-    return text
+        return f"Disconnected — trying to reconnect (attempt {attempt})…"
+    due = f" in {max(0, round(status.next_try - now))} s" if status.next_try is not None else ""
+    return f"Disconnected — retrying (attempt {attempt}){due}"
 
 
 def reconnect_outcome(status: ConnectionState) -> str:

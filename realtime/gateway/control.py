@@ -77,7 +77,8 @@ class ScanControls:
             return "no scan launcher configured" if self.launcher is None else "this gateway's launcher cannot cancel"
         starter = self.scan_starts.running().get(scan_id)
         if starter is None:
-            return f"scan {scan_id} is not running from this gateway's launcher (only scans started here can be cancelled)"
+            return (f"scan {scan_id} is not running from this gateway's launcher "
+                    "(only scans started here can be cancelled)")
         if starter != ScanStarts.user(identity) and (why := self.unentitled(identity)):
             return why
         return None

@@ -3,7 +3,8 @@
 Runs `demo_scans` scans at once and starts a new one whenever one ends. Each scan walks the
 five phases with uneven progress steps, reports findings of every severity, and about one in six
 fails. A scan started through `start_scan` may ask for a profile: "quick" skips exploitation
-and reporting, "full" (the default) runs every phase; `cancel` stops a running scan. Every scan draws from its own random generator seeded from `--seed` and its number, so a
+and reporting, "full" (the default) runs every phase; `cancel` stops a running scan.
+Every scan draws from its own random generator seeded from `--seed` and its number, so a
 seeded run produces the same scans however their timing interleaves. It publishes through
 `gateway.publish`, the path HTTP events take.
 """
