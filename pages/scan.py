@@ -100,7 +100,8 @@ CONTROL_ANSWER = "control_answer"  # (scan id, when, ok, text) of this tab's las
 
 def scan_controls(scan, now: float) -> None:
     """Abandon and Cancel, offered only when the gateway says it would accept them now."""
-    shown, notes = controls.offers(scan, bridge.scan_actions(scan.scan_id), now, rt.settings.stuck_after_seconds)
+    answer = None if scan.finished else bridge.scan_actions(scan.scan_id)  # an ended scan has nothing to ask
+    shown, notes = controls.offers(scan, answer, now, rt.settings.stuck_after_seconds)
     for note in notes:
         st.caption(views.literal(note))
     if shown:

@@ -22,9 +22,8 @@ HELP = {"abandon": "Give up on this scan: it is marked abandoned (outcome unknow
 def start_refusal(status: ConnectionState) -> str | None:
     """Why the Start scan form is not offered, or None to offer it."""
     caps = status.capabilities
-    if caps is None:
-        return ("Starting a scan needs the gateway: not connected yet." if not status.connected else
-                "This gateway does not say whether it can start scans (an older gateway).")
+    if caps is None:  # not connected yet; or an older gateway that does not say: it answers the form
+        return None if status.connected else "Starting a scan needs the gateway: not connected yet."
     if not caps.get("launcher"):
         return ("This gateway has no scan launcher: scans appear here as scanners publish them "
                 "(python -m realtime.publisher, or POST /api/events).")

@@ -78,7 +78,7 @@ class ScanControls:
         starter = self.scan_starts.running().get(scan_id)
         if starter is None:
             return (f"scan {scan_id} is not running from this gateway's launcher "
-                    "(only scans started here can be cancelled)")
+                    "(only scans started with start_scan can be cancelled)")
         if starter != ScanStarts.user(identity) and (why := self.unentitled(identity)):
             return why
         return None
