@@ -61,13 +61,21 @@ def test_start_scan_and_abandon_without_a_launcher(gateway_factory, dashboard, m
     assert not at.get("form") and not at.text_input  # no form to fill in only to learn it cannot start
     assert any("no scan launcher" in c.value for c in at.caption)
 
-    gateway.publish("scan_started", {"scan_id": "s1", "scan_name": "Nightly"}, token=token("producer", "scanner"))
+    producer = token("producer", "scanner")
+    gateway.publish("scan_started", {"scan_id": "s1", "scan_name": "Nightly"}, token=producer)
+    gateway.publish("scan_started", {"scan_id": "s2", "scan_name": "Weekly"}, token=producer)
     published = time.monotonic()
-    wait_for(lambda: "s1" in rt.store.snapshot().scans)
+    wait_for(lambda: "s2" in rt.store.snapshot().scans)
     at = page("pages/scan.py", id="s1")
     assert "Abandon scan" not in labels(at) and "Cancel scan" not in labels(at)  # alive, and not launched
     time.sleep(max(0.0, published + 3.2 - time.monotonic()))  # silent longer than --abandon-after
     bridge.scan_actions.clear()
+    weekly = page("pages/scan.py", id="s2")
+    assert "Abandon scan" in labels(weekly)
+    gateway.publish("scan_progress", {"scan_id": "s2", "progress": 5}, token=producer)  # alive again, and
+    wait_for(lambda: rt.store.snapshot().scans["s2"].progress == 5)  # the page's answer (3 s) not renewed yet
+    next(b for b in weekly.button if b.label == "Abandon scan").click().run()
+    assert weekly.error[0].value.startswith(views.literal("Abandon scan: refused — scan s2 is alive"))
     at = page("pages/scan.py", id="s1")
     assert labels(at).count("Abandon scan") == 1 and "Cancel scan" not in labels(at)
     shared = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)  # the same scan through a share link
@@ -103,4 +111,5 @@ def test_start_form_profiles_empty_target_and_cancel(gateway_factory, dashboard)
     next(b for b in at.button if b.label == "Cancel scan").click().run()
     assert [s.value for s in at.success] == ["Scan cancelled"]
     wait_for(lambda: rt.store.snapshot().scans[scan_id].status == "cancelled")
+    assert [s.value for s in page("pages/events.py").success] == ["Every check passes"]  # a healthy connection
 
