@@ -385,4 +385,3 @@ class RealtimeClient:
                 self._subscribers.dispatch(protocol.CONNECTION_STATUS, payload)
         else:
             self.store.set_connection(new)
-
