@@ -35,6 +35,11 @@ def scan_of(client, scan_id):
     return client.store.snapshot().scans.get(scan_id)
 
 
+def scan_events(client, scan_id):
+    return [r.event for r in reversed(client.store.snapshot().events)
+            if isinstance(r.data, dict) and r.data.get("scan_id") == scan_id]
+
+
 def test_cancel_stops_a_launched_demo_scan_for_every_dashboard(gateway_factory, make_client):
     """Only what a launcher started can be cancelled, by its starter or an admin, never through a
     share link; the demo stops publishing and every dashboard sees who cancelled it."""
@@ -73,12 +78,9 @@ def test_cancel_stops_a_launched_demo_scan_for_every_dashboard(gateway_factory, 
         assert scan.finished_at is not None
     state = gateway.get("/api/state", token=token("admin", "root"))
     assert {s["scan_id"]: s["status"] for s in state["scans"]}[scan_id] == "cancelled"
-    events = [r.event for r in reversed(bob.store.snapshot().events)
-              if isinstance(r.data, dict) and r.data.get("scan_id") == scan_id]
+    events = wait_for(lambda: (ev := scan_events(bob, scan_id))[-2:] == ["scan_failed", "notification"] and ev)
     time.sleep(1.5)  # a scan step at speed 5 is 0.2–0.8 s: one would have been published by now
-    later = [r.event for r in reversed(bob.store.snapshot().events)
-             if isinstance(r.data, dict) and r.data.get("scan_id") == scan_id]
-    assert later == events and events[-2:] == ["scan_failed", "notification"]
+    assert scan_events(bob, scan_id) == events  # the launcher stopped it: nothing after its end
     assert alice.call("cancel_scan", {"scan_id": scan_id})["ok"] is False  # ended: nothing left to cancel
 
 
@@ -105,8 +107,8 @@ def test_abandon_a_silent_or_lost_scan_with_who_and_why(gateway_factory, make_cl
     for client in (admin, viewer, link):
         scan = wait_for(lambda c=client: (s := scan_of(c, "s1")) and s.status == "abandoned" and s)
         assert scan.error == "Abandoned by Carol (via token carol): scanner host died" and scan.finished
-    notes = [n for n in admin.store.snapshot().notifications if n.scan_id == "s1"]
-    assert notes and notes[0].title == "Scan abandoned"
+    notes = wait_for(lambda: [n for n in admin.store.snapshot().notifications if n.scan_id == "s1"])
+    assert notes[0].title == "Scan abandoned"  # it follows the scan's end, for toasts and alerts
     gateway.publish("scan_progress", {"scan_id": "s1", "progress": 50}, token=producer)  # a late event
     assert viewer.call("abandon_scan", {"scan_id": "s1"})["error"] == "scan s1 already ended (abandoned)"
     assert scan_of(admin, "s1").status == "abandoned"  # terminal: it does not come back to life
