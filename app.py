@@ -4,20 +4,33 @@ Streamlit finds `app` here and serves the dashboard (dashboard_app.py) behind re
 no framing by other sites, WebSocket from the dashboard's own origin only; and the change route
 that tells tabs when to rerun (realtime/push.py). Run as a script
 (e.g. by Streamlit's AppTest), this file runs the dashboard itself."""
+import asyncio
 import runpy
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from realtime import push
+from realtime import bridge, push
 from realtime.guard import DashboardGuard
 
 DASHBOARD = Path(__file__).with_name("dashboard_app.py")
 
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """On SIGTERM uvicorn shuts the app down, then re-raises the signal, so atexit never runs:
+    close the runtime here (commits the journal's queue, stops the demo gateway)."""
+    yield
+    await push.FEED.stop()
+    await asyncio.to_thread(bridge.runtime.clear)
+
+
 if __name__ == "__main__":
     runpy.run_path(str(DASHBOARD), run_name="__main__")
 else:
-    app = st.App(str(DASHBOARD), routes=[Route(push.PATH, push.FEED.endpoint)],  # live areas' change route
+    app = st.App(str(DASHBOARD), lifespan=lifespan, routes=[Route(push.PATH, push.FEED.endpoint)],  # the change route
                  middleware=[Middleware(DashboardGuard)])
