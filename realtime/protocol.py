@@ -7,7 +7,6 @@ with a reason instead of raising into a client or server thread.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -24,6 +23,8 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
+
+from realtime.untrusted_json import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - one catalogue
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
@@ -48,7 +49,6 @@ BACKLOG_CHECK = "backlog_check"
 # gateway or a dashboard; evidence (a request and response, a script's output) gets 8,000.
 DESCRIPTION_LIMIT = 4_000
 EVIDENCE_LIMIT = 8_000
-MAX_DEPTH = 32  # deepest JSON nesting of anything a client sends (the gateway's default)
 
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
@@ -153,17 +153,46 @@ class ScanProgress(Event):
     vulnerabilities_found: Count | None = None
 
 
+class ScanDiff(BaseModel):
+    """A completed scan against the previous completed scan of its target: findings new in it,
+    still open (in both) and fixed (in the previous one only). Lists: GET /api/scans/{id}/diff."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    previous_scan_id: Id | None = None
+    previous_completed_at: Instant | None = None
+    new: Count = 0
+    still_open: Count = 0
+    fixed: Count = 0
+
+
 class ScanCompleted(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
     total_vulnerabilities: Count | None = None
     duration: Seconds | None = None
+    diff: ScanDiff | None = None
 
 
 class ScanFailed(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
     error: Text(2000) | None = None
+
+
+TRIAGE_STATES = ("open", "false_positive", "accepted_risk", "fixed")
+TRIAGED_AWAY = frozenset(TRIAGE_STATES[1:])  # out of the Critical card, toasts and alerts by default
+
+
+class Triage(BaseModel):
+    """How someone judged a finding (all findings of its fingerprint), and when."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    state: Annotated[Literal[TRIAGE_STATES], BeforeValidator(_lower)]  # type: ignore[valid-type]
+    note: Text(1000) | None = None
+    by: Text(200) | None = None
+    at: Instant | None = None
 
 
 class VulnerabilityFound(Event):
@@ -186,6 +215,14 @@ class VulnerabilityFound(Event):
     evidence: Text(EVIDENCE_LIMIT) | None = None
     extracted: Texts(1000, 50) | None = None
     details: Annotated[dict[Text(64), Text(4000)], Field(max_length=30)] | None = None
+    # What's new: the finding's identity across scans and what the gateway's registry knows of it.
+    fingerprint: Text(128) | None = None
+    known: bool | None = None  # seen before, in another scan
+    first_seen_at: Instant | None = None
+    first_seen_scan_id: Id | None = None
+    previous_scan_id: Id | None = None
+    times_seen: Count | None = None
+    triage: Triage | None = None
 
     def finding_id(self) -> str:
         """The given id, else one derived from what identifies a finding, so a re-sent finding
@@ -244,6 +281,15 @@ class Notification(Event):
                                          self.scan_id)).encode()).hexdigest()[:16]
 
 
+class FindingTriaged(Event, Triage):
+    """A triage recorded by the gateway: it applies to every finding with this fingerprint."""
+
+    fingerprint: Text(128)
+    scan_id: Id | None = None  # the scan it was made on: routed like that scan's findings
+    title: Text(500) | None = None
+    severity: Annotated[Literal[SEVERITIES], BeforeValidator(_lower)] | None = None  # type: ignore[valid-type]
+
+
 SERVER_EVENTS: dict[str, type[Event]] = {
     "scan_started": ScanStarted,
     "scan_progress": ScanProgress,
@@ -252,6 +298,7 @@ SERVER_EVENTS: dict[str, type[Event]] = {
     "vulnerability_found": VulnerabilityFound,
     "metrics_update": MetricsUpdate,
     "notification": Notification,
+    "finding_triaged": FindingTriaged,
 }
 
 
@@ -347,48 +394,3 @@ def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, An
 def parse_request(event: str, payload: Any) -> Request:
     """Validate a client → server request (join_room, leave_room, start_scan)."""
     return _validate(CLIENT_EVENTS[event], payload)
-
-
-class TooDeep(ValueError):
-    """JSON nested deeper than the limit."""
-
-
-def too_deep(doc: Any, limit: int) -> bool:
-    """Whether `doc` nests lists/dicts deeper than `limit` (iterative: depth cannot recurse)."""
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
-
-
-def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """json.loads for untrusted text: ValueError (never RecursionError) when it is not JSON,
-    TooDeep when it nests deeper than `max_depth`."""
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        doc = None
-        deep = True
-    else:
-        deep = too_deep(doc, max_depth)
-    if deep:
-        raise TooDeep(f"JSON nested deeper than {max_depth} levels")
-    return doc
-
-
-def preview(payload: Any, limit: int = 1000) -> str:
-    """A bounded, printable copy of untrusted data for logs and the rejected list."""
-    if isinstance(payload, str):
-        text = payload
-    else:
-        try:
-            text = json.dumps(payload, default=repr, ensure_ascii=False)
-        except (TypeError, ValueError, RecursionError):
-            text = repr(payload)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more chars)"

@@ -59,6 +59,19 @@ FIELDS = {
                  "only in these stay apart.",
     "details": "Anything else the scanner said, as `name: text` pairs: matcher, host names, "
                "OS guess, service, NSE script output …",
+    "fingerprint": "The finding's identity across scans (stamped by the gateway; see \"What's new\").",
+    "known": "Stamped by the gateway: seen before, in another scan (false or absent: new).",
+    "first_seen_at": "Stamped by the gateway: when this fingerprint was first seen.",
+    "first_seen_scan_id": "Stamped by the gateway: the scan that first found it.",
+    "previous_scan_id": "Stamped by the gateway: the latest other scan that found it.",
+    "times_seen": "Stamped by the gateway: in how many scans it was found.",
+    "triage": "The fingerprint's triage: `{state, note, by, at}` (as in `finding_triaged`).",
+    "diff": "Against the previous completed scan of the target: `{previous_scan_id, previous_completed_at, new, "
+            "still_open, fixed}` (counts; lists at `GET /api/scans/{scan_id}/diff`).",
+    "state": "`open`, `false_positive`, `accepted_risk` or `fixed`.",
+    "note": "Why (the triager's words).",
+    "by": "Who triaged it (the token's subject).",
+    "at": "When it was triaged.",
     "total_scans": "Scans known.",
     "active_scans": "Scans running.",
     "critical_count": "Critical findings.",
@@ -84,6 +97,8 @@ EVENTS = {
     "vulnerability_found": ("A finding.", "`all` and `scan_<scan_id>`"),
     "metrics_update": ("Dashboard totals. The gateway computes and emits these itself (every "
                        "`BUGHUNT_METRICS_INTERVAL` s when they changed); scanners need not send them.", "`all`"),
+    "finding_triaged": ("Someone triaged a finding (`triage_finding`): it applies to every finding with this "
+                        "fingerprint, in every scan, and to later ones.", "`all` and `scan_<scan_id>`"),
     "notification": ("A message for people.", "`user_<user_id>` only when `user_id` is set, else `all` "
                      "(and `scan_<scan_id>` when `scan_id` is set)"),
 }
@@ -118,6 +133,9 @@ EXAMPLES = {
                        "critical_count": 1, "completed_scans": 9},
     "notification": {"type": "warning", "title": "Scan slowed down",
                      "message": "Shop is rate limited (HTTP 429)", "scan_id": "42"},
+    "finding_triaged": {"fingerprint": "9b2f0c6d1e8a4f37", "state": "false_positive", "note": "test data",
+                        "by": "7", "at": "2026-11-26T12:30:00Z", "scan_id": "42", "title": "Reflected XSS in q",
+                        "severity": "high"},
     "join_room": {"room": "scan_42"},
     "leave_room": {"room": "scan_42"},
     "start_scan": {"target": "https://shop.example.com", "scan_name": "Shop"},
