@@ -19,6 +19,32 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ScanDiff:
+    """A completed scan against the previous completed scan of its target (protocol.ScanDiff)."""
+
+    previous_scan_id: str | None
+    previous_completed_at: float | None
+    new: int
+    still_open: int
+    fixed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """How someone judged every finding of a fingerprint (protocol.Triage); `at` in epoch seconds."""
+
+    state: str
+    note: str | None = None
+    by: str | None = None
+    at: float | None = None
+
+    @property
+    def away(self) -> bool:
+        """Judged not to need work (false positive, accepted risk, fixed)."""
+        return self.state in protocol.TRIAGED_AWAY
+
+
+@dataclass(frozen=True, slots=True)
 class Scan:
     scan_id: str
     name: str | None
@@ -36,6 +62,7 @@ class Scan:
     history: tuple[HistoryPoint, ...]
     lost_at: float | None = None  # status "lost contact": since when, and why
     lost_why: str | None = None
+    diff: ScanDiff | None = None  # a completed scan's comparison with the previous scan of its target
 
     @property
     def finished(self) -> bool:
@@ -54,6 +81,16 @@ class Vulnerability:
     description: str | None
     found_at: float
     extras: dict[str, Any] | None = None  # the optional triage fields (protocol.FINDING_EXTRAS) that are set
+    # What's new, as the gateway's registry stamped it (None: a gateway without one)
+    fingerprint: str | None = None
+    known: bool | None = None
+    first_seen_at: float | None = None
+    previous_scan_id: str | None = None
+    triage: Triage | None = None  # the fingerprint's newest triage the store has seen
+
+    @property
+    def triaged_away(self) -> bool:
+        return self.triage is not None and self.triage.away
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +189,7 @@ class ScanRecord:
 
     __slots__ = ("scan_id", "name", "target", "status", "progress", "phase", "current_step",
                  "error", "found", "reported", "started_at", "updated_at", "finished_at",
-                 "duration", "history", "lost_at", "lost_why", "frozen")
+                 "duration", "history", "lost_at", "lost_why", "diff", "frozen")
 
     def __init__(self, scan_id: str, at: float):
         self.scan_id = scan_id
@@ -166,6 +203,7 @@ class ScanRecord:
         self.history: list[HistoryPoint] = []
         self.lost_at: float | None = None
         self.lost_why: str | None = None
+        self.diff: ScanDiff | None = None
         self.frozen: Scan | None = None  # cached frozen copy; None when changed since
 
     def freeze(self) -> Scan:
@@ -174,5 +212,5 @@ class ScanRecord:
                 self.scan_id, self.name, self.target, self.status, self.progress, self.phase,
                 self.current_step, self.error, max(self.found, self.reported), self.started_at,
                 self.updated_at, self.finished_at, self.duration, tuple(self.history), self.lost_at,
-                self.lost_why)
+                self.lost_why, self.diff)
         return self.frozen
