@@ -115,6 +115,7 @@ class FindingLog:
         self.seen = 0  # findings ever added, evicted ones included
         self.critical_seen = 0
         self.critical_away = 0  # critical findings triaged away (counted while held)
+        self.away = 0  # findings held that are triaged away
         self.fingerprints: Counter[str] = Counter()  # held findings per fingerprint
         self.triage: OrderedDict[str, Triage] = OrderedDict()  # fingerprint → newest triage
         self._blocks: deque[tuple[Vulnerability, ...]] = deque()
@@ -166,8 +167,9 @@ class FindingLog:
         out = []
         for i, v in enumerate(block):
             if v.fingerprint == fingerprint:
-                if i >= evicted and v.severity == "critical":
-                    self.critical_away += triage.away - v.triaged_away
+                if i >= evicted:
+                    self.away += triage.away - v.triaged_away
+                    self.critical_away += (triage.away - v.triaged_away) * (v.severity == "critical")
                 v = replace(v, triage=triage)
             out.append(v)
         return tuple(out)
@@ -201,8 +203,9 @@ class FindingLog:
         self.histogram[bucket] += delta
         if not self.histogram[bucket]:
             del self.histogram[bucket]
-        if delta > 0 and finding.severity == "critical" and finding.triaged_away:
-            self.critical_away += 1
+        if finding.triaged_away:
+            self.away += delta
+            self.critical_away += delta > 0 and finding.severity == "critical"
 
     def view(self) -> Findings:
         return Findings(tuple(self._blocks), self._head, tuple(self._open))

@@ -182,6 +182,7 @@ class Snapshot:
     seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
     logged: int  # events logged so far (EventRecord.index of the newest + 1)
     samples: tuple[Sample, ...]
+    triaged_away: int = 0  # findings held that are triaged away (false positive, accepted risk, fixed)
 
 
 class ScanRecord:

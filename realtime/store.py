@@ -358,6 +358,7 @@ class EventStore:
                 seq_skipped=self._seq_skipped,
                 logged=self._logged,
                 samples=self._sample(),
+                triaged_away=self._findings.away,
             )
             self._snapshot = snap
             return snap

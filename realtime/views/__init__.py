@@ -44,6 +44,17 @@ from realtime.views.tables import (
 )
 from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, type_icon, visible
 from realtime.views.toasts import new_records, plan_toasts
+from realtime.views.whatsnew import (
+    DEFAULT_SHOW,
+    SHOW,
+    SHOW_LABELS,
+    badge,
+    diff_line,
+    diff_rows,
+    iso_z,
+    kind,
+    triage_text,
+)
 
 __all__ = [
     "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
@@ -53,4 +64,5 @@ __all__ = [
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
     "scans_by_start", "scans_frame", "severity_figure", "span", "status_text", "stuck_note", "to_csv",
     "to_json", "type_icon", "visible",
+    "DEFAULT_SHOW", "SHOW", "SHOW_LABELS", "badge", "diff_line", "diff_rows", "iso_z", "kind", "triage_text",
 ]

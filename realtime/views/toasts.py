@@ -5,8 +5,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from realtime import protocol
 from realtime.models import EventRecord, Snapshot
 from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
+
+TRIAGED = ":material/rule:"
 
 MAX_TOASTS = 3  # more new items than this in one tick become one summary toast
 
@@ -32,11 +35,18 @@ def new_records(snap: Snapshot, cursor: int) -> list[EventRecord]:
     return fresh
 
 
+def triaged_away(data: dict) -> bool:
+    triage = data.get("triage")
+    return isinstance(triage, dict) and triage.get("state") in protocol.TRIAGED_AWAY
+
+
 def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
-    """Toasts for these records: notifications by type, scan starts/ends, high and critical
-    findings. A notification about a scan speaks for that scan's events in the same batch (no
-    double toast). A burst becomes one summary."""
+    """Toasts for these records: notifications by type, scan starts/ends, new high and critical
+    findings (known ones are counted in one line, triaged-away ones left out), triages. A
+    notification about a scan speaks for that scan's events in the same batch (no double toast).
+    A burst becomes one summary ("4 new findings, 1 critical · 30 known")."""
     items: list[tuple[str, str, str]] = []  # (kind, icon, text)
+    known = 0
     noted = {r.data.get("scan_id") for r in records
              if r.event == "notification" and isinstance(r.data, dict)}
     for r in records:
@@ -54,19 +64,36 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
         elif r.event == "scan_failed":
             reason = d.get("error") or "no reason given"
             items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}")))
-        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high"):
-            items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
-                          f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
-    if len(items) <= MAX_TOASTS:
-        return [Toast(text, icon) for _, icon, text in items]
+        elif r.event == "finding_triaged":
+            items.append(("triaged", TRIAGED, f"Marked {literal(d.get('state', ''))}: "
+                          + literal(f"{d.get('title') or d.get('fingerprint', '')} (by {d.get('by') or '?'})")))
+        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high") and not triaged_away(d):
+            if d.get("known") is True:
+                known += 1
+            else:
+                items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
+                              f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
+    return _toasts(items, known)
+
+
+def _toasts(items: list[tuple[str, str, str]], known: int) -> list[Toast]:
+    known_line = f"{known} known" if known else ""
+    if len(items) + bool(known) <= MAX_TOASTS:
+        return [Toast(text, icon) for _, icon, text in items] + (
+            [Toast(f"{known_line} finding{'s' * (known != 1)} (high or critical, seen in earlier scans)", BELL)]
+            if known else [])
     kinds = Counter(kind for kind, _, _ in items)
     findings = kinds["critical"] + kinds["high"]
     parts = []
     if findings:
         parts.append(f"{findings} new findings, {kinds['critical']} critical")
+    if known:
+        parts.append(known_line)
     for kind, label in (("started", "started"), ("completed", "completed"), ("failed", "failed")):
         if kinds[kind]:
             parts.append(f"{kinds[kind]} scans {label}")
+    if kinds["triaged"]:
+        parts.append(f"{kinds['triaged']} findings triaged")
     if kinds["notification"]:
         parts.append(f"{kinds['notification']} notifications")
     return [Toast(" · ".join(parts), FIRE if kinds["critical"] else BELL)]
