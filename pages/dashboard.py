@@ -22,7 +22,9 @@ def live() -> None:
     for col, (label, key) in zip(st.columns(4), CARDS):
         col.metric(label, snap.metrics.get(key, 0), delta=views.metric_delta(snap, key),
                    chart_data=views.metric_series(snap, key) or None, border=True,
-                   help="Change over the last 5 minutes")
+                   help="Change over the last 5 minutes" + (
+                       " · findings triaged away (false positive, accepted risk, fixed) are not counted"
+                       if key == "critical_count" else ""))
     st.subheader("Active Scans")
     scans = views.active_scans(snap)
     if not scans:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from realtime import bridge, protocol, views
 from realtime.finding_panel import finding_panel
+from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -17,7 +18,7 @@ scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
                        format_func=lambda sid: "All scans" if not sid
                        else views.visible(f"{snap.scans[sid].name or sid} ({sid})") if sid in snap.scans else sid)
 text = f3.text_input("Search", placeholder="title, URL, target, type, CVE")
-filters = (tuple(severities), scan_id or "", text.strip())
+filters = (tuple(severities), scan_id or "", text.strip(), show_filter("show"))
 size = rt.settings.table_rows
 page = f4.number_input("Page", min_value=1, value=1, step=1,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")

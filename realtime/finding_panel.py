@@ -10,6 +10,7 @@ import streamlit as st
 
 from realtime import views
 from realtime.models import Vulnerability
+from realtime.whatsnew_panel import triage_control
 
 LONG = ("remediation", "evidence", "details", "description")  # shown in a code block
 
@@ -20,7 +21,9 @@ def finding_details(v: Vulnerability) -> list[tuple[str, str]]:
     extras = {**(v.extras or {}), "description": v.description}
     rows = [("id", v.id), ("severity", v.severity), ("title", v.title), ("url", v.url or ""),
             ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
-            ("found at", views.clock(v.found_at))]
+            ("found at", views.clock(v.found_at)), ("new", views.badge(v)), ("fingerprint", v.fingerprint or ""),
+            ("first seen", views.clock(v.first_seen_at)), ("previous scan", v.previous_scan_id or ""),
+            ("triage", views.triage_text(v.triage))]
     rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]
     return [(label, text) for label, text in rows if text]
 
@@ -43,3 +46,4 @@ def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
                 st.code(text, language=None, wrap_lines=True)
             else:
                 st.text(f"{label}: {text}")
+    triage_control(finding, f"{key}-triage")

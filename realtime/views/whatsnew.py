@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from realtime.models import ScanDiff, Triage, Vulnerability
-from realtime.views.text import ago, clock, literal
+from realtime.views.text import ago, clock, literal, shown
 
 NEW, KNOWN, TRIAGED = "new", "known", "triaged"
 SHOW = (NEW, KNOWN, TRIAGED)  # the New / Known / Triaged filter's choices
@@ -73,6 +73,6 @@ def diff_rows(doc: Any, part: str) -> list[dict[str, str]]:
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):
             triage = item.get("triage") if isinstance(item.get("triage"), dict) else {}
-            rows.append({name: str(item.get(name) or "") for name in ("severity", "title", "url", "fingerprint")}
-                        | {"triage": str(triage.get("state") or "")})
+            rows.append({name: shown(str(item.get(name) or "")) for name in ("severity", "title", "url", "fingerprint")}
+                        | {"triage": shown(str(triage.get("state") or ""))})
     return rows
