@@ -59,21 +59,25 @@ def triage_control(v: Vulnerability, key: str) -> None:
     its answer (a refusal's reason included) stays shown for that finding. Not on share links."""
     if bridge.read_only() or not v.fingerprint:
         return
-    answered = f"{key}-answer"
+    states, widget = protocol.TRIAGE_STATES, f"{key}-{v.fingerprint}"  # a finding's own widgets
+    current = v.triage.state if v.triage is not None and v.triage.state in states else "open"
     with st.form(key):
-        states = protocol.TRIAGE_STATES
-        current = v.triage.state if v.triage is not None and v.triage.state in states else "open"
-        state = st.selectbox("Triage", states, index=states.index(current),
-                             help="Applies to every finding with this fingerprint, in every scan, and to "
-                                  "later ones; every viewer of the gateway sees it")
-        note = st.text_area("Note", max_chars=whatsnew.NOTE_LIMIT, placeholder="Why (optional)")
-        if st.form_submit_button("Save triage"):
-            answer = whatsnew.triage(bridge.runtime().client, v.fingerprint, state, note)
-            st.session_state[answered] = (v.fingerprint, bool(answer.get("ok")),
-                                          views.literal(state if answer.get("ok") else answer.get("error")))
-    fingerprint, ok, text = st.session_state.get(answered, (None, False, ""))
+        st.selectbox("Triage", states, index=states.index(current), key=f"{widget}-state",
+                     help="Applies to every finding with this fingerprint, in every scan, and to later ones; "
+                          "every viewer of the gateway sees it")
+        st.text_area("Note", max_chars=whatsnew.NOTE_LIMIT, placeholder="Why (optional)", key=f"{widget}-note")
+        # A callback: it runs before the page, whatever reruns the page's fragment.
+        st.form_submit_button("Save triage", on_click=save_triage, args=(v.fingerprint, widget, key))
+    fingerprint, ok, text = st.session_state.get(f"{key}-answer", (None, False, ""))
     if fingerprint == v.fingerprint:
         if ok:
             st.success(f"Triaged: {text}")
         else:
             st.error(f"Not triaged: {text}")
+
+
+def save_triage(fingerprint: str, widget: str, key: str) -> None:
+    state, note = st.session_state[f"{widget}-state"], st.session_state[f"{widget}-note"] or ""
+    answer = whatsnew.triage(bridge.runtime().client, fingerprint, state, note)
+    st.session_state[f"{key}-answer"] = (fingerprint, bool(answer.get("ok")),
+                                         views.literal(state if answer.get("ok") else answer.get("error")))
