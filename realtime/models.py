@@ -18,6 +18,10 @@ class HistoryPoint:
     phase: str | None
 
 
+# Triaged away: judged not to need work. Out of the Critical card, toasts and alerts by default.
+TRIAGED_AWAY = frozenset(protocol.TRIAGE_STATES[1:])  # false_positive, accepted_risk, fixed
+
+
 @dataclass(frozen=True, slots=True)
 class ScanDiff:
     """A completed scan against the previous completed scan of its target (protocol.ScanDiff)."""
@@ -41,7 +45,7 @@ class Triage:
     @property
     def away(self) -> bool:
         """Judged not to need work (false positive, accepted risk, fixed)."""
-        return self.state in protocol.TRIAGED_AWAY
+        return self.state in TRIAGED_AWAY
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from pydantic import (
     ValidationError,
 )
 
-from realtime.untrusted_json import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - one catalogue
+from realtime.jsontext import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - the protocol's API
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
@@ -35,6 +35,7 @@ LOST_CONTACT = "lost contact"
 SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
 TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:5])  # sticky: a late event never revives a scan
+TRIAGE_STATES = ("open", "false_positive", "accepted_risk", "fixed")
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -110,6 +111,8 @@ Id = Annotated[str, PlainValidator(_room_id, json_schema_input_type=str | int)]
 Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
+Fingerprint = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+TriageState = Literal[TRIAGE_STATES]  # type: ignore[valid-type]
 
 
 def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
@@ -154,16 +157,14 @@ class ScanProgress(Event):
 
 
 class ScanDiff(BaseModel):
-    """A completed scan against the previous completed scan of its target: findings new in it,
-    still open (in both) and fixed (in the previous one only). Lists: GET /api/scans/{id}/diff."""
+    """A completed scan against the previous completed scan of its target (stamped by the gateway)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-    previous_scan_id: Id | None = None
+    previous_scan_id: Id
     previous_completed_at: Instant | None = None
-    new: Count = 0
-    still_open: Count = 0
-    fixed: Count = 0
+    new: Count
+    still_open: Count
+    fixed: Count
 
 
 class ScanCompleted(Event):
@@ -174,25 +175,20 @@ class ScanCompleted(Event):
     diff: ScanDiff | None = None
 
 
+class Triage(BaseModel):
+    """A person's judgement of a finding, kept by the gateway per fingerprint."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: TriageState
+    note: Text(1000) | None = None
+    by: Text(200) | None = None
+    at: Instant | None = None
+
+
 class ScanFailed(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
     error: Text(2000) | None = None
-
-
-TRIAGE_STATES = ("open", "false_positive", "accepted_risk", "fixed")
-TRIAGED_AWAY = frozenset(TRIAGE_STATES[1:])  # out of the Critical card, toasts and alerts by default
-
-
-class Triage(BaseModel):
-    """How someone judged a finding (all findings of its fingerprint), and when."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    state: Annotated[Literal[TRIAGE_STATES], BeforeValidator(_lower)]  # type: ignore[valid-type]
-    note: Text(1000) | None = None
-    by: Text(200) | None = None
-    at: Instant | None = None
 
 
 class VulnerabilityFound(Event):
@@ -215,9 +211,9 @@ class VulnerabilityFound(Event):
     evidence: Text(EVIDENCE_LIMIT) | None = None
     extracted: Texts(1000, 50) | None = None
     details: Annotated[dict[Text(64), Text(4000)], Field(max_length=30)] | None = None
-    # What's new: the finding's identity across scans and what the gateway's registry knows of it.
-    fingerprint: Text(128) | None = None
-    known: bool | None = None  # seen before, in another scan
+    # Identity and history, stamped by the gateway (realtime/fingerprint.py, realtime/gateway/registry.py).
+    fingerprint: Fingerprint | None = None
+    known: bool | None = None
     first_seen_at: Instant | None = None
     first_seen_scan_id: Id | None = None
     previous_scan_id: Id | None = None
@@ -281,11 +277,11 @@ class Notification(Event):
                                          self.scan_id)).encode()).hexdigest()[:16]
 
 
-class FindingTriaged(Event, Triage):
-    """A triage recorded by the gateway: it applies to every finding with this fingerprint."""
+class FindingTriaged(Triage, Event):
+    """The gateway's own event (never accepted from producers): a finding was triaged."""
 
-    fingerprint: Text(128)
-    scan_id: Id | None = None  # the scan it was made on: routed like that scan's findings
+    fingerprint: Fingerprint
+    scan_id: Id  # the scan the finding was last seen in: the event goes where its findings went
     title: Text(500) | None = None
     severity: Annotated[Literal[SEVERITIES], BeforeValidator(_lower)] | None = None  # type: ignore[valid-type]
 
@@ -300,6 +296,7 @@ SERVER_EVENTS: dict[str, type[Event]] = {
     "notification": Notification,
     "finding_triaged": FindingTriaged,
 }
+GATEWAY_EVENTS = frozenset({"finding_triaged"})  # emitted by the gateway alone
 
 
 class Request(BaseModel):
@@ -314,6 +311,12 @@ class StartScan(Request):
     target: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     scan_name: Text(200) | None = None
     options: dict[str, Any] | None = Field(None, max_length=50)
+
+
+class TriageFinding(Request):
+    fingerprint: Fingerprint
+    state: TriageState
+    note: Text(1000) | None = None
 
 
 class Resume(Request):
@@ -333,6 +336,7 @@ CLIENT_EVENTS: dict[str, type[Request]] = {
     "leave_room": RoomRequest,
     "start_scan": StartScan,
     "resume": Resume,
+    "triage_finding": TriageFinding,
 }
 
 

@@ -109,6 +109,11 @@ REQUESTS = {
     "leave_room": ("Stop receiving a room's events.", '{"ok": true}'),
     "start_scan": ("Ask the gateway's scan launcher to start a scan (the demo engine is one).",
                    '{"ok": true, "scan_id": "…"} or {"ok": false, "error": "no scan launcher configured"}'),
+    "triage_finding": ("Triage every finding with this fingerprint (admins; viewers unless "
+                       "`BUGHUNT_VIEWERS_TRIAGE=false`; never a read-only link): the gateway records who and when "
+                       "and broadcasts `finding_triaged`.",
+                       '{"ok": true, "triage": {"state": "false_positive", "note": "…", "by": "7", "at": "…"}} or '
+                       '{"ok": false, "error": "a read-only scan link cannot triage findings"}'),
     "resume": ("Sent first after every (re)connect by clients that connect with `auth={\"resume\": true}`: "
                "replay what I missed, then go live.",
                '{"ok": true, "replayed": 37, "epoch": "…", "last_seq": 1234} or {"ok": false, '
@@ -139,6 +144,7 @@ EXAMPLES = {
     "join_room": {"room": "scan_42"},
     "leave_room": {"room": "scan_42"},
     "start_scan": {"target": "https://shop.example.com", "scan_name": "Shop"},
+    "triage_finding": {"fingerprint": "9b2f0c6d1e8a4f37", "state": "false_positive", "note": "test data"},
     "resume": {"since": 1234, "epoch": "9f1c2a7e4b0d", "rooms": ["scan_42"], "subscribe": "all"},
 }
 

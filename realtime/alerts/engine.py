@@ -12,6 +12,7 @@ from typing import Any
 
 from realtime import protocol
 from realtime.alerts.rules import SEVERITY_RANK, Rule
+from realtime.models import TRIAGED_AWAY
 
 OWN_NOTIFICATION = "alerts-"  # id prefix of the worker's own notifications: never alerted on
 
@@ -144,7 +145,7 @@ class Engine:
         tags = {str(t).lower() for t in tags} | ({data["vulnerability_type"].lower()}
                                                  if data.get("vulnerability_type") else set())
         triage = data.get("triage") if isinstance(data.get("triage"), dict) else {}
-        away = triage.get("state") in protocol.TRIAGED_AWAY
+        away = triage.get("state") in TRIAGED_AWAY
         alert = None
         out = []
         for rule in self.by_kind.get("finding", ()):

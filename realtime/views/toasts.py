@@ -5,8 +5,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from realtime import protocol
-from realtime.models import EventRecord, Snapshot
+from realtime.models import TRIAGED_AWAY, EventRecord, Snapshot
 from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
 
 TRIAGED = ":material/rule:"
@@ -37,7 +36,7 @@ def new_records(snap: Snapshot, cursor: int) -> list[EventRecord]:
 
 def triaged_away(data: dict) -> bool:
     triage = data.get("triage")
-    return isinstance(triage, dict) and triage.get("state") in protocol.TRIAGED_AWAY
+    return isinstance(triage, dict) and triage.get("state") in TRIAGED_AWAY
 
 
 def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:

@@ -2,6 +2,7 @@
 Triaged filter (triaged-away findings hidden by default), the scan comparison line, and the triage
 control — its refusal shown, absent on share links. Fed through the real store; the triage
 refusal of a real gateway needs the gateway side of issue 19 (skipped without it)."""
+import importlib.util
 import time
 from datetime import UTC, datetime
 
@@ -13,14 +14,15 @@ from realtime.auth import Authenticator
 from tests.conftest import ROOT
 from tests.integration.test_pages import open_page, rt, texts  # noqa: F401 - rt is a fixture
 
-GATEWAY_TRIAGES = "triage_finding" in protocol.CLIENT_EVENTS  # the gateway branch of issue 19 is merged
+# The gateway side of issue 19 (branch w3-whatsnew-gw) answers triage_finding and serves the diff lists.
+GATEWAY_TRIAGES = importlib.util.find_spec("realtime.gateway.triage") is not None
 THREE_DAYS_AGO = datetime.fromtimestamp(time.time() - 3 * 86400 - 60, UTC).isoformat()
 
 
 def feed(store):
     events = [("scan_started", {"scan_id": "s1", "scan_name": "First", "target": "https://t.example"}),
               ("scan_started", {"scan_id": "s2", "scan_name": "Second", "target": "https://t.example"})]
-    for seq, (scan, fp, known) in enumerate((("s1", "fpA", False), ("s2", "fpA", True), ("s2", "fpB", False)), 1):
+    for scan, fp, known in (("s1", "fpA", False), ("s2", "fpA", True), ("s2", "fpB", False)):
         events.append(("vulnerability_found", {
             "scan_id": scan, "id": f"{scan}-{fp}", "title": f"Finding {fp}", "severity": "critical",
             "fingerprint": fp, "known": known, "first_seen_at": "2026-11-01T00:00:00Z"}))

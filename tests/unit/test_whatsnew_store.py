@@ -128,14 +128,15 @@ def test_new_fields_and_triages_survive_a_journal_replay_and_a_resync(tmp_path):
     state = json.loads(json.dumps({"epoch": "e1", "last_seq": 5,
                                    "scans": [dataclasses.asdict(s) for s in snap.scans.values()],
                                    "vulnerabilities": [dataclasses.asdict(v) for v in snap.vulnerabilities]}))
-    state["vulnerabilities"][0]["triage"] = {"state": "bogus"}  # a wrong one is dropped, not a crash
-    state["vulnerabilities"][1]["first_seen_at"] = "yesterday"
+    fp_b = next(i for i, v in enumerate(snap.vulnerabilities) if v.fingerprint == "fpB")
+    state["vulnerabilities"][fp_b]["triage"] = {"state": "bogus"}  # a wrong one is dropped, not a crash
+    state["vulnerabilities"][fp_b]["first_seen_at"] = "yesterday"
     resynced = EventStore()
     resynced.load_state(state)
     got = resynced.snapshot()
     assert len(got.vulnerabilities) == 3 and got.scans["s2"].diff == snap.scans["s2"].diff
-    assert got.vulnerabilities[1].first_seen_at is None and got.vulnerabilities[0].triage is None
-    assert [v.triage for v in got.vulnerabilities][1:] == [v.triage for v in snap.vulnerabilities][1:]
+    assert got.vulnerabilities[fp_b].first_seen_at is None and got.vulnerabilities[fp_b].triage is None
+    assert [v.triage for v in got.vulnerabilities] == [v.triage for v in snap.vulnerabilities]
 
 
 def records(*events):

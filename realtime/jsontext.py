@@ -1,5 +1,7 @@
-"""JSON from untrusted peers: parsed without recursion errors or unbounded nesting, and shown as
-bounded, printable previews in logs and the rejected list. `realtime.protocol` re-exports these."""
+"""Reading untrusted JSON and showing untrusted data: bounded nesting, bounded previews.
+
+Re-exported by realtime.protocol (`protocol.loads`, `protocol.preview`, ...), where callers find them.
+"""
 from __future__ import annotations
 
 import json
