@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from realtime import bridge, protocol, views
+from realtime import bridge, views
 from realtime.auth import Authenticator
 from tests.conftest import ROOT
 from tests.integration.test_pages import open_page, rt, texts  # noqa: F401 - rt is a fixture
