@@ -81,3 +81,5 @@ def save_triage(fingerprint: str, widget: str, key: str) -> None:
     answer = whatsnew.triage(bridge.runtime().client, fingerprint, state, note)
     st.session_state[f"{key}-answer"] = (fingerprint, bool(answer.get("ok")),
                                          views.literal(state if answer.get("ok") else answer.get("error")))
+    if answer.get("ok"):  # said as a toast too: a finding triaged away leaves the default view at once
+        st.toast(f"Triaged: {views.literal(state)} — every finding with this fingerprint", icon=":material/rule:")
