@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("realtime.gateway.triag
                                 reason="needs the gateway side of issue 19 (triage_finding, fingerprints)")
 SECRET = "whatsnew-browser-" + "s" * 40
 REFRESH = 1.0  # seconds: BUGHUNT_REFRESH_SECONDS of the dashboard
-ONE_REFRESH = int((REFRESH + 4.0) * 1000)  # ms: a refresh, plus slack for the snapshot interval, the socket hop, a busy CI
+ONE_REFRESH = int((REFRESH + 4.0) * 1000)  # ms: a refresh, plus slack (snapshot age, socket hop, busy CI)
 TIMEOUT = 20_000  # ms
 TITLE = "Open redirect in /next"
 
