@@ -48,7 +48,7 @@ def open_scan(context, app, scan_id):
     page = context.new_page()
     page.goto(f"{app.url}/scan?id={scan_id}")
     expect(page.locator('[data-testid="stSidebar"]').get_by_text("Connected", exact=True)).to_be_visible(
-        timeout=TIMEOUT)
+        timeout=30_000)  # a first page of a fresh server, on a busy machine
     return page
 
 
