@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from realtime import bridge, views
 from realtime.auth import Authenticator
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.integration.test_pages import open_page, rt, texts  # noqa: F401 - rt is a fixture
 
 # The gateway side of issue 19 (branch w3-whatsnew-gw) answers triage_finding and serves the diff lists.
@@ -112,6 +112,34 @@ def test_the_gateways_refusal_is_shown(gateway_factory, make_client, monkeypatch
         at.button_group(key="scan_show").set_value(list(views.SHOW)).run()
         at = choose_and_triage(at, "s2-fpA", "open", "")
         assert [e.value for e in at.main.error] == ["Not triaged: " + views.literal(refusal["error"])]
+    finally:
+        runtime.close()
+        bridge.runtime.clear()
+
+
+@pytest.mark.skipif(not GATEWAY_TRIAGES, reason="needs the gateway side of issue 19 (scan diffs)")
+def test_scan_detail_lists_the_fixed_findings_from_the_gateway(gateway_factory, monkeypatch):
+    secret = "whatsnew-secret-" + "d" * 40
+    gateway = gateway_factory(env={"BUGHUNT_SECRET": secret})
+    producer = Authenticator(secret).mint("scanner", "producer")
+    for scan_id, titles in (("r1", ("Kept", "Gone")), ("r2", ("Kept", "Fresh"))):
+        gateway.publish("scan_started", {"scan_id": scan_id, "target": "https://r.example"}, token=producer)
+        for title in titles:
+            gateway.publish("vulnerability_found", {"scan_id": scan_id, "title": title, "severity": "low",
+                                                    "url": f"https://r.example/{title}"}, token=producer)
+        gateway.publish("scan_completed", {"scan_id": scan_id}, token=producer)
+    monkeypatch.setenv("BUGHUNT_WS_URL", gateway.url)
+    monkeypatch.setenv("BUGHUNT_WS_TOKEN", Authenticator(secret).mint("viewer7", "viewer"))
+    bridge.runtime.clear()
+    runtime = bridge.runtime()
+    try:
+        wait_for(lambda: (scan := runtime.store.snapshot().scans.get("r2")) is not None and scan.diff is not None,
+                 timeout=15)
+        at = open_page("pages/scan.py", id="r2")
+        assert "1 new, 1 still open, 1 fixed" in texts(at)
+        at.toggle(key="scan_fixed").set_value(True).run()
+        fixed = at.dataframe[0].value
+        assert list(fixed["title"]) == ["Gone"] and list(fixed["url"]) == ["https://r.example/Gone"]
     finally:
         runtime.close()
         bridge.runtime.clear()
