@@ -20,9 +20,9 @@ def live() -> None:
     snap = rt.snapshot()
     now = time.time()
     for col, (label, key) in zip(st.columns(4), CARDS):
-        col.metric(label, snap.metrics.get(key, 0), delta=views.metric_delta(snap, key),
-                   chart_data=views.metric_series(snap, key) or None, border=True,
-                   help="Change over the last 5 minutes")
+        card = views.stat_card(snap, label, key)
+        col.metric(card.label, card.value, delta=card.delta, chart_data=views.metric_series(snap, key) or None,
+                   border=True, help=card.help, delta_color="off" if key == "active_scans" else "inverse")
     st.subheader("Active Scans")
     scans = views.active_scans(snap)
     if not scans:

@@ -88,7 +88,7 @@ def live() -> None:
     if rows:
         st.dataframe(rows, hide_index=True)
     else:
-        st.caption("No events in the recent log")
+        st.caption(views.events_gone_note(snap, scan))
 
 
 live()
