@@ -3,8 +3,10 @@ navigation, the sidebar (connection, refresh, demo banner) and toasts on every p
 import streamlit as st
 
 from realtime import bridge, views
+from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
+st.html(style.STYLE)
 rt = bridge.runtime()
 
 # A share link (/scan?id=…&token=…) shows that one scan, read-only: no navigation, no sidebar.

@@ -13,16 +13,17 @@ st.title("Dashboard")
 ACTIVE_CARDS = 10  # the newest running scans as cards; the Scans page lists them all
 CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
          ("Vulnerabilities", "total_vulnerabilities"), ("Critical", "critical_count")]
+FINDINGS = ("total_vulnerabilities", "critical_count")  # more of these is bad news: shown red
 
 
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
     now = time.time()
-    for col, (label, key) in zip(st.columns(4), CARDS):
+    for col, (label, key) in zip(st.container(key="stat_cards").columns(4), CARDS):  # views/style.py: phones
         card = views.stat_card(snap, label, key)
         col.metric(card.label, card.value, delta=card.delta, chart_data=views.metric_series(snap, key) or None,
-                   border=True, help=card.help, delta_color="off" if key == "active_scans" else "inverse")
+                   border=True, help=card.help, delta_color="inverse" if key in FINDINGS else "off")
     st.subheader("Active Scans")
     scans = views.active_scans(snap)
     if not scans:
