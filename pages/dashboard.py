@@ -34,8 +34,11 @@ def live() -> None:
                          label=f"**{views.literal(scan.name or scan.scan_id)}** · started "
                                f"{views.clock(scan.started_at)[11:]}", icon=":material/troubleshoot:")
             st.progress(min(scan.progress, 100) / 100, text=f"{scan.progress:.0f}%")
+            # Each field after a label of its own: right-to-left text in two neighbouring fields would
+            # otherwise read as one run, and the fields would swap places on screen.
             parts = [views.literal(scan.target or ""), f"Current phase: {views.literal(scan.phase or '—')}",
-                     views.literal(scan.current_step or ""), f"last event {views.ago(now - scan.updated_at)}"]
+                     f"Step: {views.literal(scan.current_step)}" if scan.current_step else "",
+                     f"last event {views.ago(now - scan.updated_at)}"]
             st.caption(" · ".join(p for p in parts if p))
             if stuck := views.stuck_note(scan, now, rt.settings.stuck_after_seconds):
                 st.badge(stuck, color="orange")
