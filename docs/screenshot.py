@@ -1,5 +1,5 @@
 """Make docs/screenshot.png (README's picture): the demo mid-run — scans under way, findings,
-charts and a toast — in Chromium at 1400×1000 (or `--size`).
+charts and a toast — in Chromium, 1400 px wide and tall enough for the charts (or `--size`).
 
     python docs/screenshot.py [--seconds 25] [--chromium /usr/bin/chromium]
 
@@ -38,10 +38,12 @@ def healthy(url: str) -> bool:
 
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--seconds", type=float, default=25, help="how long the demo runs before the shot")
+    args.add_argument("--seconds", type=float, default=35, help="how long the demo runs before the shot")
     args.add_argument("--chromium", default="/usr/bin/chromium")
     args.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
-    args.add_argument("--size", default="1400x1000", help="viewport WIDTHxHEIGHT (a phone: 390x844)")
+    args.add_argument("--size", default="1400x1600",
+                      help="viewport WIDTHxHEIGHT (a phone: 390x844); Streamlit scrolls inside the page, so the "
+                           "height decides what the picture shows (the default: down to the charts)")
     opts = args.parse_args()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUGHUNT_")}

@@ -76,12 +76,16 @@ def severity_figure(snap: Snapshot, filters: tuple[tuple[str, ...], str, str] | 
         counts = {s: found.get(s, 0) for s in protocol.SEVERITIES}
     if not any(counts.values()):
         return empty_figure("No findings match" if filters and any(filters) else "No findings yet")
-    top = max(counts.values())
     return figure([{"type": "bar", "x": list(counts), "y": list(counts.values()),
                     "marker": {"color": [SEVERITY_COLORS[s] for s in counts]},
                     "hovertemplate": "%{x}: %{y:,} findings<extra></extra>"}],
-                  yaxis={"range": [0, top * 1.1], "tickformat": ",d", "title": {"text": "findings"},
-                         **({"dtick": 1} if top < 5 else {})})
+                  yaxis=count_axis(max(counts.values())))
+
+
+def count_axis(top: int) -> dict:
+    """A y axis of whole numbers from 0 (a few findings would otherwise get ticks 0.5, 1.5…)."""
+    return {"range": [0, top * 1.1], "tickformat": ",d", "title": {"text": "findings"},
+            **({"dtick": 1} if top < 5 else {})}
 
 
 @per_snapshot
@@ -101,7 +105,7 @@ def findings_over_time_figure(snap: Snapshot) -> go.Figure:
     return figure([{"type": "bar", "x": [datetime.fromtimestamp(x + bucket / 2).isoformat() for x in xs],
                     "y": [counts[x] for x in xs], "width": bucket * 1000 * 0.9,
                     "hovertemplate": "%{x}: %{y} findings<extra></extra>"}],
-                  xaxis={"type": "date"}, yaxis={"rangemode": "tozero", "tickformat": ",d"})
+                  xaxis={"type": "date"}, yaxis=count_axis(max(counts.values())))
 
 
 def metric_series(snap: Snapshot, key: str) -> list[int]:
