@@ -1,28 +1,27 @@
 """Issue 18 part C under Streamlit's AppTest: the page box, the filtered severity chart, the
 cards against the pages, the per-tab debug log."""
+import dataclasses
 import json
 
 import pytest
 
 from realtime import bridge, debug
-from tests.conftest import free_port
+from tests.integration import test_pages
 from tests.integration.test_pages import open_page, texts
+
+rt = test_pages.rt  # the same fixture: a runtime whose client retries a closed port
 
 
 @pytest.fixture
-def rt(monkeypatch):
-    monkeypatch.setenv("BUGHUNT_WS_URL", f"http://127.0.0.1:{free_port()}")
-    monkeypatch.setenv("BUGHUNT_TABLE_ROWS", "2")
-    bridge.runtime.clear()
-    runtime = bridge.runtime()
+def findings(rt):
+    """Five findings, two a page."""
+    rt.settings = dataclasses.replace(rt.settings, table_rows=2)
     for i, severity in enumerate(("critical", "high", "high", "low", "low")):
-        runtime.store.apply("vulnerability_found", {"scan_id": "s1", "title": f"f{i}", "severity": severity})
-    yield runtime
-    runtime.close()
-    bridge.runtime.clear()
+        rt.store.apply("vulnerability_found", {"scan_id": "s1", "title": f"f{i}", "severity": severity})
+    return rt
 
 
-def test_page_box_shows_the_page_shown_and_the_chart_follows_the_filters(rt):
+def test_page_box_shows_the_page_shown_and_the_chart_follows_the_filters(findings):
     at = open_page("pages/vulnerabilities.py")
     at.number_input(key="vulnerabilities_page").set_value(999).run()
     assert at.number_input(key="vulnerabilities_page").value == 3  # not 999 beside "page 3 of 3"
@@ -35,8 +34,8 @@ def test_page_box_shows_the_page_shown_and_the_chart_follows_the_filters(rt):
     assert dict(zip(bars["x"], bars["y"]))["low"] == 2 and dict(zip(bars["x"], bars["y"]))["high"] == 0
 
 
-def test_cards_count_what_the_pages_list_after_a_gateway_restart(rt):
-    rt.store.apply("metrics_update", {"total_scans": 8, "total_vulnerabilities": 1, "critical_count": 0})
+def test_cards_count_what_the_pages_list_after_a_gateway_restart(findings):
+    findings.store.apply("metrics_update", {"total_scans": 8, "total_vulnerabilities": 1, "critical_count": 0})
     at = open_page("pages/dashboard.py")
     cards = {m.label: m for m in at.metric}
     assert cards["Total Scans"].value == "1" and cards["Vulnerabilities"].value == "5"
