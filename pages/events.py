@@ -42,7 +42,7 @@ def live() -> None:
 
     st.subheader("Troubleshooting")
     checks = troubleshoot.run(snap, bridge.probe(status.url), rt.client.options.subscribe, now)
-    st.dataframe([{"": CHECK_ICONS[c.state], "problem": c.problem, "check": c.name, "result": c.detail,
+    st.dataframe([{"": CHECK_ICONS[c.state], "problem": c.problem, "check": c.name, "result": views.shown(c.detail),
                    "fix": c.fix} for c in checks], hide_index=True)
 
     st.subheader("Events")

@@ -95,3 +95,13 @@ def test_inert_text_adds_nothing_invisible():
         escaped = views.literal(text)
         assert not re.search("[\u2060\u200b-\u200f\u2066-\u2069]", escaped)
         assert html.unescape(re.sub(r"`+ ?(.*?) ?`+", r"\1", escaped)) == views.visible(text)
+
+
+def test_finding_details_show_format_characters_instead_of_obeying_them():
+    from realtime.finding_panel import finding_details
+
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": "s", "title": "photo\u202egpj.exe", "severity": "low",
+                                        "description": "a\u2066b"})
+    details = dict(finding_details(store.snapshot().vulnerabilities[0]))
+    assert details["title"] == "photo<U+202E>gpj.exe" and details["description"] == "a<U+2066>b"
