@@ -11,6 +11,7 @@ URL = "https://shop.example/login?next=/admin&x=1"
 NOTE_URL = "https://wiki.example/runbooks/rate-limits#429"
 RLO_STEP = "\u202eevil.exe step"  # U+202E RIGHT-TO-LEFT OVERRIDE: would show "pets exe.live"
 PHASE, STEP = "בדיקה", "סריקה"  # right-to-left words: next to each other they would swap places
+TITLE, MESSAGE = "כותרת", "הודעה"
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 
 
@@ -25,6 +26,7 @@ def stack():
                                       "current_step": RLO_STEP})
     gateway.publish("vulnerability_found", {"scan_id": "c1", "title": FORMULA, "severity": "low", "url": URL})
     gateway.publish("notification", {"title": "Rate limited", "message": f"see :smile: and {NOTE_URL}"})
+    gateway.publish("notification", {"title": TITLE, "message": MESSAGE})
     yield gateway, app
     app.stop()
     gateway.stop()
@@ -99,6 +101,9 @@ def test_desktop_copy_right_to_left_and_table_toolbar(stack, browser):
     hebrew = page.locator('[data-testid="stCaptionContainer"]').filter(has_text=PHASE)
     left = hebrew.evaluate(LEFT_OF, ["Current phase", PHASE, STEP, "last event"])
     assert left["Current phase"] < left[PHASE] < left[STEP] < left["last event"], left
+    note = page.locator('[data-testid="stMarkdownContainer"] p').filter(has_text=MESSAGE)
+    left = note.evaluate(LEFT_OF, [TITLE, MESSAGE])
+    assert left[TITLE] < left[MESSAGE], left  # the bold title is isolated: it stays before its message
 
     # point 5: the scan header
     page.get_by_role("link", name="Copy scan").click()
