@@ -127,8 +127,8 @@ def test_phone_toasts_leave_the_title_and_the_first_screen_shows_more_than_cards
     gateway, app = stack
     page = open_page(browser, app, size=(390, 844))
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(4, timeout=TIMEOUT)
-    gateway.publish("scan_started", {"scan_id": "ph1", "scan_name": "Phone scan", "target": "phone.example"})
-    toast = page.locator('[data-testid="stToast"]').filter(has_text="Phone scan")
+    gateway.publish("vulnerability_found", {"scan_id": "c1", "title": "Phone finding", "severity": "critical"})
+    toast = page.locator('[data-testid="stToast"]').filter(has_text="Phone finding")  # bad news: a long toast
     expect(toast).to_be_visible(timeout=TIMEOUT)
     title = page.get_by_role("heading", name="Dashboard").bounding_box()
     box = toast.bounding_box()
