@@ -25,7 +25,7 @@ def finding_details(v: Vulnerability) -> list[tuple[str, str]]:
             ("first seen", views.clock(v.first_seen_at)), ("previous scan", v.previous_scan_id or ""),
             ("triage", views.triage_text(v.triage))]
     rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]
-    return [(label, text) for label, text in rows if text]
+    return [(label, views.visible(text)) for label, text in rows if text]  # a U+202E shown, not obeyed
 
 
 def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
@@ -33,8 +33,8 @@ def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
     if not by_id:
         return
     chosen = st.selectbox("Finding details", list(by_id), index=None, key=key, placeholder="Choose a finding",
-                          format_func=lambda fid: " · ".join(
-                              filter(None, [by_id[fid].severity, by_id[fid].title[:100], by_id[fid].url]))
+                          format_func=lambda fid: views.visible(" · ".join(
+                              filter(None, [by_id[fid].severity, by_id[fid].title[:100], by_id[fid].url])))
                           if fid in by_id else fid)
     finding = by_id.get(chosen)
     if finding is None:

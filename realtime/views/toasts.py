@@ -72,27 +72,35 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
             else:
                 items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
                               f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
-    return _toasts(items, known)
-
-
-def _toasts(items: list[tuple[str, str, str]], known: int) -> list[Toast]:
-    known_line = f"{known} known" if known else ""
     if len(items) + bool(known) <= MAX_TOASTS:
         return [Toast(text, icon) for _, icon, text in items] + (
-            [Toast(f"{known_line} finding{'s' * (known != 1)} (high or critical, seen in earlier scans)", BELL)]
+            [Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
             if known else [])
-    kinds = Counter(kind for kind, _, _ in items)
-    findings = kinds["critical"] + kinds["high"]
+    return [summary(records, Counter(kind for kind, _, _ in items))]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
+    """One toast for a burst: every finding that arrived counted (not only the ones that would
+    have had a toast of their own; new ones, then known ones; triaged-away ones left out), then
+    scans, triages and notifications."""
+    findings = [r.data for r in records if r.event == "vulnerability_found" and isinstance(r.data, dict)
+                and not triaged_away(r.data)]
+    severities = Counter(d.get("severity") for d in findings if d.get("known") is not True)
+    known = len(findings) - sum(severities.values())
     parts = []
-    if findings:
-        parts.append(f"{findings} new findings, {kinds['critical']} critical")
+    if found := sum(severities.values()):
+        parts.append(f"{plural(found, 'new finding')}, {severities['critical']:,} critical")
     if known:
-        parts.append(known_line)
-    for kind, label in (("started", "started"), ("completed", "completed"), ("failed", "failed")):
+        parts.append(f"{known:,} known")
+    for kind in ("started", "completed", "failed"):
         if kinds[kind]:
-            parts.append(f"{kinds[kind]} scans {label}")
+            parts.append(f"{plural(kinds[kind], 'scan')} {kind}")
     if kinds["triaged"]:
-        parts.append(f"{kinds['triaged']} findings triaged")
+        parts.append(f"{plural(kinds['triaged'], 'finding')} triaged")
     if kinds["notification"]:
-        parts.append(f"{kinds['notification']} notifications")
-    return [Toast(" · ".join(parts), FIRE if kinds["critical"] else BELL)]
+        parts.append(plural(kinds["notification"], "notification"))
+    return Toast(" · ".join(parts), FIRE if severities["critical"] else BELL)
