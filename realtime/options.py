@@ -81,7 +81,9 @@ class StoreOptions:
     max_notifications: int = setting(
         1_000, "BUGHUNT_MAX_NOTIFICATIONS", "Notifications kept (oldest dropped first).")
     max_findings: int = setting(
-        100_000, "BUGHUNT_MAX_FINDINGS", "Findings kept (oldest dropped first).")
+        100_000, "BUGHUNT_MAX_FINDINGS",
+        "Findings kept (oldest dropped first); as many findings' triage decisions are remembered "
+        "for findings that arrive later (least recently triaged dropped first).")
     max_scans: int = setting(
         10_000, "BUGHUNT_MAX_SCANS", "Scans kept; finished scans are dropped before running ones.")
     max_history: int = setting(
