@@ -62,11 +62,10 @@ def _id_to_str(value: Any) -> Any:
 
 def _room_id(value: Any) -> str:
     # One plain validator rather than a before-validator plus pattern: ids are on every event.
-    if value.__class__ is str and ID_RE.match(value):  # the usual case, first and cheapest
-        return value
-    value = _id_to_str(value)
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string or an integer, got {type(value).__name__}")
+    if value.__class__ is not str:  # the usual case (a string) first and cheapest
+        value = _id_to_str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string or an integer, got {type(value).__name__}")
     if not ID_RE.match(value):
         raise ValueError("must be 1-64 letters, digits, '-' or '_'")
     return value
