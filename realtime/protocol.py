@@ -7,7 +7,6 @@ with a reason instead of raising into a client or server thread.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -25,6 +24,8 @@ from pydantic import (
     ValidationError,
 )
 
+from realtime.jsontext import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - the protocol's API
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
 # In lifecycle order. "lost contact" is the dashboard's own: a scan it had as under way that the
@@ -34,6 +35,7 @@ LOST_CONTACT = "lost contact"
 SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
 TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:5])  # sticky: a late event never revives a scan
+TRIAGE_STATES = ("open", "false_positive", "accepted_risk", "fixed")
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -48,7 +50,6 @@ BACKLOG_CHECK = "backlog_check"
 # gateway or a dashboard; evidence (a request and response, a script's output) gets 8,000.
 DESCRIPTION_LIMIT = 4_000
 EVIDENCE_LIMIT = 8_000
-MAX_DEPTH = 32  # deepest JSON nesting of anything a client sends (the gateway's default)
 
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
@@ -110,6 +111,8 @@ Id = Annotated[str, PlainValidator(_room_id, json_schema_input_type=str | int)]
 Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
+Fingerprint = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+TriageState = Literal[TRIAGE_STATES]  # type: ignore[valid-type]
 
 
 def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
@@ -153,11 +156,33 @@ class ScanProgress(Event):
     vulnerabilities_found: Count | None = None
 
 
+class ScanDiff(BaseModel):
+    """A completed scan against the previous completed scan of its target (stamped by the gateway)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    previous_scan_id: Id
+    previous_completed_at: Instant | None = None
+    new: Count
+    still_open: Count
+    fixed: Count
+
+
 class ScanCompleted(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
     total_vulnerabilities: Count | None = None
     duration: Seconds | None = None
+    diff: ScanDiff | None = None
+
+
+class Triage(BaseModel):
+    """A person's judgement of a finding, kept by the gateway per fingerprint."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: TriageState
+    note: Text(1000) | None = None
+    by: Text(200) | None = None
+    at: Instant | None = None
 
 
 class ScanFailed(Event):
@@ -186,6 +211,14 @@ class VulnerabilityFound(Event):
     evidence: Text(EVIDENCE_LIMIT) | None = None
     extracted: Texts(1000, 50) | None = None
     details: Annotated[dict[Text(64), Text(4000)], Field(max_length=30)] | None = None
+    # Identity and history, stamped by the gateway (realtime/fingerprint.py, realtime/gateway/registry.py).
+    fingerprint: Fingerprint | None = None
+    known: bool | None = None
+    first_seen_at: Instant | None = None
+    first_seen_scan_id: Id | None = None
+    previous_scan_id: Id | None = None
+    times_seen: Count | None = None
+    triage: Triage | None = None
 
     def finding_id(self) -> str:
         """The given id, else one derived from what identifies a finding, so a re-sent finding
@@ -244,6 +277,15 @@ class Notification(Event):
                                          self.scan_id)).encode()).hexdigest()[:16]
 
 
+class FindingTriaged(Triage, Event):
+    """The gateway's own event (never accepted from producers): a finding was triaged."""
+
+    fingerprint: Fingerprint
+    scan_id: Id  # the scan the finding was last seen in: the event goes where its findings went
+    title: Text(500) | None = None
+    severity: Annotated[Literal[SEVERITIES], BeforeValidator(_lower)] | None = None  # type: ignore[valid-type]
+
+
 SERVER_EVENTS: dict[str, type[Event]] = {
     "scan_started": ScanStarted,
     "scan_progress": ScanProgress,
@@ -252,7 +294,9 @@ SERVER_EVENTS: dict[str, type[Event]] = {
     "vulnerability_found": VulnerabilityFound,
     "metrics_update": MetricsUpdate,
     "notification": Notification,
+    "finding_triaged": FindingTriaged,
 }
+GATEWAY_EVENTS = frozenset({"finding_triaged"})  # emitted by the gateway alone
 
 
 class Request(BaseModel):
@@ -267,6 +311,12 @@ class StartScan(Request):
     target: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     scan_name: Text(200) | None = None
     options: dict[str, Any] | None = Field(None, max_length=50)
+
+
+class TriageFinding(Request):
+    fingerprint: Fingerprint
+    state: TriageState
+    note: Text(1000) | None = None
 
 
 class Resume(Request):
@@ -286,6 +336,7 @@ CLIENT_EVENTS: dict[str, type[Request]] = {
     "leave_room": RoomRequest,
     "start_scan": StartScan,
     "resume": Resume,
+    "triage_finding": TriageFinding,
 }
 
 
@@ -347,48 +398,3 @@ def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, An
 def parse_request(event: str, payload: Any) -> Request:
     """Validate a client → server request (join_room, leave_room, start_scan)."""
     return _validate(CLIENT_EVENTS[event], payload)
-
-
-class TooDeep(ValueError):
-    """JSON nested deeper than the limit."""
-
-
-def too_deep(doc: Any, limit: int) -> bool:
-    """Whether `doc` nests lists/dicts deeper than `limit` (iterative: depth cannot recurse)."""
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
-
-
-def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """json.loads for untrusted text: ValueError (never RecursionError) when it is not JSON,
-    TooDeep when it nests deeper than `max_depth`."""
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        doc = None
-        deep = True
-    else:
-        deep = too_deep(doc, max_depth)
-    if deep:
-        raise TooDeep(f"JSON nested deeper than {max_depth} levels")
-    return doc
-
-
-def preview(payload: Any, limit: int = 1000) -> str:
-    """A bounded, printable copy of untrusted data for logs and the rejected list."""
-    if isinstance(payload, str):
-        text = payload
-    else:
-        try:
-            text = json.dumps(payload, default=repr, ensure_ascii=False)
-        except (TypeError, ValueError, RecursionError):
-            text = repr(payload)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more chars)"

@@ -62,7 +62,7 @@ class EventStore:
         self._last_seq = -1
         self._seq_skipped = 0
         self.journal = journal
-        self._handlers = {name: getattr(self, "_on_" + name) for name in protocol.SERVER_EVENTS}
+        self._handlers = {name: getattr(self, "_on_" + name, lambda ev, at: None) for name in protocol.SERVER_EVENTS}
 
     # ---- writing -------------------------------------------------------------------------
 

@@ -1,0 +1,74 @@
+"""Finding identity: the fingerprint that says a finding is the same one, scan after scan.
+
+The recipe (docs/protocol.md, "Finding identity"): a producer's own `fingerprint` when it sends
+one; the adapters send theirs (`of("nuclei", template id, matched-at, matcher name, *extracted
+values)`, `of("nmap", host address, protocol, port, script id, ...)`, `of("sarif", rule id,
+location)`); otherwise the gateway derives one with `derive(scan target, title, url)`:
+`of("derived", host, title, location)` where
+
+- host: the finding URL's host (else the scan target's), lower case, with its port unless it is
+  the scheme's default (http 80, https 443);
+- location: the URL's path, then `?` and the query's parameter names, sorted and without their
+  values (values are often volatile: timestamps, session ids, cache busters); "" without a URL.
+
+`of(*parts)` is "fp-" and the first 32 hex digits of SHA-256 over the parts joined by U+001F.
+"""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlsplit
+
+PREFIX = "fp-"
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh": 22}
+
+
+def of(*parts: object) -> str:
+    """The fingerprint of these parts (None counts as empty)."""
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return PREFIX + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _split(text: str):
+    """urlsplit that reads `host:port` and bare host names as hosts, and never raises."""
+    text = text.strip()
+    try:
+        parts = urlsplit(text if "://" in text else "//" + text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        return parts
+    except ValueError:
+        return None
+
+
+def host(text: str | None) -> str:
+    """`text`'s host, lower case, with a port that is not its scheme's default ("" when none)."""
+    parts = _split(text or "")
+    if parts is None or not parts.hostname:
+        return ""
+    port = parts.port
+    default = DEFAULT_PORTS.get(parts.scheme.lower())
+    return parts.hostname.lower() + (f":{port}" if port is not None and port != default else "")
+
+
+def location(url: str | None) -> str:
+    """The URL's path and its sorted query parameter names, without their values."""
+    parts = _split(url or "")
+    if parts is None:
+        return (url or "").strip()
+    names = sorted({name for name, _ in parse_qsl(parts.query, keep_blank_values=True)})
+    return (parts.path or "/") + ("?" + "&".join(names) if names else "")
+
+
+def derive(target: str | None, title: str, url: str | None) -> str:
+    """The gateway's fingerprint for a finding its producer did not fingerprint."""
+    return of("derived", host(url) or host(target), title.strip(), location(url) if url else "")
+
+
+def same_target(target: str | None) -> str:
+    """A scan target normalised for "same target": host as `host()`, scheme lower case, path
+    without its trailing slash (`https://Shop.example.com:443/` is `https://shop.example.com`)."""
+    text = (target or "").strip()
+    parts = _split(text)
+    if parts is None or not parts.hostname:
+        return text.lower()
+    scheme = parts.scheme.lower() + "://" if "://" in text else ""
+    return scheme + host(text) + parts.path.rstrip("/") + ("?" + parts.query if parts.query else "")
