@@ -240,20 +240,20 @@ class FindingRegistry:
         self._drop(SCAN + scan_id, *(f"{MEMBER}{scan_id}\x1f{fp}" for fp in record.findings))
 
     def previous(self, scan_id: str, record: ScanRecord) -> tuple[str, str | None] | None:
-        """The latest other completed scan of the same target: (id, completed at)."""
-        if record.previous is not None or record.target is None:
+        """The latest other completed scan of the same target: (id, completed at); a completed
+        scan keeps the one it was compared with when it completed."""
+        if record.completed_at is not None or record.target is None:
             return record.previous
         done = [(r.completed_at, s) for s, r in self.scans.items()
-                if s != scan_id and r.target == record.target and r.completed_at and
-                (record.completed_at is None or r.completed_at <= record.completed_at)]
+                if s != scan_id and r.target == record.target and r.completed_at]
         return (max(done)[1], max(done)[0]) if done else None
 
     def complete(self, wire: dict) -> dict:
         scan_id = wire["scan_id"]
         record = self.scan(scan_id)
         if record.completed_at is None:
-            record.completed_at = wire.get("timestamp")
             record.previous = self.previous(scan_id, record)
+            record.completed_at = wire.get("timestamp")
             self._change(SCAN + scan_id, record.encode())
         if record.previous is None:
             return wire
