@@ -138,18 +138,22 @@ def test_two_gateways_on_one_redis_stamp_each_new_finding_once(redis_url, gatewa
     env = {"BUGHUNT_PUBLISH_RATE": "1000000", "BUGHUNT_PUBLISH_BURST": "1000000"}
     one, two = (gateway_factory("--redis-url", redis_url, env=env) for _ in range(2))
     viewer = viewers(one.url)
-    indexes = {one: [*range(250, 750), *range(0, 250)], two: [*range(250, 750), *range(750, 1000)]}
-    errors = []
+    # The overlap first, from both ends: the two gateways race for every shared finding until they meet.
+    indexes = {one: [*range(250, 750), *range(0, 250)], two: [*range(749, 249, -1), *range(750, 1000)]}
+    errors, ready = [], threading.Barrier(2)
 
     def publish(gateway, scan_id):
         items = [{"event": "vulnerability_found", "data": {
             "scan_id": scan_id, "title": f"Finding {i}", "severity": "low",
             "url": f"https://shop.example.com/item/{i}?session={os.urandom(4).hex()}"}} for i in indexes[gateway]]
+        ready.wait(10)
         for start in range(0, len(items), 25):
             status, body = gateway.post(items[start:start + 25])
             if status != 202:
                 errors.append(body)
 
+    for gateway, scan_id in ((one, "ra"), (two, "rb")):
+        gateway.publish("scan_started", {"scan_id": scan_id, "target": "https://shop.example.com"})
     threads = [threading.Thread(target=publish, args=(g, s)) for g, s in ((one, "ra"), (two, "rb"))]
     for thread in threads:
         thread.start()
@@ -167,3 +171,18 @@ def test_two_gateways_on_one_redis_stamp_each_new_finding_once(redis_url, gatewa
     overlap = [f for f in found if 250 <= int(f["title"].split()[1]) < 750]
     assert len({f["fingerprint"] for f in overlap}) == 500  # the volatile query value changed nothing
     assert {f["first_seen_scan_id"] for f in overlap} == {"ra", "rb"}  # both gateways won some
+
+    # The diff and triage live in Redis too: any gateway answers for any scan.
+    one.publish("scan_completed", {"scan_id": "ra"})
+    two.publish("scan_completed", {"scan_id": "rb"})
+    done = wait_for(lambda: [d for d in viewer.of("scan_completed") if d["scan_id"] == "rb"])[0]
+    assert {k: done["diff"][k] for k in ("previous_scan_id", "new", "still_open", "fixed")} == \
+        {"previous_scan_id": "ra", "new": 250, "still_open": 500, "fixed": 250}
+    listed = one.get("/api/scans/rb/diff")
+    assert {f["title"] for f in listed["fixed"]} == {f"Finding {i}" for i in range(250)}
+    fp = next(f["fingerprint"] for f in found if f["title"] == "Finding 999")
+    ack = viewers(two.url).call("triage_finding", {"fingerprint": fp, "state": "fixed"})
+    assert ack["ok"] and ack["triage"]["by"] == "open mode"
+    event = wait_for(lambda: viewer.of("finding_triaged"))[0]
+    assert (event["scan_id"], event["title"]) == ("rb", "Finding 999")
+    assert next(f for f in one.get("/api/scans/rb/diff")["new"] if f["fingerprint"] == fp)["triage"]["state"] == "fixed"
