@@ -73,6 +73,20 @@ FIELDS = {
     "epoch": "The stream the client's `seq` belongs to (from the last ack or `/api/state`).",
     "rooms": "Rooms to (re-)join, at most 100.",
     "subscribe": "`all` (default): every scan's events plus the rooms; `rooms`: only the rooms.",
+    "fingerprint": "The finding's identity across scans (≤ 128 printable characters): the producer's own, "
+                   "else derived by the gateway (see \"Finding identity\").",
+    "known": "Stamped by the gateway: seen before in another scan (first seen in another scan).",
+    "first_seen_at": "Stamped by the gateway: when the fingerprint was first seen.",
+    "first_seen_scan_id": "Stamped by the gateway: the scan it was first seen in.",
+    "previous_scan_id": "Stamped by the gateway: the most recent other scan it was seen in (absent: none).",
+    "times_seen": "Stamped by the gateway: how many scans saw it.",
+    "triage": "Stamped by the gateway when the finding is triaged: `{state, note, by, at}`.",
+    "diff": "Stamped by the gateway: `{previous_scan_id, previous_completed_at, new, still_open, fixed}` against "
+            "the previous completed scan of the same target (absent: none).",
+    "state": "`open`, `false_positive`, `accepted_risk` or `fixed`.",
+    "note": "Why (≤ 1000 characters).",
+    "by": "Who triaged: the token's `sub`.",
+    "at": "When it was triaged.",
 }
 
 EVENTS = {
@@ -86,6 +100,8 @@ EVENTS = {
                        "`BUGHUNT_METRICS_INTERVAL` s when they changed); scanners need not send them.", "`all`"),
     "notification": ("A message for people.", "`user_<user_id>` only when `user_id` is set, else `all` "
                      "(and `scan_<scan_id>` when `scan_id` is set)"),
+    "finding_triaged": ("Someone triaged a finding (the gateway's own event: refused from producers and "
+                        "sockets). `scan_id` is the scan the finding was last seen in.", "`all` and `scan_<scan_id>`"),
 }
 
 REQUESTS = {
@@ -99,6 +115,10 @@ REQUESTS = {
                '{"ok": true, "replayed": 37, "epoch": "…", "last_seq": 1234} or {"ok": false, '
                '"resync_required": true, "error": "…"} (then load GET /api/state); either may carry '
                '"refused_rooms": {"user_8": "user_8 is another user\'s room"}'),
+    "triage_finding": ("Triage a finding for everyone: admins, and viewers unless `BUGHUNT_VIEWERS_TRIAGE=false`; "
+                       "never a read-only link. The same as `POST /api/findings/triage`.",
+                       '{"ok": true, "triage": {"state": "false_positive", "note": "…", "by": "7", "at": "…"}} or '
+                       '{"ok": false, "error": "unknown finding"}'),
 }
 
 EXAMPLES = {
@@ -118,9 +138,14 @@ EXAMPLES = {
                        "critical_count": 1, "completed_scans": 9},
     "notification": {"type": "warning", "title": "Scan slowed down",
                      "message": "Shop is rate limited (HTTP 429)", "scan_id": "42"},
+    "finding_triaged": {"fingerprint": "fp-5d1c0a9e3b7f41c28e6a0d4b9f2c7e15", "state": "false_positive",
+                        "note": "WAF blocks it", "by": "7", "at": "2026-11-26T12:30:00Z", "scan_id": "42",
+                        "title": "Reflected XSS in q", "severity": "high"},
     "join_room": {"room": "scan_42"},
     "leave_room": {"room": "scan_42"},
     "start_scan": {"target": "https://shop.example.com", "scan_name": "Shop"},
+    "triage_finding": {"fingerprint": "fp-5d1c0a9e3b7f41c28e6a0d4b9f2c7e15", "state": "false_positive",
+                       "note": "WAF blocks it"},
     "resume": {"since": 1234, "epoch": "9f1c2a7e4b0d", "rooms": ["scan_42"], "subscribe": "all"},
 }
 
@@ -130,7 +155,9 @@ def _type(schema: dict[str, Any]) -> str:
     options_ = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
     kinds = []
     for s in options_:
-        if "enum" in s:
+        if "$ref" in s:
+            kinds.append(f"object (`{s['$ref'].rsplit('/', 1)[-1]}`)")
+        elif "enum" in s:
             kinds.append(" \\| ".join(f"`{v}`" for v in s["enum"]))
         elif s.get("type") == "array":
             most = f" (≤ {s['maxItems']})" if "maxItems" in s else ""

@@ -57,6 +57,14 @@ def instant(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
 
 
+STAMPS = ("known", "first_seen_at", "first_seen_scan_id", "previous_scan_id", "times_seen", "triage", "diff")
+
+
+def stamped(wire: dict, stamp: dict) -> dict:
+    """`wire` with the gateway's stamp: what a producer sent in those fields is replaced, not kept."""
+    return {k: v for k, v in wire.items() if k not in STAMPS} | stamp
+
+
 def history(fp: str, scan: str, seen: Seen, triage: dict | None) -> dict[str, Any]:
     """The fields a stamped finding gains."""
     stamp = {"fingerprint": fp, "known": seen.first_scan != scan, "first_seen_at": instant(seen.first_at),
@@ -208,7 +216,7 @@ class FindingRegistry:
         seen = Seen(now, now, 1, scan_id, scan_id, "") if seen is None else seen.seen_in(scan_id, now)
         self.put(fp, seen)
         self.add_member(scan_id, fp, member_of(wire))
-        return wire | history(fp, scan_id, seen, self.triage.get(fp))
+        return stamped(wire, history(fp, scan_id, seen, self.triage.get(fp)))
 
     # ---- scans ---------------------------------------------------------------------------
 
@@ -255,9 +263,7 @@ class FindingRegistry:
             record.previous = self.previous(scan_id, record)
             record.completed_at = wire.get("timestamp")
             self._change(SCAN + scan_id, record.encode())
-        if record.previous is None:
-            return wire
-        return wire | {"diff": counts(self.diff(scan_id))}
+        return stamped(wire, {"diff": counts(self.diff(scan_id))} if record.previous else {})
 
     def diff(self, scan_id: str) -> dict | None:
         """The scan compared with the previous completed scan of its target (None: unknown scan)."""

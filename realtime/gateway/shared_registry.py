@@ -19,7 +19,17 @@ import time
 from redis import asyncio as aioredis
 
 from realtime import fingerprint
-from realtime.gateway.registry import Member, Seen, counts, diff_lists, fingerprint_of, history, member_of, triage_of
+from realtime.gateway.registry import (
+    Member,
+    Seen,
+    counts,
+    diff_lists,
+    fingerprint_of,
+    history,
+    member_of,
+    stamped,
+    triage_of,
+)
 from realtime.options import GatewayOptions
 
 # KEYS: seen, lru, triage, members. ARGV: now, max fingerprints, set key prefix, max members, then
@@ -100,8 +110,8 @@ class SharedRegistry:
             args += [fps[-1], wire["scan_id"], json.dumps(member_of(wire))]
         keys = [self.key(k) for k in ("seen", "lru", "triage", "members")]
         out = await self._stamp(keys=keys, args=args)
-        return [wire | history(fp, wire["scan_id"], Seen(*json.loads(out[2 * i])),
-                               json.loads(out[2 * i + 1]) if out[2 * i + 1] else None)
+        return [stamped(wire, history(fp, wire["scan_id"], Seen(*json.loads(out[2 * i])),
+                                      json.loads(out[2 * i + 1]) if out[2 * i + 1] else None))
                 for i, (wire, fp) in enumerate(zip(findings, fps))]
 
     async def scan(self, scan_id: str, target: str | None) -> None:
@@ -133,9 +143,7 @@ class SharedRegistry:
                 record[3] = json.loads(last) if last and json.loads(last)[0] != scan_id else None
                 await self.redis.hset(self.key("last"), record[0], json.dumps([scan_id, record[2]]))
             await self.redis.hset(self.key("scans"), scan_id, json.dumps(record))
-        if record[3] is None:
-            return wire
-        return wire | {"diff": counts(await self.diff(scan_id))}
+        return stamped(wire, {"diff": counts(await self.diff(scan_id))} if record[3] else {})
 
     async def findings(self, scan_id: str) -> dict[str, Member]:
         raw = await self.redis.hgetall(self.key("in:" + scan_id))

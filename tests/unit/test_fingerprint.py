@@ -11,7 +11,7 @@ T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 
 def test_the_recipe_is_the_documented_one():
     assert fingerprint.of("nuclei", "tech-detect", "https://a.example", None) == \
-        "fp-" + hashlib.sha256("nuclei\x1ftech-detect\x1fhttps://a.example\x1f".encode()).hexdigest()[:32]
+        "fp-" + hashlib.sha256(b"nuclei\x1ftech-detect\x1fhttps://a.example\x1f").hexdigest()[:32]
     assert fingerprint.host("HTTPS://Shop.Example.com:443/x") == "shop.example.com"
     assert fingerprint.host("http://shop.example.com:8443/") == "shop.example.com:8443"
     assert fingerprint.host("Shop.example.com:22") == "shop.example.com:22"
@@ -69,6 +69,10 @@ def test_a_rescan_stamps_new_and_known_and_its_diff_counts_the_fixed():
     assert (again["known"], again["times_seen"], again["previous_scan_id"] if "previous_scan_id" in again
             else None) == (False, 1, None)
     protocol.parse("vulnerability_found", again)  # what leaves the gateway is valid
+    # A producer cannot pass off a finding as known or triaged: the gateway's stamp replaces its.
+    forged = reg.stamp("vulnerability_found", finding("s3", "e", known=True, previous_scan_id="s0",
+                                                      triage={"state": "fixed"}), now=T0 + 3)
+    assert forged["known"] is False and "triage" not in forged and "previous_scan_id" not in forged
 
 
 def test_least_recently_seen_fingerprints_go_first_with_their_triage():
