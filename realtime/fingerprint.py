@@ -16,7 +16,7 @@ location)`); otherwise the gateway derives one with `derive(scan target, title, 
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit
 
 PREFIX = "fp-"
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh": 22}
@@ -28,7 +28,7 @@ def of(*parts: object) -> str:
     return PREFIX + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def _split(text: str):
+def _split(text: str) -> SplitResult | None:
     """urlsplit that reads `host:port` and bare host names as hosts, and never raises."""
     text = text.strip()
     try:
@@ -39,28 +39,34 @@ def _split(text: str):
         return None
 
 
-def host(text: str | None) -> str:
-    """`text`'s host, lower case, with a port that is not its scheme's default ("" when none)."""
-    parts = _split(text or "")
+def _host(parts: SplitResult | None) -> str:
     if parts is None or not parts.hostname:
         return ""
-    port = parts.port
-    default = DEFAULT_PORTS.get(parts.scheme.lower())
+    port, default = parts.port, DEFAULT_PORTS.get(parts.scheme.lower())
     return parts.hostname.lower() + (f":{port}" if port is not None and port != default else "")
+
+
+def _location(parts: SplitResult | None, url: str) -> str:
+    if parts is None:
+        return url.strip()
+    names = sorted({unquote_plus(pair.partition("=")[0]) for pair in parts.query.split("&")} - {""})
+    return (parts.path or "/") + ("?" + "&".join(names) if names else "")
+
+
+def host(text: str | None) -> str:
+    """`text`'s host, lower case, with a port that is not its scheme's default ("" when none)."""
+    return _host(_split(text or ""))
 
 
 def location(url: str | None) -> str:
     """The URL's path and its sorted query parameter names, without their values."""
-    parts = _split(url or "")
-    if parts is None:
-        return (url or "").strip()
-    names = sorted({name for name, _ in parse_qsl(parts.query, keep_blank_values=True)})
-    return (parts.path or "/") + ("?" + "&".join(names) if names else "")
+    return _location(_split(url or ""), url or "")
 
 
 def derive(target: str | None, title: str, url: str | None) -> str:
     """The gateway's fingerprint for a finding its producer did not fingerprint."""
-    return of("derived", host(url) or host(target), title.strip(), location(url) if url else "")
+    parts = _split(url) if url else None
+    return of("derived", _host(parts) or host(target), title.strip(), _location(parts, url) if url else "")
 
 
 def same_target(target: str | None) -> str:

@@ -157,7 +157,7 @@ class RedisStream(Stream):
             self._waiting[seq] = done
         return done
 
-    async def finding(self, fp: str) -> tuple[str, tuple | None] | None:
+    async def finding(self, fp: str) -> tuple[str, list | None] | None:
         try:
             return await self.registry.lookup(fp)
         except (RedisError, OSError) as exc:

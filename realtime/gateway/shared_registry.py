@@ -107,7 +107,7 @@ class SharedRegistry:
         for wire in findings:
             raw = records.get(wire["scan_id"])
             fps.append(fingerprint_of(wire, json.loads(raw)[1] if raw else None))
-            args += [fps[-1], wire["scan_id"], json.dumps(member_of(wire))]
+            args += [fps[-1], wire["scan_id"], member_of(wire)]
         keys = [self.key(k) for k in ("seen", "lru", "triage", "members")]
         out = await self._stamp(keys=keys, args=args)
         return [stamped(wire, history(fp, wire["scan_id"], Seen(*json.loads(out[2 * i])),
@@ -147,7 +147,7 @@ class SharedRegistry:
 
     async def findings(self, scan_id: str) -> dict[str, Member]:
         raw = await self.redis.hgetall(self.key("in:" + scan_id))
-        return {fp.decode(): tuple(json.loads(m)) for fp, m in raw.items()}
+        return {fp.decode(): m.decode() for fp, m in raw.items()}
 
     async def diff(self, scan_id: str) -> dict | None:
         record = await self.record(scan_id)
@@ -164,10 +164,10 @@ class SharedRegistry:
         triage = {fp: json.loads(t) for fp, t in triage.items() if t}
         return diff_lists(scan_id, record[1], tuple(previous) if previous else None, current, before, triage)
 
-    async def lookup(self, fp: str) -> tuple[str, Member | None] | None:
+    async def lookup(self, fp: str) -> tuple[str, list | None] | None:
         raw = await self.redis.hget(self.key("seen"), fp)
         if raw is None:
             return None
         last_scan = json.loads(raw)[4]
         member = await self.redis.hget(self.key("in:" + last_scan), fp)
-        return last_scan, tuple(json.loads(member)) if member else None
+        return last_scan, json.loads(member) if member else None

@@ -156,8 +156,8 @@ class Stream(abc.ABC):
             log.exception("stamping %s failed", event)
             return wire
 
-    async def finding(self, fp: str) -> tuple[str, tuple | None] | None:
-        """The scan a fingerprint was last seen in and (title, severity, url) there; None: unknown."""
+    async def finding(self, fp: str) -> tuple[str, list | None] | None:
+        """The scan a fingerprint was last seen in and [title, severity, url] there; None: unknown."""
         return self.registry.lookup(fp)
 
     async def scan_diff(self, scan_id: str) -> dict | None:
