@@ -24,6 +24,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as quoted
 from typing import Any, NamedTuple
 
 from realtime import fingerprint
@@ -99,8 +100,8 @@ def fingerprint_of(wire: dict, target: str | None) -> str:
 
 def member_of(wire: dict) -> Member:
     """What a scan's set keeps of a finding (cut short: the finding itself is in the stream)."""
-    url = wire.get("url")
-    return json.dumps([wire["title"][:200], wire["severity"], url[:500] if url else None])
+    url = wire.get("url")  # the JSON written out (json.dumps costs more, on every finding)
+    return f'[{quoted(wire["title"][:200])},{quoted(wire["severity"])},{quoted(url[:500]) if url else "null"}]'
 
 
 def triage_of(wire: dict) -> dict:
@@ -246,7 +247,8 @@ class FindingRegistry:
         seen = self.seen(fp)
         seen = Seen(now, now, 1, scan_id, scan_id, "") if seen is None else seen.seen_in(scan_id, now)
         self.put(fp, seen)
-        self.add_member(scan_id, fp, member_of(wire))
+        if fp not in self.scan(scan_id).findings:
+            self.add_member(scan_id, fp, member_of(wire))
         return stamped(wire, history(fp, scan_id, seen, self.triage.get(fp)))
 
     # ---- scans ---------------------------------------------------------------------------
