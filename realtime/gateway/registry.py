@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import re
 import struct
 import time
 from dataclasses import dataclass, field
@@ -156,18 +157,16 @@ class ScanNumbers:
         return number
 
 
-def compact_key(fp: str) -> str | bytes:
-    """A fingerprint as the registry keys it: our own `fp-<32 hex>` as its 16 bytes (half the memory)."""
-    if len(fp) == 35 and fp.startswith(fingerprint.PREFIX):
-        try:
-            return bytes.fromhex(fp[3:])
-        except ValueError:
-            pass
-    return fp
+OUR_FINGERPRINT = re.compile(r"fp-[0-9a-f]{32}")
 
 
-def fingerprint_text(key: str | bytes) -> str:
-    return fingerprint.PREFIX + key.hex() if isinstance(key, bytes) else key
+def compact_key(fp: str) -> str | int:
+    """A fingerprint as the registry keys it: our own `fp-<32 hex>` as the number (half the memory)."""
+    return int(fp[3:], 16) if len(fp) == 35 and OUR_FINGERPRINT.fullmatch(fp) else fp
+
+
+def fingerprint_text(key: str | int) -> str:
+    return f"{fingerprint.PREFIX}{key:032x}" if isinstance(key, int) else key
 
 
 class FindingRegistry:
@@ -177,7 +176,7 @@ class FindingRegistry:
         self.persist = persist  # track changes for --state-db
         self.scans: dict[str, ScanRecord] = {}  # oldest first
         self.triage: dict[str, dict] = {}
-        self._seen: dict[str | bytes, bytes] = {}  # compact_key → record, least recently seen first
+        self._seen: dict[str | int, bytes] = {}  # compact_key → record, least recently seen first
         self._scans = ScanNumbers()
         self._members = 0
         self._changes: dict[str, str] = {}

@@ -100,6 +100,8 @@ class SharedRegistry:
     async def stamp_findings(self, findings: list[dict]) -> list[dict]:
         if not findings:
             return []
+        for scan_id in sorted({w["scan_id"] for w in findings}):  # counted, so its set goes when it is old
+            await self.scan(scan_id, None)
         scans = sorted({w["scan_id"] for w in findings if not w.get("fingerprint")})
         records = dict(zip(scans, await self.redis.hmget(self.key("scans"), scans))) if scans else {}
         args, fps = [time.time(), self.options.registry_max_fingerprints, self.key("in:"),
@@ -115,8 +117,11 @@ class SharedRegistry:
                 for i, (wire, fp) in enumerate(zip(findings, fps))]
 
     async def scan(self, scan_id: str, target: str | None) -> None:
-        record = json.dumps([fingerprint.same_target(target) if target else None, target, None, None])
-        if await self.redis.hsetnx(self.key("scans"), scan_id, record):
+        """Remember a scan (and its target, once known); the oldest scans beyond the bound go."""
+        record = [fingerprint.same_target(target) if target else None, target, None, None]
+        if target is not None and (known := await self.record(scan_id)) is not None and known[1] is None:
+            await self.redis.hset(self.key("scans"), scan_id, json.dumps(record[:2] + known[2:]))
+        if await self.redis.hsetnx(self.key("scans"), scan_id, json.dumps(record)):
             await self.redis.zadd(self.key("order"), {scan_id: time.time()}, nx=True)
             over = await self.redis.zcard(self.key("order")) - max(2, self.options.registry_max_scans)
             for old, _ in await self.redis.zpopmin(self.key("order"), over) if over > 0 else []:
