@@ -3,10 +3,11 @@ weighs.
 
 - `stamp_us_median` / `stamp_us_p99`: CPU time (of the stamping thread: what the gateway's event
   loop spends; `stamp_wall_us_median` is the wall time, which a loaded machine inflates) of
-  `FindingRegistry.stamp` of one `vulnerability_found` as the gateway's stream calls it with --state-db (changes collected for the write, taken every 500
-  findings as a batch would be): 20,000 findings without a fingerprint of their own (the gateway
-  derives it: the dearer case) over 20 scans of one target, half of them seen in an earlier scan,
-  into a registry already holding 100,000 fingerprints.
+  `FindingRegistry.stamp` of one `vulnerability_found` as the gateway's stream calls it with
+  --state-db (changes collected for the write, taken every 500 findings as a batch would be):
+  20,000 findings without a fingerprint of their own (the gateway derives it: the dearer case)
+  over 20 scans of one target, half of them seen in an earlier scan, into a registry already
+  holding 100,000 fingerprints.
 - `rss_mb_1m`: the process's RSS growth (MB, 10^6 bytes) from an empty registry to one holding
   1,000,000 fingerprints, stamped the same way (scan sets at their default bound, 200,000).
 

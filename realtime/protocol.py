@@ -24,17 +24,17 @@ from pydantic import (
     ValidationError,
 )
 
-from realtime.jsontext import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - the protocol's API
+from realtime.untrusted_json import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - one catalogue
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
 # In lifecycle order. "lost contact" is the dashboard's own: a scan it had as under way that the
 # gateway's stream no longer knows (a new epoch, or a resync snapshot without it); a later event
-# of the scan brings it back.
+# of the scan brings it back. "abandoned": someone gave up on a stuck or lost scan (its outcome unknown).
 LOST_CONTACT = "lost contact"
-SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", LOST_CONTACT)
+SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", "abandoned", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
-TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:5])  # sticky: a late event never revives a scan
+TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:6])  # sticky: a late event never revives a scan
 TRIAGE_STATES = ("open", "false_positive", "accepted_risk", "fixed")
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
@@ -57,9 +57,7 @@ ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
 
 def _id_to_str(value: Any) -> Any:
     # Ids arrive as ints or UUID strings; bool is an int in Python but never an id.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _room_id(value: Any) -> str:
@@ -77,12 +75,10 @@ def _lower(value: Any) -> Any:
 
 
 def _notification_type(value: Any) -> str:
-    value = _lower(value)
-    return value if value in NOTIFICATION_TYPES else "info"
+    return value if (value := _lower(value)) in NOTIFICATION_TYPES else "info"
 
 
-def _aliases(*names: str) -> Any:
-    return AliasChoices(*names)
+_aliases = AliasChoices  # a field's accepted names: _aliases("title", "name")
 
 
 # Time: every stored time lies in [EARLIEST, LATEST) whatever the source (an import may bring
@@ -156,9 +152,7 @@ class ScanProgress(Event):
     vulnerabilities_found: Count | None = None
 
 
-class ScanDiff(BaseModel):
-    """A completed scan against the previous completed scan of its target (stamped by the gateway)."""
-
+class ScanDiff(BaseModel):  # a completed scan against the previous completed one of its target (the gateway's)
     model_config = ConfigDict(extra="ignore", frozen=True)
     previous_scan_id: Id
     previous_completed_at: Instant | None = None
@@ -175,9 +169,7 @@ class ScanCompleted(Event):
     diff: ScanDiff | None = None
 
 
-class Triage(BaseModel):
-    """A person's judgement of a finding, kept by the gateway per fingerprint."""
-
+class Triage(BaseModel):  # a person's judgement of a finding, kept by the gateway per fingerprint
     model_config = ConfigDict(extra="ignore", frozen=True)
     state: TriageState
     note: Text(1000) | None = None
@@ -188,6 +180,7 @@ class Triage(BaseModel):
 class ScanFailed(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
+    status: Literal[SCAN_STATUSES[3:6]] = "failed"  # cancelled, abandoned: `error` says by whom and why
     error: Text(2000) | None = None
 
 
@@ -319,6 +312,12 @@ class TriageFinding(Request):
     note: Text(1000) | None = None
 
 
+class ScanControl(Request):  # abandon_scan, cancel_scan, scan_actions; `user`: who acts (the dashboard's login)
+    scan_id: Id
+    reason: Text(500) | None = None
+    user: Text(200) | None = None
+
+
 class Resume(Request):
     """Sent first after every (re)connect by clients that connected with `auth={"resume": true}`:
     replay what I missed after `since` on stream `epoch`, then send me live events for `rooms`
@@ -337,6 +336,7 @@ CLIENT_EVENTS: dict[str, type[Request]] = {
     "start_scan": StartScan,
     "resume": Resume,
     "triage_finding": TriageFinding,
+    **dict.fromkeys(("abandon_scan", "cancel_scan", "scan_actions"), ScanControl),
 }
 
 

@@ -1,7 +1,5 @@
-"""Reading untrusted JSON and showing untrusted data: bounded nesting, bounded previews.
-
-Re-exported by realtime.protocol (`protocol.loads`, `protocol.preview`, ...), where callers find them.
-"""
+"""JSON from untrusted peers: parsed without recursion errors or unbounded nesting, and shown as
+bounded, printable previews in logs and the rejected list. `realtime.protocol` re-exports these."""
 from __future__ import annotations
 
 import json
