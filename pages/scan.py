@@ -92,7 +92,7 @@ def live() -> None:
     if rows:
         st.dataframe(rows, hide_index=True)
     else:
-        st.caption("No events in the recent log")
+        st.caption(views.events_gone_note(snap, scan))
 
 
 CONTROL_ANSWER = "control_answer"  # (scan id, when, ok, text) of this tab's last Abandon/Cancel

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from realtime import protocol
@@ -151,6 +152,7 @@ class Snapshot:
     seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
     logged: int  # events logged so far (EventRecord.index of the newest + 1)
     samples: tuple[Sample, ...]
+    server_metrics: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # as the gateway sent
 
 
 class ScanRecord:

@@ -204,6 +204,14 @@ def _type(schema: dict[str, Any]) -> str:
     return " or ".join(dict.fromkeys(kinds)) or "any"
 
 
+# Where a field means something else in one event than in the others.
+FIELDS_OF = {"Notification": {
+    "title": "Heading shown above the message, e.g. `Scan slowed down`.",
+    "id": "Stable id; a re-sent notification with the same id is shown once. Without one, the id is derived "
+          "from its `seq` or `timestamp`, type, title, message and scan.",
+}}
+
+
 def field_rows(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[tuple[str, str, bool, str, str]]:
     """(name, type, required, aliases, meaning) per field."""
     props = model.model_json_schema(mode="validation")["properties"]
@@ -216,7 +224,8 @@ def field_rows(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[tuple
             else _type(schema)
         alias = info.validation_alias
         aliases = [a for a in getattr(alias, "choices", []) if a != name]
-        rows.append((name, kind, info.is_required(), ", ".join(f"`{a}`" for a in aliases), FIELDS.get(name, "")))
+        meaning = FIELDS_OF.get(model.__name__, {}).get(name) or FIELDS.get(name, "")
+        rows.append((name, kind, info.is_required(), ", ".join(f"`{a}`" for a in aliases), meaning))
     return rows
 
 

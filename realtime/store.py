@@ -358,7 +358,7 @@ class EventStore:
                 vulnerabilities=findings,
                 severity_counts=severity,
                 findings_histogram=histogram,
-                metrics=MappingProxyType(metrics),
+                metrics=MappingProxyType(metrics), server_metrics=MappingProxyType(dict(self._server_metrics)),
                 notifications=notifications,
                 events=(tuple(reversed(self._events))
                         if prev is None or "events" in changed else prev.events),
@@ -375,8 +375,7 @@ class EventStore:
             self._snapshot = snap
             return snap
 
-    def derived_metrics(self) -> dict[str, int]:
-        """Metrics counted from what the store holds, ignoring any the server sent."""
+    def derived_metrics(self) -> dict[str, int]:  # counted from what the store holds, not the server's
         with self._lock:
             return self._derived_metrics()
 
