@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
-from realtime.finding_panel import finding_panel
+from realtime.finding_panel import FINDING_COLUMNS, finding_panel
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -15,7 +15,7 @@ if not scan_id:
     st.title("Scan detail")
     scans = views.scans_by_start(rt.snapshot())
     if not scans:
-        st.info("No scans yet")
+        bridge.teach(views.no_scans(rt.snapshot().connection.url))
         st.stop()
     chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
                           format_func=lambda sid: views.visible(f"{rt.snapshot().scans[sid].name or sid} ({sid})"))
@@ -44,6 +44,9 @@ def live() -> None:
     st.title(views.literal(scan.name or scan.scan_id))
     st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · "
                f"started {views.clock(scan.started_at)}")
+    if scan.target and not bridge.read_only():
+        st.page_link(bridge.target_page(), query_params={"name": scan.target}, icon=":material/language:",
+                     label="Every scan of this target")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
@@ -79,8 +82,10 @@ def live() -> None:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
         columns = ("severity", "title", "url", "cvss", "type", "cve", "extracted", "found at", "id")
+        if not bridge.read_only():  # a share link opens this scan alone
+            columns = ("open", *columns)
         st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True,
-                     column_config={"url": st.column_config.TextColumn("url")})  # text: never a link
+                     column_config=FINDING_COLUMNS)
         finding_panel(views.matching_findings(snap, (), scan_id, "")[:size], "scan_finding")
 
     st.subheader("Events")

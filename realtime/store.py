@@ -266,8 +266,9 @@ class EventStore:
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:
         fid = ev.finding_id()
-        if fid in self._findings.ids:
-            return  # a re-sent finding is the same finding
+        if self._findings.seen_again(fid, ev.found(at)):
+            self._changed.add("findings")
+            return
         rec = self._scan(ev.scan_id, at)
         rec.found += 1
         self._findings_seen += 1
@@ -360,8 +361,7 @@ class EventStore:
                 findings_histogram=histogram,
                 metrics=MappingProxyType(metrics),
                 notifications=notifications,
-                events=(tuple(reversed(self._events))
-                        if prev is None or "events" in changed else prev.events),
+                events=tuple(reversed(self._events)) if prev is None or "events" in changed else prev.events,
                 rejected=(tuple(reversed(self._rejected))
                           if prev is None or "rejected" in changed else prev.rejected),
                 connection=self._connection,

@@ -5,6 +5,7 @@ No Streamlit here (pages only lay these out). Derived data is memoised per snaps
 changes, so many viewers polling the same version share one computation instead of repeating it
 per session. Pages use this package's names; the modules group them by concept.
 """
+from realtime.views.empty import EmptyState, finding_missing, no_findings, no_scans, target_missing
 from realtime.views.figures import (
     event_rates,
     findings_over_time_figure,
@@ -14,6 +15,7 @@ from realtime.views.figures import (
     progress_figure,
     severity_figure,
 )
+from realtime.views.links import SCAN_ID_SHOWN, finding_url, scan_url, target_url
 from realtime.views.scans import (
     active_scans,
     elapsed,
@@ -34,6 +36,7 @@ from realtime.views.tables import (
     event_rows,
     events_jsonl,
     extra_text,
+    find_finding,
     findings_frame,
     findings_page,
     matching_findings,
@@ -41,6 +44,14 @@ from realtime.views.tables import (
     pages,
     to_csv,
     to_json,
+)
+from realtime.views.targets import (
+    severity_by_scan,
+    target_frame,
+    target_of,
+    target_scans,
+    targets,
+    targets_frame,
 )
 from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, type_icon, visible
 from realtime.views.toasts import new_records, plan_toasts
@@ -53,4 +64,7 @@ __all__ = [
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
     "scans_by_start", "scans_frame", "severity_figure", "span", "status_text", "stuck_note", "to_csv",
     "to_json", "type_icon", "visible",
+    "EmptyState", "finding_missing", "no_findings", "no_scans", "target_missing",
+    "SCAN_ID_SHOWN", "find_finding", "finding_url", "scan_url", "target_url",
+    "severity_by_scan", "target_frame", "target_of", "target_scans", "targets", "targets_frame",
 ]

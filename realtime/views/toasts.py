@@ -5,7 +5,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from realtime import protocol
 from realtime.models import EventRecord, Snapshot
+from realtime.views.links import finding_url
 from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
 
 MAX_TOASTS = 3  # more new items than this in one tick become one summary toast
@@ -37,10 +39,12 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
     findings. A notification about a scan speaks for that scan's events in the same batch (no
     double toast). A burst becomes one summary."""
     items: list[tuple[str, str, str]] = []  # (kind, icon, text)
+    sources: list[dict] = []  # the event data of each item
     noted = {r.data.get("scan_id") for r in records
              if r.event == "notification" and isinstance(r.data, dict)}
     for r in records:
         d = r.data if isinstance(r.data, dict) else {}
+        count = len(items)
         name = d.get("scan_name") or d.get("scan_id", "")
         if r.event == "notification":
             title = f"{d['title']}: " if d.get("title") else ""
@@ -57,8 +61,9 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
         elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high"):
             items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
                           f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
+        sources += [d] * (len(items) - count)
     if len(items) <= MAX_TOASTS:
-        return [Toast(text, icon) for _, icon, text in items]
+        return [Toast(text + finding_link(kind, record), icon) for (kind, icon, text), record in zip(items, sources)]
     kinds = Counter(kind for kind, _, _ in items)
     findings = kinds["critical"] + kinds["high"]
     parts = []
@@ -70,3 +75,14 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
     if kinds["notification"]:
         parts.append(f"{kinds['notification']} notifications")
     return [Toast(" · ".join(parts), FIRE if kinds["critical"] else BELL)]
+
+
+def finding_link(kind: str, data: dict) -> str:
+    """A finding's toast links to its page (our own markdown: the id is quoted into the URL)."""
+    if kind not in ("critical", "high"):
+        return ""
+    try:
+        finding_id = data.get("id") or protocol.VulnerabilityFound.model_validate(data).finding_id()
+    except ValueError:  # not what the store took as a finding: no page to link
+        return ""
+    return f" · [details]({finding_url(finding_id)})"
