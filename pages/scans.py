@@ -34,7 +34,7 @@ def live() -> None:
             + (f"; and {len(lost) - 5} more" if len(lost) > 5 else ""), icon=":material/link_off:")
     st.dataframe(frame, hide_index=True, column_order=COLUMNS, column_config={
         "open": st.column_config.LinkColumn("scan id", display_text=views.SCAN_ID_SHOWN, pinned=True,
-                                            help="Open the scan's page"),
+                                            alignment="left", help="Open the scan's page"),
         "status": st.column_config.TextColumn("status", width=190),
         "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%",
                                                     width="small"),

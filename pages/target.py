@@ -9,7 +9,7 @@ from realtime import bridge, protocol, views
 bridge.take_routing()
 rt = bridge.runtime()
 target = st.query_params.get("name", "")
-SCAN_LINK = st.column_config.LinkColumn("scan id", display_text=views.SCAN_ID_SHOWN, pinned=True)
+SCAN_LINK = st.column_config.LinkColumn("scan id", display_text=views.SCAN_ID_SHOWN, pinned=True, alignment="left")
 
 
 @st.fragment(run_every=bridge.refresh_seconds())
