@@ -91,7 +91,10 @@ class Journal:
         self._enqueue(("event", doc.get("epoch"), SNAPSHOT, doc, at))
 
     def mark_read(self, ids: list[str]) -> None:
+        """Commit read flags before returning: a person's click must survive a stop right after it
+        (events need not: the gateway sends again what the journal lacks)."""
         self._enqueue(("read", ids))
+        self.flush(2.0)
 
     def _enqueue(self, item: tuple) -> None:
         writer = self._writer
@@ -128,9 +131,11 @@ class Journal:
     def _write_loop(self) -> None:
         while True:
             items = [self._queue.get()]
-            # A slow trickle still commits a few times a second, not once per event.
+            # A slow trickle still commits a few times a second, not once per event; a flush
+            # (someone waiting) commits at once.
             deadline = time.monotonic() + LINGER
-            while len(items) < BATCH and (left := deadline - time.monotonic()) > 0:
+            while (len(items) < BATCH and not isinstance(items[-1], threading.Event)
+                   and (left := deadline - time.monotonic()) > 0):
                 try:
                     items.append(self._queue.get(timeout=left))
                 except queue.Empty:
