@@ -118,7 +118,8 @@ def grid_rows(page, across=False):
     grid = page.locator('[data-testid="stDataFrame"]').first
     expect(grid.locator('tbody tr[role="row"]').first).to_be_attached(timeout=TIMEOUT)
     rows, scroller = read_rows(grid), grid.locator(".dvn-scroller")
-    while across and scroller.evaluate("el => el.scrollLeft + el.clientWidth < el.scrollWidth - 1"):
+    columns = int(grid.locator('table[role="grid"]').get_attribute("aria-colcount"))
+    while across and len(rows[0]) < columns:
         before = grid.evaluate(f"grid => {HEADERS_JS}")
         scroller.evaluate("el => { el.scrollLeft += el.clientWidth * 0.8; }")
         page.wait_for_function(f"([grid, before]) => {HEADERS_JS} !== before", arg=[grid.element_handle(), before],
