@@ -30,7 +30,7 @@ def finding_details(v: Vulnerability, last_seen: float | None = None) -> list[tu
             ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
             ("found at", views.clock(v.found_at)), ("last seen", views.clock(last_seen))]
     rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]
-    return [(label, text) for label, text in rows if text]
+    return [(label, views.visible(text)) for label, text in rows if text]  # a U+202E shown, not obeyed
 
 
 def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
@@ -38,8 +38,8 @@ def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
     if not by_id:
         return
     chosen = st.selectbox("Finding details", list(by_id), index=None, key=key, placeholder="Choose a finding",
-                          format_func=lambda fid: " · ".join(
-                              filter(None, [by_id[fid].severity, by_id[fid].title[:100], by_id[fid].url]))
+                          format_func=lambda fid: views.visible(" · ".join(
+                              filter(None, [by_id[fid].severity, by_id[fid].title[:100], by_id[fid].url])))
                           if fid in by_id else fid)
     finding = by_id.get(chosen)
     if finding is None:

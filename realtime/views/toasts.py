@@ -64,17 +64,27 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
         sources += [d] * (len(items) - count)
     if len(items) <= MAX_TOASTS:
         return [Toast(text + finding_link(kind, record), icon) for (kind, icon, text), record in zip(items, sources)]
-    kinds = Counter(kind for kind, _, _ in items)
-    findings = kinds["critical"] + kinds["high"]
+    return [summary(records, Counter(kind for kind, _, _ in items))]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
+    """One toast for a burst: every finding that arrived counted (not only the ones that would
+    have had a toast of their own), then scans and notifications."""
+    severities = Counter(r.data.get("severity") for r in records
+                         if r.event == "vulnerability_found" and isinstance(r.data, dict))
     parts = []
-    if findings:
-        parts.append(f"{findings} new findings, {kinds['critical']} critical")
-    for kind, label in (("started", "started"), ("completed", "completed"), ("failed", "failed")):
+    if found := sum(severities.values()):
+        parts.append(f"{plural(found, 'new finding')}, {severities['critical']:,} critical")
+    for kind in ("started", "completed", "failed"):
         if kinds[kind]:
-            parts.append(f"{kinds[kind]} scans {label}")
+            parts.append(f"{plural(kinds[kind], 'scan')} {kind}")
     if kinds["notification"]:
-        parts.append(f"{kinds['notification']} notifications")
-    return [Toast(" · ".join(parts), FIRE if kinds["critical"] else BELL)]
+        parts.append(plural(kinds["notification"], "notification"))
+    return Toast(" · ".join(parts), FIRE if severities["critical"] else BELL)
 
 
 def finding_link(kind: str, data: dict) -> str:

@@ -1,5 +1,6 @@
 
 import sqlite3
+
 from realtime.journal import Journal
 from realtime.options import JournalOptions
 from realtime.store import EventStore
