@@ -4,7 +4,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
-from realtime.finding_panel import finding_panel
+from realtime.finding_panel import FINDING_COLUMNS, finding_panel
 from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
@@ -12,14 +12,16 @@ rt = bridge.runtime()
 PAGE_KEY = "vulnerabilities_page"
 st.title("Vulnerabilities")
 snap = rt.snapshot()
-f1, f2, f3, f4 = st.columns([2, 2, 3, 1])
+f1, f2, f5, f3, f4 = st.columns([2, 2, 2, 3, 1])
 severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities")
 scans = views.scans_by_start(snap)
 scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
                        format_func=lambda sid: "All scans" if not sid
                        else views.visible(f"{snap.scans[sid].name or sid} ({sid})") if sid in snap.scans else sid)
+target = f5.selectbox("Target", [""] + list(views.targets(snap)),
+                      format_func=lambda t: views.visible(t) if t else "All targets")
 text = f3.text_input("Search", placeholder="title, URL, target, type, CVE")
-filters = (tuple(severities), scan_id or "", text.strip(), show_filter("show"))
+filters = (tuple(severities), scan_id or "", text.strip(), target or "", show_filter("show"))
 size = rt.settings.table_rows
 # The box shows the page shown: a number past the last page (typed, or left from a longer list)
 # becomes the last page before the box is drawn.
@@ -37,13 +39,12 @@ def live() -> None:
     frame = views.findings_page(snap, filters, paging.number, size)
     st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"
                + (f" · showing {paging.label}" if paging.label else ""))
-    if not frame.num_rows:
-        st.info("No findings match" if len(snap.vulnerabilities) else "No findings yet")
+    if not snap.vulnerabilities:
+        bridge.teach(views.no_findings(snap.connection.url))
+    elif not frame.num_rows:
+        st.info("No findings match the filters")
     else:
-        st.dataframe(frame, hide_index=True, column_config={
-            "url": st.column_config.TextColumn("url"),  # shown as text: never a clickable link
-            "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
-        })
+        st.dataframe(frame, hide_index=True, column_config=FINDING_COLUMNS)
         finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
 

@@ -139,10 +139,6 @@ REQUESTS = {
     "scan_actions": ("Which of `abandon_scan` and `cancel_scan` the gateway would accept for this scan now, "
                      "so a dashboard shows only the buttons that work.",
                      '{"ok": true, "abandon": null, "cancel": "this token may not …"} (null: it would)'),
-    "triage_finding": ("Triage a finding for everyone: admins, and viewers unless `BUGHUNT_VIEWERS_TRIAGE=false`; "
-                       "never a read-only link. The same as `POST /api/findings/triage`.",
-                       '{"ok": true, "triage": {"state": "false_positive", "note": "…", "by": "7", "at": "…"}} or '
-                       '{"ok": false, "error": "unknown finding"}'),
 }
 
 EXAMPLES = {
