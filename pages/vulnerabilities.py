@@ -50,7 +50,8 @@ def live() -> None:
 
 @st.fragment(run_every=bridge.chart_seconds(rt))
 def chart() -> None:
-    st.subheader("By severity" + (" (filtered)" if any(filters) else ""))
+    filtered = any(filters[:4]) or set(filters[4]) != set(views.DEFAULT_SHOW)
+    st.subheader("By severity" + (" (filtered)" if filtered else ""))
     st.plotly_chart(views.severity_figure(rt.snapshot(), filters), key="severity")
 
 left, right = st.columns([3, 1])

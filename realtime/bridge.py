@@ -10,6 +10,7 @@ import os
 import secrets
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -113,11 +114,12 @@ def read_only() -> bool:
 
 # ---- pages and routing -----------------------------------------------------------------------
 
+PAGES = Path(__file__).resolve().parent.parent / "pages"  # absolute: a page run alone (AppTest) links too
 LINKED_PAGES = {  # session key → the page: the pages links lead to
-    SCAN_PAGE: dict(page="pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan"),
-    TARGET_PAGE: dict(page="pages/target.py", title="Targets", icon=":material/language:", url_path="target"),
+    SCAN_PAGE: dict(page=PAGES / "scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan"),
+    TARGET_PAGE: dict(page=PAGES / "target.py", title="Targets", icon=":material/language:", url_path="target"),
     # reached from a finding's link only: without one it has nothing to show
-    FINDING_PAGE: dict(page="pages/finding.py", title="Finding", icon=":material/bug_report:", url_path="finding",
+    FINDING_PAGE: dict(page=PAGES / "finding.py", title="Finding", icon=":material/bug_report:", url_path="finding",
                        visibility="hidden"),
 }
 
