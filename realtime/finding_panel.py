@@ -67,7 +67,7 @@ def show_finding(snap: Snapshot, v: Vulnerability) -> None:
     scan, target = snap.scans.get(v.scan_id), views.target_of(snap, v)
     st.markdown(f"#### {views.type_icon('error' if v.severity in ('critical', 'high') else 'info')} "
                 f"{views.literal(v.title, 600)}")
-    st.badge(v.severity, color=SEVERITY_COLORS.get(v.severity, "gray"))
+    st.badge(v.severity, color=BADGE_COLORS.get(v.severity, "gray"))
     st.page_link(bridge.scan_page(), query_params={"id": v.scan_id}, icon=":material/troubleshoot:",
                  label=f"Scan: {views.literal((scan.name if scan else None) or v.scan_id)}"
                        + (f" ({scan.status})" if scan else " (no longer held)"))
@@ -83,4 +83,5 @@ def show_finding(snap: Snapshot, v: Vulnerability) -> None:
     triage_control(v, "finding-triage")
 
 
-SEVERITY_COLORS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray"}
+# st.badge takes named colours (the charts use views.figures.SEVERITY_COLORS)
+BADGE_COLORS = {"critical": "red", "high": "orange", "medium": "yellow", "low": "blue", "info": "gray"}
