@@ -3,6 +3,7 @@ navigation, the sidebar (connection, refresh, demo banner) and toasts on every p
 import streamlit as st
 
 from realtime import bridge, views
+from realtime.viewer import identify
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
 rt = bridge.runtime()
@@ -14,15 +15,16 @@ if refusal:
     st.stop()
 if shared:
     st.session_state[bridge.READ_ONLY] = True
-    bridge.run_page(st.navigation([st.Page("pages/scan.py", title="Scan", url_path="scan", default=True)],
-                                  position="hidden"))
+    bridge.run_page(st.navigation(bridge.shared_pages(), position="hidden"))
     st.stop()
 if bridge.login_required():
     st.title("Bug Hunt Monitor")
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
-nav = st.navigation(bridge.app_pages(rt.snapshot().unread))
+me = identify()  # whose read flags: the signed-in user, else this browser
+st.session_state[bridge.NAV_UNREAD] = rt.reads.unread(rt.snapshot(), me)
+nav = st.navigation(bridge.app_pages(st.session_state[bridge.NAV_UNREAD]))
 
 
 @st.fragment(run_every=refresh)
@@ -42,7 +44,10 @@ def sidebar_live() -> None:
         st.caption(views.literal(status.reason or ""))
         if st.button("Reconnect now"):
             rt.client.reconnect_now()
-    st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    unread = rt.reads.unread(snap, me)
+    if unread != st.session_state.get(bridge.NAV_UNREAD):
+        st.rerun()  # the navigation's "Notifications (N)" says the same as this panel
+    st.caption(f"{unread} unread notifications · {len(views.active_scans(snap))} active scans")
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

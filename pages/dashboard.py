@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, views
+from realtime.viewer import me, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -17,7 +18,7 @@ CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
 
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
-    snap = rt.snapshot()
+    snap, here = rt.snapshot(), zone()
     now = time.time()
     for col, (label, key) in zip(st.columns(4), CARDS):
         col.metric(label, snap.metrics.get(key, 0), delta=views.metric_delta(snap, key),
@@ -31,7 +32,8 @@ def live() -> None:
         with st.container(border=True):  # few elements per card: each costs every viewer every tick
             st.page_link(bridge.scan_page(), query_params={"id": scan.scan_id},
                          label=f"**{views.literal(scan.name or scan.scan_id)}** · started "
-                               f"{views.clock(scan.started_at)[11:]}", icon=":material/troubleshoot:")
+                               f"{views.time_of_day(scan.started_at, here)} ({views.ago(now - scan.started_at)})",
+                         icon=":material/troubleshoot:")
             st.progress(min(scan.progress, 100) / 100, text=f"{scan.progress:.0f}%")
             parts = [views.literal(scan.target or ""), f"Current phase: {views.literal(scan.phase or '—')}",
                      views.literal(scan.current_step or ""), f"last event {views.ago(now - scan.updated_at)}"]
@@ -40,18 +42,19 @@ def live() -> None:
                 st.badge(stuck, color="orange")
     if len(scans) > ACTIVE_CARDS:
         st.caption(f"and {len(scans) - ACTIVE_CARDS} more on the Scans page")
-    lost_contact(snap)
+    lost_contact(snap, here)
 
     st.subheader("Latest notifications")
     if not snap.notifications:
         st.caption("No notifications yet")
     for n in snap.notifications[:5]:
+        read = rt.reads.is_read(n, me())
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
-                    f"· {views.ago(now - n.at)}{'' if n.read else ' · unread'}")
+                    f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")
 
 
-def lost_contact(snap) -> None:
+def lost_contact(snap, here) -> None:
     """Scans that were under way when the gateway's stream lost them: named, not left running."""
     lost = views.lost_scans(snap)
     if not lost:
@@ -59,7 +62,7 @@ def lost_contact(snap) -> None:
     st.subheader("Lost contact")
     for scan in lost[:ACTIVE_CARDS]:
         st.warning(f"**{views.literal(scan.name or scan.scan_id)}** · {scan.progress:.0f}% · "
-                   f"{views.literal(views.lost_note(scan))}", icon=":material/link_off:")
+                   f"{views.literal(views.lost_note(scan, here))}", icon=":material/link_off:")
     if len(lost) > ACTIVE_CARDS:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from realtime import bridge, protocol, views
 from realtime.finding_panel import finding_panel
+from realtime.viewer import page_url, time_column, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -17,8 +18,9 @@ if not scan_id:
     if not scans:
         st.info("No scans yet")
         st.stop()
-    chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
-                          format_func=lambda sid: views.visible(f"{rt.snapshot().scans[sid].name or sid} ({sid})"))
+    chosen = st.selectbox("Scan", views.scan_choices(scans, st.session_state.get("pick_scan")), index=None,
+                          placeholder="Choose a scan", key="pick_scan",  # a key: new scans keep the choice
+                          format_func=lambda sid: views.scan_label(rt.snapshot(), sid))
     if chosen:
         st.query_params["id"] = chosen
         st.rerun()
@@ -34,7 +36,7 @@ def live() -> None:
     if bridge.read_only() and bridge.shared_scan()[1]:
         st.rerun()  # the link expired or was refused: app.py says so, and nothing updates any more
     rt.leases.renew(f"scan_{scan_id}")
-    snap = rt.snapshot()
+    snap, here = rt.snapshot(), zone()
     now = time.time()
     scan = snap.scans.get(scan_id)
     if scan is None:
@@ -43,7 +45,7 @@ def live() -> None:
         return
     st.title(views.literal(scan.name or scan.scan_id))
     st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · "
-               f"started {views.clock(scan.started_at)}")
+               f"started {views.when(scan.started_at, now, here)}")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
@@ -60,7 +62,7 @@ def live() -> None:
     if scan.status == "failed":
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
     if scan.status == protocol.LOST_CONTACT:
-        st.warning(views.literal(views.lost_note(scan)), icon=":material/link_off:")
+        st.warning(views.literal(views.lost_note(scan, here)), icon=":material/link_off:")
 
     left, right = st.columns(2)
     with left:
@@ -80,13 +82,14 @@ def live() -> None:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
         columns = ("severity", "title", "url", "cvss", "type", "cve", "extracted", "found at", "id")
         st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True,
-                     column_config={"url": st.column_config.TextColumn("url")})  # text: never a link
+                     column_config={"url": st.column_config.TextColumn("url"),  # text: never a link
+                                    "found at": time_column("found at")})
         finding_panel(views.matching_findings(snap, (), scan_id, "")[:size], "scan_finding")
 
     st.subheader("Events")
     rows = views.event_rows(snap, (), scan_id, 200, bridge.read_only())
     if rows:
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(rows, hide_index=True, column_config={"time": time_column("time")})
     else:
         st.caption("No events in the recent log")
 
@@ -100,6 +103,5 @@ if auth is not None and not bridge.read_only():
                                 value=24)
         if st.button("Create link"):
             token = auth.mint(f"share-{scan_id}"[:64], "viewer", [scan_id], ttl=int(hours) * 3600)
-            st.code(f"/scan?id={scan_id}&token={token}", language=None)
-            st.caption("Anyone with this link sees this scan only, until it expires. Prefix it with this "
-                       "dashboard's address.")
+            st.code(page_url(rt.settings.public_url, "scan", {"id": scan_id, "token": token}), language=None)
+            st.caption("Anyone with this link sees this scan only, until it expires.")

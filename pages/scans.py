@@ -4,11 +4,13 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
+from realtime.viewer import time_column
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Scans")
-statuses = st.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses")
+statuses = st.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses", key="status",
+                          bind="query-params")  # in the URL: shareable, bookmarkable
 
 
 @st.fragment(run_every=bridge.refresh_seconds())
@@ -22,7 +24,7 @@ def live() -> None:
             + (f"; and {len(lost) - 5} more" if len(lost) > 5 else ""), icon=":material/link_off:")
     st.dataframe(frame, hide_index=True, column_config={
         "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
-        "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
+        "started": time_column("started"),
         "scan_id": st.column_config.TextColumn("scan id"),
     })
 

@@ -1,22 +1,23 @@
 """Vulnerabilities: live table (paged) with filters, severity chart, CSV/JSON export."""
-import time
-
 import streamlit as st
 
 from realtime import bridge, protocol, views
 from realtime.finding_panel import finding_panel
+from realtime.viewer import from_url, time_column, to_url
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Vulnerabilities")
 snap = rt.snapshot()
 f1, f2, f3, f4 = st.columns([2, 2, 3, 1])
-severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities")
-scans = views.scans_by_start(snap)
-scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
-                       format_func=lambda sid: "All scans" if not sid
-                       else views.visible(f"{snap.scans[sid].name or sid} ({sid})") if sid in snap.scans else sid)
-text = f3.text_input("Search", placeholder="title, URL, target, type, CVE")
+# Filters live in the URL (shareable, bookmarkable); keys keep each choice while scans arrive.
+severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities", key="severities",
+                            bind="query-params")
+chosen = from_url("scan", protocol.ID_RE.match)
+scan_id = f2.selectbox("Scan", views.scan_choices(views.scans_by_start(snap), chosen, everything=True), key="scan",
+                       format_func=lambda sid: views.scan_label(snap, sid))
+to_url("scan", scan_id)
+text = f3.text_input("Search", placeholder="title, URL, target, type, CVE", key="q", bind="query-params")
 filters = (tuple(severities), scan_id or "", text.strip())
 size = rt.settings.table_rows
 page = f4.number_input("Page", min_value=1, value=1, step=1,
@@ -36,6 +37,7 @@ def live() -> None:
         st.dataframe(frame, hide_index=True, column_config={
             "url": st.column_config.TextColumn("url"),  # shown as text: never a clickable link
             "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
+            "found at": time_column("found at"),
         })
         finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
@@ -60,9 +62,9 @@ def export(kind):
     return build
 
 
-stamp = time.strftime("%Y%m%d-%H%M%S")
+stamp = views.file_stamp()
 c1, c2, _ = st.columns([1, 1, 4])
 c1.download_button("Export CSV", export("csv"), f"findings-{stamp}.csv", "text/csv", on_click="ignore",
-                   help="Every finding matching the filters, as of the click; cells that start like a "
-                        "spreadsheet formula are quoted.")
+                   help="Every finding matching the filters, as of the click; times in UTC (ISO 8601); cells that "
+                        "start like a spreadsheet formula are quoted.")
 c2.download_button("Export JSON", export("json"), f"findings-{stamp}.json", "application/json", on_click="ignore")

@@ -22,6 +22,8 @@ from realtime.views.scans import (
     lost_note,
     lost_scans,
     phase_spans,
+    scan_choices,
+    scan_label,
     scans_by_start,
     scans_frame,
     status_text,
@@ -42,7 +44,8 @@ from realtime.views.tables import (
     to_csv,
     to_json,
 )
-from realtime.views.text import JOINER, TYPE_ICONS, ago, clock, literal, span, type_icon, visible
+from realtime.views.text import JOINER, TYPE_ICONS, ago, literal, span, type_icon, visible
+from realtime.views.times import clock, file_stamp, iso_utc, time_of_day, when, zone_name, zone_of
 from realtime.views.toasts import new_records, plan_toasts
 
 __all__ = [
@@ -53,4 +56,5 @@ __all__ = [
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
     "scans_by_start", "scans_frame", "severity_figure", "span", "status_text", "stuck_note", "to_csv",
     "to_json", "type_icon", "visible",
+    "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",
 ]
