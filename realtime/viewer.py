@@ -48,8 +48,8 @@ def me() -> str:
 
 def identify() -> str:
     """Whose read flags this tab shows (app.py asks once per run, before its navigation):
-    `user:<email>` when signed in (st.login), else `browser:<id>` from localStorage, else `session:<id>` (this tab, until the browser's id
-    comes: a moment after the first run)."""
+    `user:<email>` when signed in (st.login), else `browser:<id>` from localStorage, else
+    `session:<id>` (this tab, until the browser's id comes: a moment after the first run)."""
     user = _signed_in()
     if user:
         st.session_state[VIEWER] = f"user:{user}"
