@@ -23,8 +23,7 @@ if bridge.login_required():
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
 me = identify()  # whose read flags: the signed-in user, else this browser
-st.session_state[bridge.NAV_UNREAD] = rt.reads.unread(rt.snapshot(), me)
-nav = st.navigation(bridge.app_pages(st.session_state[bridge.NAV_UNREAD]))
+nav = st.navigation(bridge.app_pages(rt.reads.unread(rt.snapshot(), me)))
 
 
 @st.fragment(run_every=refresh)
@@ -44,10 +43,7 @@ def sidebar_live() -> None:
         st.caption(views.literal(status.reason or ""))
         if st.button("Reconnect now"):
             rt.client.reconnect_now()
-    unread = rt.reads.unread(snap, me)
-    if unread != st.session_state.get(bridge.NAV_UNREAD):
-        st.rerun()  # the navigation's "Notifications (N)" says the same as this panel
-    st.caption(f"{unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    st.caption(f"{rt.reads.unread(snap, me)} unread notifications · {len(views.active_scans(snap))} active scans")
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

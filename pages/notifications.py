@@ -16,8 +16,15 @@ size = rt.settings.feed_items
 page = right.number_input("Page", min_value=1, value=1, step=1, help=f"{size} per page, newest first")
 
 
+def mark(viewer, ids, snap) -> None:
+    rt.reads.mark(viewer, ids, snap)  # committed to the journal when this returns
+    st.session_state[bridge.MARKED] = True
+
+
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
+    if st.session_state.pop(bridge.MARKED, False):
+        st.rerun(scope="app")  # a click reruns this fragment only: the navigation's count follows too
     snap, viewer, here = rt.snapshot(), me(), zone()
     now = time.time()
     shown = views.matching_notifications(snap, tuple(types))
@@ -25,8 +32,8 @@ def live() -> None:
     top, button = st.columns([4, 1])
     top.caption(f"{rt.reads.unread(snap, viewer)} unread · {len(snap.notifications)} in all")
     unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
-    button.button("Mark all as read", disabled=not unread_shown, on_click=rt.reads.mark,
-                  args=(viewer, unread_shown, snap), help="Every notification the type filter shows, for you only")
+    button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(viewer, unread_shown, snap),
+                  help="Every notification the type filter shows, for you only")
     if not shown:
         st.info("No notifications yet")
     for n in paging.of_items(shown):
@@ -37,8 +44,8 @@ def live() -> None:
             title = f"**{views.literal(n.title)}** — " if n.title else ""
             text.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message, 2000)}")
             text.caption(f"{state}{n.type} · {views.when(n.at, now, here)}")
-            if not read:  # the sidebar then has the navigation's count follow
-                action.button("Mark read", key=f"read-{n.id}", on_click=rt.reads.mark, args=(viewer, [n.id], snap))
+            if not read:
+                action.button("Mark read", key=f"read-{n.id}", on_click=mark, args=(viewer, [n.id], snap))
     if paging.label:
         st.caption(f"Showing {paging.label}")
 

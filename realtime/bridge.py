@@ -93,7 +93,7 @@ READ_ONLY = "read_only"  # this tab opened a share link: one scan, no actions
 SCAN_PAGE = "scan_page"  # the Scan detail page object, for links
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
-NAV_UNREAD = "nav_unread"  # the unread count the navigation shows this run
+MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
 
