@@ -15,7 +15,6 @@ from tests.conftest import free_port
 from tests.integration.test_pages import feed, open_page, texts
 
 
-
 @pytest.fixture
 def rt(monkeypatch):
     monkeypatch.setenv("BUGHUNT_WS_URL", f"http://127.0.0.1:{free_port()}")
