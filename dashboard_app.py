@@ -1,8 +1,10 @@
 """Bug Hunt Monitor: the dashboard script (app.py serves it). Settings, the shared runtime,
 navigation, the sidebar (connection, refresh, demo banner) and toasts on every page."""
+import time
+
 import streamlit as st
 
-from realtime import bridge, views
+from realtime import bridge, controls, views
 from realtime.viewer import identify
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
@@ -39,10 +41,15 @@ def sidebar_live() -> None:
     elif status.reason == "connecting":
         st.warning("Connecting…", icon=":material/sync:")
     else:
-        st.error(f"Disconnected — retrying (attempt {status.attempts + 1})", icon=":material/wifi_off:")
+        st.error(controls.retry_text(status, time.time()), icon=":material/wifi_off:")
         st.caption(views.literal(status.reason or ""))
         if st.button("Reconnect now"):
-            rt.client.reconnect_now()
+            with st.spinner("Trying to reconnect…"):
+                status = rt.client.reconnect_now(wait=3)
+            st.session_state[bridge.RECONNECT_OUTCOME] = (time.time(), controls.reconnect_outcome(status))
+    outcome = st.session_state.get(bridge.RECONNECT_OUTCOME)
+    if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
+        st.caption(views.literal(outcome[1]))
     st.caption(f"{rt.reads.unread(snap, me)} unread notifications · {len(views.active_scans(snap))} active scans")
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")

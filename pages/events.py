@@ -44,7 +44,11 @@ def live() -> None:
 
     st.subheader("Troubleshooting")
     checks = troubleshoot.run(snap, bridge.probe(status.url), rt.client.options.subscribe, now)
-    st.dataframe([{"": CHECK_ICONS[c.state], "problem": c.problem, "check": c.name, "result": c.detail,
+    if problems := troubleshoot.summary(checks):
+        st.error(views.literal(problems), icon=":material/error:")
+    else:
+        st.success("Every check passes", icon=":material/check_circle:")
+    st.dataframe([{"": CHECK_ICONS[c.state], "area": c.heading, "check": c.name, "result": c.detail,
                    "fix": c.fix} for c in checks], hide_index=True)
 
     st.subheader("Events")

@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, protocol, views
+from realtime import bridge, controls, protocol, views
 from realtime.finding_panel import finding_panel
 from realtime.viewer import page_url, time_column, zone
 
@@ -63,6 +63,10 @@ def live() -> None:
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
     if scan.status == protocol.LOST_CONTACT:
         st.warning(views.literal(views.lost_note(scan, here)), icon=":material/link_off:")
+    if ended := controls.ended_note(scan, here):
+        st.warning(views.literal(ended), icon=":material/block:")
+    if not bridge.read_only():  # a share link shows the scan, never acts on it
+        scan_controls(scan, now)
 
     left, right = st.columns(2)
     with left:
@@ -92,6 +96,31 @@ def live() -> None:
         st.dataframe(rows, hide_index=True, column_config={"time": time_column("time")})
     else:
         st.caption("No events in the recent log")
+
+
+CONTROL_ANSWER = "control_answer"  # (scan id, when, ok, text) of this tab's last Abandon/Cancel
+
+
+def scan_controls(scan, now: float) -> None:
+    """Abandon and Cancel, offered only when the gateway says it would accept them now."""
+    answer = None if scan.finished else bridge.scan_actions(scan.scan_id)  # an ended scan has nothing to ask
+    shown, notes = controls.offers(scan, answer, now, rt.settings.stuck_after_seconds)
+    for note in notes:
+        st.caption(views.literal(note))
+    if shown:
+        reason = st.text_input("Reason (optional)", key="control_reason", max_chars=500)
+        for column, offer in zip(st.columns(len(shown)), shown):
+            if column.button(offer.label, help=offer.help, key=f"control_{offer.action}"):
+                answer = rt.client.call(f"{offer.action}_scan", controls.request(
+                    offer.action, scan.scan_id, reason, bridge.acting_user()))
+                bridge.scan_actions.clear()
+                ok = isinstance(answer, dict) and answer.get("ok") is True
+                error = answer.get("error") if isinstance(answer, dict) else answer
+                st.session_state[CONTROL_ANSWER] = (scan.scan_id, now, ok, f"Scan {answer.get('status')}" if ok
+                                                    else f"{offer.label}: refused — {error}")
+    last = st.session_state.get(CONTROL_ANSWER)
+    if last and last[0] == scan.scan_id and now - last[1] < 30:  # long enough to read across refreshes
+        (st.success if last[2] else st.error)(views.literal(last[3]))
 
 
 live()

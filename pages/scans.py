@@ -3,7 +3,7 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, protocol, views
+from realtime import bridge, controls, protocol, views
 from realtime.viewer import time_column
 
 bridge.take_routing()
@@ -31,14 +31,19 @@ def live() -> None:
 
 live()
 
-st.subheader("Start a scan")
-with st.form("start_scan", clear_on_submit=False):
-    target = st.text_input("Target URL", placeholder="https://shop.example.com")
-    name = st.text_input("Scan name (optional)")
-    if st.form_submit_button("Start scan"):
-        request = {"target": target.strip()}
-        if name.strip():
-            request["scan_name"] = name.strip()
+
+def start_form(profiles: list[str]) -> None:
+    with st.form("start_scan", clear_on_submit=False):
+        target = st.text_input("Target URL", placeholder="https://shop.example.com")
+        name = st.text_input("Scan name (optional)")
+        profile = st.selectbox("Profile", profiles, help="What the launcher runs: quick skips the slower phases.") \
+            if profiles else None
+        if not st.form_submit_button("Start scan"):
+            return
+        request = controls.start_request(target, name, profile)
+        if isinstance(request, str):  # nothing to send: say what is missing, like a person would
+            st.error(request)
+            return
         answer = rt.client.call("start_scan", request)
         if isinstance(answer, dict) and answer.get("ok"):
             st.success(f"Scan started: {views.literal(answer.get('scan_id'))}")
@@ -47,3 +52,11 @@ with st.form("start_scan", clear_on_submit=False):
         else:
             error = answer.get("error") if isinstance(answer, dict) else answer
             st.error(f"Not started: {views.literal(error)}")
+
+
+st.subheader("Start a scan")
+connection = rt.snapshot().connection
+if refusal := controls.start_refusal(connection):  # known before anyone fills the form
+    st.caption(refusal)
+else:
+    start_form(list((connection.capabilities or {}).get("profiles") or ()))

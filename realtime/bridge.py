@@ -94,6 +94,7 @@ SCAN_PAGE = "scan_page"  # the Scan detail page object, for links
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
 MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
+RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
 
@@ -243,6 +244,20 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
 def probe(url: str | None) -> troubleshoot.Probe:
     """Whether the gateway answers, asked at most every 5 s however many tabs look."""
     return troubleshoot.probe(url)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def scan_actions(scan_id: str) -> dict:
+    """The gateway's `scan_actions` answer for a scan: which controls it would accept from this
+    dashboard's token now. Every tab shares it (they share the token), asked at most every 3 s."""
+    return runtime().client.call("scan_actions", {"scan_id": scan_id}, timeout=3)
+
+
+def acting_user() -> str | None:
+    """Who is acting, as Streamlit's login knows them (e-mail, else name); None without a login."""
+    if not getattr(st.user, "is_logged_in", False):
+        return None
+    return st.user.get("email") or st.user.get("name")
 
 
 def authenticator() -> Authenticator | None:

@@ -22,6 +22,7 @@ class CatchUp:
     note: str | None = None  # for the connection panel ("Reconnected — replayed 37 missed events")
     joined: bool = False  # the gateway joined our rooms (False: a gateway that does not resume)
     refused: dict[str, str] | None = None  # room → the gateway's reason (None: it did not say)
+    capabilities: dict[str, Any] | None = None  # what the gateway lets this client do (None: it did not say)
 
 
 async def catch_up(sio: socketio.AsyncClient, store: EventStore, options: ClientOptions, url: str, auth: Any,
@@ -38,18 +39,20 @@ async def catch_up(sio: socketio.AsyncClient, store: EventStore, options: Client
     for room, why in refused.items():
         log.warning(fields("join refused", room=room, reason=protocol.preview(why, 200)))
     refused = {r: protocol.preview(w, 200) for r, w in refused.items()}
+    caps = ack.get("capabilities") if isinstance(ack.get("capabilities"), dict) else None
     if ack.get("ok"):
         note = f"Reconnected — replayed {ack.get('replayed', 0)} missed events" if since is not None else None
-        return CatchUp(note, True, refused)
+        return CatchUp(note, True, refused, caps)
     if not ack.get("resync_required"):
-        return CatchUp(refused=refused)
+        return CatchUp(refused=refused, capabilities=caps)
     try:
         doc = await fetch_state(url, auth, options.connect_timeout)
         loaded = store.load_state(doc)
     except Exception as exc:  # noqa: BLE001 - live events still flow; say what is missing
         store.set_epoch(ack.get("epoch"))
-        return CatchUp(f"Could not load the gateway's state ({describe(exc)}): live events only", True, refused)
-    return CatchUp(resync_note(epoch, since, doc, loaded), True, refused)
+        return CatchUp(f"Could not load the gateway's state ({describe(exc)}): live events only", True, refused,
+                       caps)
+    return CatchUp(resync_note(epoch, since, doc, loaded), True, refused, caps)
 
 
 MISSING = (("findings_not_loaded", "older findings (beyond the snapshot)"),

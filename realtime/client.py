@@ -8,7 +8,8 @@ writer), then to subscribers.
 
 Reconnection is ours rather than the library's so that the guide's schedule holds for first
 connects too: quick attempts 1 s, 2 s, 4 s, 5 s, 5 s, then `connection_error`, then a slow retry
-every 30 s for as long as the client lives (`reconnect_now()` cuts a wait short).
+every 10 s for as long as the client lives (realtime.reconnect). The status says when the next try
+is due; `reconnect_now()` cuts a wait short and can wait for the outcome.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from realtime import protocol
 from realtime.catchup import CatchUp, catch_up, describe
 from realtime.debug import fields
 from realtime.options import ClientOptions
+from realtime.reconnect import delay, pause, quietly
 from realtime.store import ConnectionState, EventStore
 from realtime.subscribers import Handler, Subscribers
 
@@ -45,6 +47,7 @@ class RealtimeClient:
         self._refused: dict[str, str] = {}  # room → the gateway's reason; replaced, never mutated
         self._outbox: deque[tuple[str, Any]] = deque(maxlen=self.options.max_outbox)
         self._dropped = 0
+        self._tried = 0  # connection attempts that failed, ever: reconnect_now waits for the next
         self._status = ConnectionState()
         self._connected = threading.Event()
         self._out: asyncio.Queue | None = None  # ordered emits of the live connection
@@ -80,10 +83,16 @@ class RealtimeClient:
     def disconnect(self, timeout: float = 5.0) -> None:
         self._call(self._stop(), wait=timeout)
 
-    def reconnect_now(self) -> None:
-        """Cut the current retry wait short."""
+    def reconnect_now(self, wait: float = 0.0) -> ConnectionState:
+        """Cut the current retry wait short. With `wait`, return once that attempt has connected or
+        failed (or after `wait` s): the state to show the person who asked."""
+        tried = self._tried
         if self._loop is not None:
             self._loop.call_soon_threadsafe(lambda: self._wake and self._wake.set())
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not self._status.connected and self._tried == tried:
+            time.sleep(0.05)
+        return self._status
 
     def close(self) -> None:
         """Disconnect and stop the loop thread; the client cannot be used afterwards. Safe to
@@ -195,34 +204,26 @@ class RealtimeClient:
         first = True
         for attempt in itertools.count():
             url = gateways[attempt % len(gateways)]  # failover: every attempt goes to the next gateway
-            self._publish_status(url=url)
+            self._publish_status(url=url, trying=True, next_try=None)
             log.info(fields("connecting", url=url, attempt=retries + 1 if not first else 0))
             error = await self._session(url, auth)
             if error is None:
                 retries = 0  # the link was up: a new outage starts a fresh schedule
             else:
                 retries += not first
-                self._publish_status(connected=False, reason=error, attempts=retries,
+                self._tried += 1
+                self._publish_status(connected=False, reason=error, attempts=retries, trying=False,
                                      since=self._status.since or time.time())
                 if retries == self.options.reconnect_attempts:
                     self._subscribers.dispatch(protocol.CONNECTION_ERROR, {"error": error, "attempts": retries})
             first = False
             self._wake.clear()
             # The next gateway at once after a drop; the schedule's wait once a round has failed.
-            delay = self._delay(retries + 1) if error is not None or len(gateways) == 1 else 0
+            wait = delay(self.options, retries + 1) if error is not None or len(gateways) == 1 else 0
             log.info(fields("reconnect scheduled", url=url, failed_attempts=retries, reason=error or "link dropped",
-                            in_seconds=f"{delay:g}"))
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
-
-    def _delay(self, attempt: int) -> float:
-        """Wait before reconnect attempt `attempt` (1-based): 1, 2, 4, 5, 5 s, then slowly."""
-        o = self.options
-        if attempt > o.reconnect_attempts:
-            return o.slow_retry
-        return min(o.reconnect_delay * 2 ** (attempt - 1), o.reconnect_delay_max)
+                            in_seconds=f"{wait:g}"))
+            self._publish_status(trying=False, next_try=time.time() + wait)
+            await pause(self._wake, wait)
 
     async def _session(self, url: str, auth: Any) -> str | None:
         """One connection: connect, run until it drops. Returns an error when it never came
@@ -279,11 +280,11 @@ class RealtimeClient:
             caught_up = await catch_up(sio, self.store, self.options, url, auth, rooms)
         except asyncio.CancelledError:
             self._pending = None
-            await _quietly(sio.disconnect())
+            await quietly(sio.disconnect())
             raise
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
             self._pending = None
-            await _quietly(sio.disconnect())
+            await quietly(sio.disconnect())
             return refused[0] if refused else describe(exc)
         if caught_up.refused is not None:
             with self._lock:
@@ -308,7 +309,7 @@ class RealtimeClient:
             self._out = out
         self._connected.set()
         self._publish_status(connected=True, reason=None, attempts=0, since=time.time(), queued=0,
-                             note=caught_up.note)
+                             note=caught_up.note, trying=False, next_try=None, capabilities=caught_up.capabilities)
         return out
 
     async def _shut(self, sio: socketio.AsyncClient, out: asyncio.Queue, sender: asyncio.Task) -> None:
@@ -327,7 +328,7 @@ class RealtimeClient:
             self._outbox.extendleft(reversed(unsent))
         self._connected.clear()
         sender.cancel()
-        await _quietly(sio.disconnect())
+        await quietly(sio.disconnect())
 
     async def _drain(self, sio: socketio.AsyncClient, out: asyncio.Queue) -> None:
         while True:
@@ -384,11 +385,3 @@ class RealtimeClient:
                 self._subscribers.dispatch(protocol.CONNECTION_STATUS, payload)
         else:
             self.store.set_connection(new)
-
-
-async def _quietly(coro: Any, timeout: float = 2.0) -> None:
-    """Best-effort cleanup of a dead or half-made connection, bounded in time."""
-    try:
-        await asyncio.wait_for(coro, timeout)
-    except Exception:  # noqa: BLE001 - includes the timeout
-        pass

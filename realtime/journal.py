@@ -92,9 +92,11 @@ class Journal:
         self._enqueue(("event", doc.get("epoch"), SNAPSHOT, doc, at))
 
     def mark_read(self, ids: list[str], viewer: str | None = None) -> None:
-        """Queue read flags: `viewer`'s own (realtime.readstate), or everyone's when None (older
-        journals, when read flags were global)."""
+        """Commit read flags before returning: a person's click must survive a stop right after it
+        (events need not: the gateway sends again what the journal lacks). `viewer`'s own flags
+        (realtime.readstate), or everyone's when None (older journals, when flags were global)."""
         self._enqueue(("read", ids, viewer))
+        self.flush(2.0)
 
     def read_ids(self, viewer: str) -> list[str]:
         """The notifications `viewer` marked read."""
@@ -136,9 +138,11 @@ class Journal:
     def _write_loop(self) -> None:
         while True:
             items = [self._queue.get()]
-            # A slow trickle still commits a few times a second, not once per event.
+            # A slow trickle still commits a few times a second, not once per event; a flush
+            # (someone waiting) commits at once.
             deadline = time.monotonic() + LINGER
-            while len(items) < BATCH and (left := deadline - time.monotonic()) > 0:
+            while (len(items) < BATCH and not isinstance(items[-1], threading.Event)
+                   and (left := deadline - time.monotonic()) > 0):
                 try:
                     items.append(self._queue.get(timeout=left))
                 except queue.Empty:

@@ -68,6 +68,9 @@ class Notification:
     at: float
 
 
+STATE_LOADED = "snapshot"  # the event name of the store's own log line when it loaded a gateway's state
+
+
 class EventRecord:
     """One line of the event log. `data` is the normalised payload, made on first read: most
     records leave the bounded log unread, so the hot path only keeps the parsed event.
@@ -116,6 +119,9 @@ class ConnectionState:
     refused: tuple[tuple[str, str], ...] = ()  # (room, the gateway's reason) for refused joins
     queued: int = 0
     dropped: int = 0
+    trying: bool = False  # a connection attempt is under way
+    next_try: float | None = None  # when the next attempt is due (epoch seconds), while waiting
+    capabilities: Mapping[str, Any] | None = None  # what the gateway lets this client do (resume's answer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,9 @@ class ClientOptions:
         5, "BUGHUNT_RECONNECT_ATTEMPTS",
         "Quick reconnect attempts before `connection_error`; then retries go on slowly.")
     slow_retry: float = setting(
-        30.0, "BUGHUNT_SLOW_RETRY", "Seconds between retries once the quick attempts ran out.")
+        10.0, "BUGHUNT_SLOW_RETRY",
+        "Seconds between retries once the quick attempts ran out: the longest a gateway that is back waits "
+        "to be noticed (the sidebar counts down to the next try).")
     connect_timeout: float = setting(
         10.0, "BUGHUNT_CONNECT_TIMEOUT", "Seconds one connection attempt may take.")
     max_outbox: int = setting(
@@ -153,6 +155,14 @@ class GatewayOptions:
     viewers_start_scans: bool = setting(
         False, "BUGHUNT_VIEWERS_START_SCANS",
         "Whether every viewer token may `start_scan` (otherwise only admins and tokens minted with `--start-scans`).")
+    viewers_control_scans: bool = setting(
+        False, "BUGHUNT_VIEWERS_CONTROL_SCANS",
+        "Whether every viewer token may `abandon_scan` and `cancel_scan` (otherwise only admins abandon, and "
+        "admins and the scan's starter cancel). Never a read-only scan link.")
+    abandon_after: float = setting(
+        120.0, "BUGHUNT_ABANDON_AFTER_SECONDS",
+        "Seconds a running scan must be silent before it may be abandoned (a scan the gateway does not know, "
+        "lost, may be abandoned at once).")
     scans_per_user: int = setting(3, "BUGHUNT_SCANS_PER_USER", "Scans one user may have running through `start_scan`.")
     scans_total: int = setting(
         20, "BUGHUNT_SCANS_TOTAL", "Scans started through `start_scan` running at once, all users.")

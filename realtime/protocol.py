@@ -7,7 +7,6 @@ with a reason instead of raising into a client or server thread.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -25,15 +24,17 @@ from pydantic import (
     ValidationError,
 )
 
+from realtime.untrusted_json import MAX_DEPTH, TooDeep, loads, preview, too_deep  # noqa: F401 - one catalogue
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 NOTIFICATION_TYPES = ("success", "error", "warning", "info")
 # In lifecycle order. "lost contact" is the dashboard's own: a scan it had as under way that the
 # gateway's stream no longer knows (a new epoch, or a resync snapshot without it); a later event
-# of the scan brings it back.
+# of the scan brings it back. "abandoned": someone gave up on a stuck or lost scan (its outcome unknown).
 LOST_CONTACT = "lost contact"
-SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", LOST_CONTACT)
+SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", "abandoned", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
-TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:5])  # sticky: a late event never revives a scan
+TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:6])  # sticky: a late event never revives a scan
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -48,7 +49,6 @@ BACKLOG_CHECK = "backlog_check"
 # gateway or a dashboard; evidence (a request and response, a script's output) gets 8,000.
 DESCRIPTION_LIMIT = 4_000
 EVIDENCE_LIMIT = 8_000
-MAX_DEPTH = 32  # deepest JSON nesting of anything a client sends (the gateway's default)
 
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
@@ -56,9 +56,7 @@ ROOM_RE = re.compile(r"^(scan|user)_[A-Za-z0-9_-]{1,64}$")
 
 def _id_to_str(value: Any) -> Any:
     # Ids arrive as ints or UUID strings; bool is an int in Python but never an id.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _room_id(value: Any) -> str:
@@ -76,12 +74,10 @@ def _lower(value: Any) -> Any:
 
 
 def _notification_type(value: Any) -> str:
-    value = _lower(value)
-    return value if value in NOTIFICATION_TYPES else "info"
+    return value if (value := _lower(value)) in NOTIFICATION_TYPES else "info"
 
 
-def _aliases(*names: str) -> Any:
-    return AliasChoices(*names)
+_aliases = AliasChoices  # a field's accepted names: _aliases("title", "name")
 
 
 # Time: every stored time lies in [EARLIEST, LATEST) whatever the source (an import may bring
@@ -163,6 +159,7 @@ class ScanCompleted(Event):
 class ScanFailed(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
+    status: Literal[SCAN_STATUSES[3:6]] = "failed"  # cancelled, abandoned: `error` says by whom and why
     error: Text(2000) | None = None
 
 
@@ -269,6 +266,12 @@ class StartScan(Request):
     options: dict[str, Any] | None = Field(None, max_length=50)
 
 
+class ScanControl(Request):  # abandon_scan, cancel_scan, scan_actions; `user`: who acts (the dashboard's login)
+    scan_id: Id
+    reason: Text(500) | None = None
+    user: Text(200) | None = None
+
+
 class Resume(Request):
     """Sent first after every (re)connect by clients that connected with `auth={"resume": true}`:
     replay what I missed after `since` on stream `epoch`, then send me live events for `rooms`
@@ -286,6 +289,7 @@ CLIENT_EVENTS: dict[str, type[Request]] = {
     "leave_room": RoomRequest,
     "start_scan": StartScan,
     "resume": Resume,
+    **dict.fromkeys(("abandon_scan", "cancel_scan", "scan_actions"), ScanControl),
 }
 
 
@@ -347,48 +351,3 @@ def wire(event: str, payload: Any, window: float = CLOCK_WINDOW) -> dict[str, An
 def parse_request(event: str, payload: Any) -> Request:
     """Validate a client → server request (join_room, leave_room, start_scan)."""
     return _validate(CLIENT_EVENTS[event], payload)
-
-
-class TooDeep(ValueError):
-    """JSON nested deeper than the limit."""
-
-
-def too_deep(doc: Any, limit: int) -> bool:
-    """Whether `doc` nests lists/dicts deeper than `limit` (iterative: depth cannot recurse)."""
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
-
-
-def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """json.loads for untrusted text: ValueError (never RecursionError) when it is not JSON,
-    TooDeep when it nests deeper than `max_depth`."""
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        doc = None
-        deep = True
-    else:
-        deep = too_deep(doc, max_depth)
-    if deep:
-        raise TooDeep(f"JSON nested deeper than {max_depth} levels")
-    return doc
-
-
-def preview(payload: Any, limit: int = 1000) -> str:
-    """A bounded, printable copy of untrusted data for logs and the rejected list."""
-    if isinstance(payload, str):
-        text = payload
-    else:
-        try:
-            text = json.dumps(payload, default=repr, ensure_ascii=False)
-        except (TypeError, ValueError, RecursionError):
-            text = repr(payload)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more chars)"

@@ -13,8 +13,6 @@ from typing import Any
 
 from realtime.models import Notification, Snapshot
 
-DURABLE_WAIT = 5.0  # seconds a click waits for its read flags to be committed
-
 
 class ReadState:
     def __init__(self, journal: Any = None, max_viewers: int = 1000):
@@ -60,6 +58,5 @@ class ReadState:
         with self._lock:  # ids of notifications the store dropped are forgotten here
             self._keep(viewer, frozenset(nid for nid in self._viewers.get(viewer, before) if nid in held) | set(new))
         if self.journal is not None and self.journal.failure is None:
-            self.journal.mark_read(new, viewer)
-            self.journal.flush(DURABLE_WAIT)
+            self.journal.mark_read(new, viewer)  # committed when it returns
         return len(new)

@@ -29,7 +29,9 @@ FIELDS = {
     "scan_id": "The scan the event belongs to; its room is `scan_<scan_id>`.",
     "scan_name": "Human name of the scan.",
     "target": "What is scanned (URL, host or range).",
-    "status": "`running` (default) or `queued`.",
+    "status": "`scan_started`: `running` (default) or `queued`. `scan_failed`: `failed` (default), or "
+              "`cancelled`/`abandoned` when someone ended the scan through the gateway (`cancel_scan`, "
+              "`abandon_scan`; `error` then says who and why); all three are terminal.",
     "progress": "Percent done, 0–100.",
     "phase": "Current phase, e.g. `passive_recon`, `active_recon`, `vulnerability_testing`, `exploitation`, "
              "`reporting` (any text is shown).",
@@ -73,6 +75,8 @@ FIELDS = {
     "epoch": "The stream the client's `seq` belongs to (from the last ack or `/api/state`).",
     "rooms": "Rooms to (re-)join, at most 100.",
     "subscribe": "`all` (default): every scan's events plus the rooms; `rooms`: only the rooms.",
+    "reason": "Why, in the person's words (shown with who and when).",
+    "user": "Who acts, as the dashboard knows them (its login); the gateway adds its token's `sub`.",
 }
 
 EVENTS = {
@@ -98,7 +102,23 @@ REQUESTS = {
                "replay what I missed, then go live.",
                '{"ok": true, "replayed": 37, "epoch": "…", "last_seq": 1234} or {"ok": false, '
                '"resync_required": true, "error": "…"} (then load GET /api/state); either may carry '
-               '"refused_rooms": {"user_8": "user_8 is another user\'s room"}'),
+               '"refused_rooms": {"user_8": "user_8 is another user\'s room"}; every answer carries '
+               '"capabilities": {"launcher", "start_scans", "abandon", "cancel", "abandon_after", "profiles"}: '
+               'what this socket may do here, so a dashboard offers only what works'),
+    "abandon_scan": ("Give up on a stuck or lost scan: one running without an event for "
+                     "`BUGHUNT_ABANDON_AFTER_SECONDS`, or one the gateway's stream does not know. The gateway "
+                     "publishes `scan_failed` with status `abandoned` (and a notification) to every client. "
+                     "Admins; viewers with `BUGHUNT_VIEWERS_CONTROL_SCANS`; never a read-only link.",
+                     '{"ok": true, "status": "abandoned"} or {"ok": false, "error": "scan 42 is alive: its last '
+                     'event was 5 s ago …"}'),
+    "cancel_scan": ("Stop a scan the gateway's launcher started (`start_scan`): the launcher's `cancel(scan_id)` "
+                    "stops it, then the gateway publishes `scan_failed` with status `cancelled`. Admins, the "
+                    "scan's starter, viewers with `BUGHUNT_VIEWERS_CONTROL_SCANS`; never a read-only link.",
+                    '{"ok": true, "status": "cancelled"} or {"ok": false, "error": "scan 42 is not running from '
+                    'this gateway\'s launcher …"}'),
+    "scan_actions": ("Which of `abandon_scan` and `cancel_scan` the gateway would accept for this scan now, "
+                     "so a dashboard shows only the buttons that work.",
+                     '{"ok": true, "abandon": null, "cancel": "this token may not …"} (null: it would)'),
 }
 
 EXAMPLES = {
@@ -122,6 +142,9 @@ EXAMPLES = {
     "leave_room": {"room": "scan_42"},
     "start_scan": {"target": "https://shop.example.com", "scan_name": "Shop"},
     "resume": {"since": 1234, "epoch": "9f1c2a7e4b0d", "rooms": ["scan_42"], "subscribe": "all"},
+    "abandon_scan": {"scan_id": "42", "reason": "scanner host died", "user": "alice@example.com"},
+    "cancel_scan": {"scan_id": "42", "reason": "wrong target"},
+    "scan_actions": {"scan_id": "42"},
 }
 
 

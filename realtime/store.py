@@ -12,7 +12,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from realtime import protocol, resync
+from realtime import models, protocol, resync
 from realtime.debug import fields
 from realtime.findings import FindingLog
 from realtime.models import (
@@ -166,7 +166,7 @@ class EventStore:
             self._last_seq = doc["last_seq"] if doc.get("last_seq") is not None else -1
             self._changed.update(("findings", "notifications"))
             self._urgent = True
-            self._log(self._last_seq, "snapshot", f"caught up from the gateway at seq {self._last_seq}", at)
+            self._log(self._last_seq, models.STATE_LOADED, f"caught up from the gateway at seq {self._last_seq}", at)
             self._version += 1
             if self.journal is not None:
                 self.journal.append_snapshot(doc["original"], at)
@@ -261,7 +261,7 @@ class EventStore:
 
     def _on_scan_failed(self, ev: protocol.ScanFailed, at: float) -> None:
         rec = self._scan(ev.scan_id, at)
-        if self._finish(rec, "failed", ev, at):
+        if self._finish(rec, ev.status, ev, at):  # failed, or cancelled/abandoned by someone
             rec.error = ev.error
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:

@@ -1,5 +1,6 @@
 """Troubleshooting: the guide's three problems (won't connect, events not received, events still
-firing after leaving) as checks the dashboard runs itself, each with its fix in one sentence."""
+firing after leaving) as checks the dashboard runs itself, each with its fix in one sentence.
+Checks are grouped by what they look at; a group is named by its problem only when a check fails."""
 from __future__ import annotations
 
 import json
@@ -8,20 +9,36 @@ import urllib.request
 from dataclasses import dataclass
 
 from realtime import protocol
+from realtime.models import STATE_LOADED
 from realtime.store import Snapshot
 from realtime.views import ago
 
 OK, PROBLEM, INFO = "ok", "problem", "info"
 QUIET_AFTER = 300.0  # seconds without any event before "events not received" says so
+CONNECTING, RECEIVING, LEAVING = "Connection", "Events", "Rooms"
+SYMPTOMS = {CONNECTING: "WebSocket won't connect", RECEIVING: "Events not received",
+            LEAVING: "Events still arriving after leaving"}  # the guide's names of each group's problem
+LOCAL_EVENTS = (protocol.CONNECTION_STATUS, STATE_LOADED)  # the store's own log lines, not received names
 
 
 @dataclass(frozen=True)
 class Check:
-    problem: str  # which of the guide's problems it belongs to
+    area: str  # what it looks at: CONNECTING, RECEIVING or LEAVING
     name: str
     state: str  # OK, PROBLEM or INFO
     detail: str
     fix: str = ""
+
+    @property
+    def heading(self) -> str:
+        """The guide's problem when this check found it, else the area it looked at."""
+        return SYMPTOMS[self.area] if self.state == PROBLEM else self.area
+
+
+def summary(checks: list[Check]) -> str | None:
+    """The problems found, by the guide's names ("WebSocket won't connect: Handshake"), or None."""
+    found = [f"{c.heading}: {c.name}" for c in checks if c.state == PROBLEM]
+    return "; ".join(found) or None
 
 
 @dataclass(frozen=True)
@@ -48,9 +65,7 @@ def probe(url: str | None, timeout: float = 2.0) -> Probe:
 def run(snap: Snapshot, reach: Probe, subscribe: str, now: float) -> list[Check]:
     conn = snap.connection
     refused_auth = bool(conn.reason and conn.reason.startswith("refused:"))
-    connect = "WebSocket won't connect"
-    receive = "Events not received"
-    leave = "Events still arriving after leaving"
+    connect, receive, leave = CONNECTING, RECEIVING, LEAVING
     checks = [
         Check(connect, "Gateway reachable", OK if reach.reachable else PROBLEM, reach.detail,
               "" if reach.reachable else
@@ -73,41 +88,41 @@ def run(snap: Snapshot, reach: Probe, subscribe: str, now: float) -> list[Check]
     return checks
 
 
-def _rooms(snap: Snapshot, subscribe: str, problem: str) -> Check:
+def _rooms(snap: Snapshot, subscribe: str, area: str) -> Check:
     conn = snap.connection
     if conn.refused:
-        return Check(problem, "Rooms joined", PROBLEM,
+        return Check(area, "Rooms joined", PROBLEM,
                      "; ".join(f"{room} refused: {why}" for room, why in conn.refused),
                      "A viewer joins only user_<its own sub>: make BUGHUNT_USER_ID match the token's sub, "
                      "or use a token that may see that scan.")
     if subscribe == "rooms" and not conn.rooms:
-        return Check(problem, "Rooms joined", PROBLEM, "subscribed to rooms only, and in none: nothing arrives",
+        return Check(area, "Rooms joined", PROBLEM, "subscribed to rooms only, and in none: nothing arrives",
                      "Open a scan's page (it joins scan_<id>) or set BUGHUNT_WS_SUBSCRIBE=all.")
     joined = ", ".join(conn.rooms) or "none"
-    return Check(problem, "Rooms joined", OK,
+    return Check(area, "Rooms joined", OK,
                  f"{joined}" + (" (plus every scan: subscribed to all)" if subscribe != "rooms" else ""))
 
 
-def _received(snap: Snapshot, now: float, problem: str) -> list[Check]:
+def _received(snap: Snapshot, now: float, area: str) -> list[Check]:
     checks = []
     last: dict[str, float] = {}
     unknown: set[str] = set()
     for record in snap.events:
-        if record.event not in protocol.SERVER_EVENTS and record.event != protocol.CONNECTION_STATUS:
+        if record.event not in protocol.SERVER_EVENTS and record.event not in LOCAL_EVENTS:
             unknown.add(record.event)
         elif record.event in protocol.SERVER_EVENTS:
             last.setdefault(record.event, record.at)
     if snap.rejected:
         latest = snap.rejected[0]
-        checks.append(Check(problem, "Events valid", PROBLEM,
+        checks.append(Check(area, "Events valid", PROBLEM,
                             f"{len(snap.rejected)} rejected; latest {latest.event}: {latest.reason}",
                             "The publisher sends fields the catalogue does not accept: compare with docs/protocol.md."))
     if unknown:
-        checks.append(Check(problem, "Event names", PROBLEM,
+        checks.append(Check(area, "Event names", PROBLEM,
                             "unknown names received: " + ", ".join(sorted(unknown)[:10]),
                             "Use the catalogue's names (scan_started, scan_progress, …; docs/protocol.md)."))
     if not last:
-        checks.append(Check(problem, "Last event", INFO if not snap.connection.connected else PROBLEM,
+        checks.append(Check(area, "Last event", INFO,  # a quiet gateway is not a fault of the connection
                             "no scan event received yet",
                             "Is a scanner publishing? POST /api/events or python -m realtime.publisher "
                             "(docs/protocol.md)." if snap.connection.connected else ""))
@@ -115,14 +130,14 @@ def _received(snap: Snapshot, now: float, problem: str) -> list[Check]:
         newest = max(last.values())
         quiet = now - newest > QUIET_AFTER
         ages = ", ".join(f"{name} {ago(now - at)}" for name, at in sorted(last.items()))
-        checks.append(Check(problem, "Last event", PROBLEM if quiet else OK, ages,
+        checks.append(Check(area, "Last event", PROBLEM if quiet else OK, ages,
                             "Nothing for a while: is a scan running and publishing to this gateway?" if quiet else ""))
     return checks
 
 
-def _after_leaving(snap: Snapshot, subscribe: str, now: float, problem: str) -> Check:
+def _after_leaving(snap: Snapshot, subscribe: str, now: float, area: str) -> Check:
     if subscribe != "rooms":
-        return Check(problem, "Subscription", INFO,
+        return Check(area, "Subscription", INFO,
                      "subscribed to all: every scan's events arrive whether or not its room was joined or left",
                      "To receive only the rooms you join, set BUGHUNT_WS_SUBSCRIBE=rooms.")
     rooms = set(snap.connection.rooms)
@@ -130,8 +145,8 @@ def _after_leaving(snap: Snapshot, subscribe: str, now: float, problem: str) -> 
                     if r.event in protocol.SERVER_EVENTS and now - r.at < 60 and isinstance(r.data, dict)
                     and r.data.get("scan_id") and f"scan_{r.data.get('scan_id')}" not in rooms})
     if stray:
-        return Check(problem, "Subscription", PROBLEM, "events in the last minute from rooms not joined: "
+        return Check(area, "Subscription", PROBLEM, "events in the last minute from rooms not joined: "
                      + ", ".join(stray[:10]),
                      "Reconnect (sidebar) so the gateway's rooms match ours; a viewer's own rooms are "
                      "left once no tab shows them.")
-    return Check(problem, "Subscription", OK, "rooms only: no event from a room not joined in the last minute")
+    return Check(area, "Subscription", OK, "rooms only: no event from a room not joined in the last minute")

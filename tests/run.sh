@@ -11,7 +11,6 @@ command -v nmap >/dev/null || need_apt+=(nmap)
 command -v openssl >/dev/null || need_apt+=(openssl)  # the alert tests' stand-in for Slack, Discord and Teams
 command -v node >/dev/null || need_apt+=(nodejs npm)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
-command -v nmap >/dev/null || need_apt+=(nmap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -2,7 +2,9 @@
 
 Runs `demo_scans` scans at once and starts a new one whenever one ends. Each scan walks the
 five phases with uneven progress steps, reports findings of every severity, and about one in six
-fails. Every scan draws from its own random generator seeded from `--seed` and its number, so a
+fails. A scan started through `start_scan` may ask for a profile: "quick" skips exploitation
+and reporting, "full" (the default) runs every phase; `cancel` stops a running scan.
+Every scan draws from its own random generator seeded from `--seed` and its number, so a
 seeded run produces the same scans however their timing interleaves. It publishes through
 `gateway.publish`, the path HTTP events take.
 """
@@ -32,6 +34,7 @@ STEPS = {
     "reporting": ["Deduplicating findings", "Scoring with CVSS", "Writing the report"],
 }
 PHASE_SHARE = dict(zip(protocol.PHASES, (15, 20, 40, 15, 10)))  # % of a scan each phase takes
+PROFILES = {"quick": dict(zip(protocol.PHASES[:3], (20, 25, 55))), "full": PHASE_SHARE}
 FINDINGS = [  # (title, type, severity, cvss, path)
     ("SQL injection in login form", "sqli", "critical", 9.8, "/login"),
     ("Remote code execution via file upload", "rce", "critical", 9.9, "/upload"),
@@ -51,12 +54,14 @@ ERRORS = ["Target stopped responding (connection timed out)", "WAF blocked the s
 
 
 class DemoEngine:
+    profiles = tuple(PROFILES)  # what start_scan's options.profile may be (the gateway checks)
+
     def __init__(self, gateway):
         self.gateway = gateway
         self.options = gateway.options
         self.token = uuid.uuid4().hex[:6]  # scan ids stay unique across gateway restarts
         self._count = 0
-        self._tasks: set[asyncio.Task] = set()  # running scans
+        self._tasks: dict[str, asyncio.Task] = {}  # running scans by id
         self._runner: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -64,7 +69,7 @@ class DemoEngine:
 
     async def stop(self) -> None:
         """Stop starting scans and end the running ones."""
-        tasks = [t for t in (self._runner, *self._tasks) if t is not None]
+        tasks = [t for t in (self._runner, *self._tasks.values()) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -83,27 +88,39 @@ class DemoEngine:
         while not self.gateway.clients:
             await asyncio.sleep(0.1)
         while True:
-            while sum(not t.done() for t in self._tasks) < self.options.demo_scans:
+            while sum(not t.done() for t in self._tasks.values()) < self.options.demo_scans:
                 self._launch(None, None)
                 await asyncio.sleep(0.3 / max(self.options.speed, 0.01))
             await asyncio.sleep(0.5 / max(self.options.speed, 0.01))
 
     async def start_scan(self, request: protocol.StartScan) -> str:
-        return self._launch(request.target, request.scan_name)
+        return self._launch(request.target, request.scan_name, (request.options or {}).get("profile"))
 
-    def _launch(self, target: str | None, name: str | None) -> str:
+    async def cancel(self, scan_id: str) -> bool:
+        """Stop a running scan: it publishes nothing more (the gateway announces the cancellation)."""
+        task = self._tasks.get(scan_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        await asyncio.wait([task])
+        return True
+
+    def _launch(self, target: str | None, name: str | None, profile: str | None = None) -> str:
         self._count += 1
         number = self._count
         scan_id = f"{number:04d}-{self.token}"
-        task = asyncio.create_task(self._scan(scan_id, number, target, name))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = asyncio.create_task(self._scan(scan_id, number, target, name, profile))
+        self._tasks[scan_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(scan_id, None))
         return scan_id
 
-    async def _scan(self, scan_id: str, number: int, target: str | None, name: str | None) -> None:
+    async def _scan(self, scan_id: str, number: int, target: str | None, name: str | None,
+                    profile: str | None) -> None:
         rng = self._rng(number)
         host = target or rng.choice(TARGETS)
-        name = name or f"{host.split('.')[0].title()} {rng.choice(['full', 'quick', 'API', 'weekly'])} scan"
+        flavour = rng.choice(["full", "quick", "API", "weekly"])
+        name = name or f"{host.split('.')[0].title()} {profile or flavour} scan"
+        phases = PROFILES[profile or "full"]
         url = host if "://" in host else f"https://{host}"
         publish = self.gateway.publish
         fails_in = rng.choice(list(PHASE_SHARE)) if rng.random() < 1 / 6 else None
@@ -112,7 +129,7 @@ class DemoEngine:
             await publish("notification", {"type": "info", "title": "Scan started",
                                            "message": f"{name} started on {url}", "scan_id": scan_id})
             progress, found, start = 0.0, 0, asyncio.get_running_loop().time()
-            for phase, share in PHASE_SHARE.items():
+            for phase, share in phases.items():
                 end = progress + share
                 while progress < end - 0.01:
                     progress = min(end, progress + rng.uniform(0.3, 1.0) * share / 4)

@@ -16,6 +16,7 @@ import socketio
 from realtime import protocol
 from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
+from realtime.gateway.control import ScanControls
 from realtime.gateway.limits import MALFORMED
 from realtime.gateway.replay import NotReading, Replay, ReplayJobs
 from realtime.gateway.scans import ScanStarts
@@ -27,15 +28,26 @@ log = logging.getLogger("bughunt.gateway")
 
 LIFECYCLE = ("connect", "disconnect")
 REQUESTS = frozenset({"resume", "join_room", "leave_room", "start_scan"})
+CONTROLS = {"abandon_scan": "abandon", "cancel_scan": "cancel", "scan_actions": "actions"}  # ScanControls' methods
 
 
 class ScanLauncher(Protocol):
     """What `start_scan` hands a scan to. Configure one with `--launcher module:factory`, where
     `factory(gateway)` returns an object with this method; it publishes the scan's events with
     `await gateway.publish(event, data)` and returns the new scan's id at once. Optional
-    `async start()`/`stop()` methods run with the gateway."""
+    `async start()`/`stop()` methods run with the gateway; optional `async cancel(scan_id) -> bool`
+    stops a scan it started (True; False: not one it runs) and lets `cancel_scan` offer it; optional
+    `profiles` (e.g. ("quick", "full")) names what `start_scan`'s `options.profile` may be."""
 
     async def start_scan(self, request: protocol.StartScan) -> str: ...
+
+
+def unknown_profile(request: protocol.StartScan, profiles: Any) -> str | None:
+    """Why `options.profile` is not one the launcher names, or None (no profile asked for, or none named)."""
+    profile = (request.options or {}).get("profile")
+    if profile is None or not profiles or profile in profiles:
+        return None
+    return f"profile must be one of {', '.join(profiles)}"
 
 
 def peer_of(environ: dict) -> str:
@@ -65,6 +77,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
         super().__init__("/")
         self.options, self.auth, self.sessions, self.stream = options, auth, sessions, stream
         self.launcher, self.scan_starts = launcher, scan_starts
+        self.controls = ScanControls(options, stream, launcher, scan_starts)
         self.replays = ReplayJobs()
 
     async def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
@@ -77,6 +90,8 @@ class GatewayNamespace(socketio.AsyncNamespace):
             return await self.refuse_malformed(sid, data)
         if event in REQUESTS:
             return await getattr(self, f"on_{event}")(sid, data)
+        if event in CONTROLS:
+            return await self.control(event, sid, data)
         return await self.on_other(event, sid, data)
 
     # ---- connections ---------------------------------------------------------------------
@@ -140,7 +155,8 @@ class GatewayNamespace(socketio.AsyncNamespace):
         rooms, refused = self.resume_rooms(session, request)
         job = self.replays.begin(sid, self.replay(sid, session, request, rooms).run())
         await asyncio.wait([job])  # not `await job`: its cancellation is not ours
-        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq}
+        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq,
+                  "capabilities": self.controls.capabilities(session.identity)}
         if refused:
             answer["refused_rooms"] = refused
         if job.cancelled():
@@ -226,7 +242,8 @@ class GatewayNamespace(socketio.AsyncNamespace):
         why = self.scan_starts.unentitled(session.identity)
         if self.launcher is None and not why:
             return {"ok": False, "error": "no scan launcher configured"}
-        if why := why or self.scan_starts.refusal(session.identity, request.target):
+        if why := why or self.scan_starts.refusal(session.identity, request.target) or unknown_profile(
+                request, getattr(self.launcher, "profiles", None)):
             log.warning(fields("scan start refused", user=session.identity.sub, reason=why))
             return {"ok": False, "error": why}
         try:
@@ -236,6 +253,14 @@ class GatewayNamespace(socketio.AsyncNamespace):
             return {"ok": False, "error": f"scan launcher failed: {protocol.preview(str(exc), 300)}"}
         self.scan_starts.started(session.identity, scan_id)
         return {"ok": True, "scan_id": scan_id}
+
+    async def control(self, event: str, sid: str, data: Any) -> dict:
+        """abandon_scan, cancel_scan, scan_actions (realtime.gateway.control)."""
+        session, request, refusal = await self.request(event, sid, data)
+        if refusal:
+            return refusal
+        answer = getattr(self.controls, CONTROLS[event])(session.identity, request)
+        return await answer if asyncio.iscoroutine(answer) else answer
 
     async def refuse_malformed(self, sid: str, reason: Any) -> dict:
         session, refusal = await self.admit(sid)

@@ -1,4 +1,6 @@
 
+import sqlite3
+
 from realtime.journal import Journal
 from realtime.options import JournalOptions
 from realtime.store import EventStore
@@ -69,3 +71,16 @@ def test_a_broken_journal_under_home_is_moved_aside(tmp_path, monkeypatch):
         assert [p.name for p in tmp_path.glob("j.sqlite.aside-*")]
     finally:
         opened.journal.close()
+
+
+def test_a_read_flag_is_on_disk_when_the_click_returns(tmp_path):
+    """A stop right after "Mark all as read" (SIGTERM kills at once) must not undo it."""
+    path = str(tmp_path / "j.sqlite")
+    journal = Journal(path).start()
+    store = EventStore(journal=journal)
+    store.apply("notification", {"id": "n1", "message": "m", "seq": 1})
+    store.mark_read()
+    other = sqlite3.connect(path)  # what another process would find, before any close
+    assert other.execute("SELECT id FROM reads").fetchall() == [("n1",)]
+    other.close()
+    journal.close()
