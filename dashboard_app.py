@@ -6,8 +6,10 @@ import streamlit as st
 
 from realtime import bridge, controls, views
 from realtime.viewer import identify
+from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
+st.html(style.STYLE)
 rt = bridge.runtime()
 
 # A share link (/scan?id=…&token=…) shows that one scan, read-only: no navigation, no sidebar.

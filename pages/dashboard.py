@@ -14,16 +14,17 @@ st.title("Dashboard")
 ACTIVE_CARDS = 10  # the newest running scans as cards; the Scans page lists them all
 CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
          ("Vulnerabilities", "total_vulnerabilities"), ("Critical", "critical_count")]
+FINDINGS = ("total_vulnerabilities", "critical_count")  # more of these is bad news: shown red
 
 
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap, here = rt.snapshot(), zone()
     now = time.time()
-    for col, (label, key) in zip(st.columns(4), CARDS):
-        col.metric(label, snap.metrics.get(key, 0), delta=views.metric_delta(snap, key),
-                   chart_data=views.metric_series(snap, key) or None, border=True,
-                   help="Change over the last 5 minutes")
+    for col, (label, key) in zip(st.container(key="stat_cards").columns(4), CARDS):  # views/style.py: phones
+        card = views.stat_card(snap, label, key)
+        col.metric(card.label, card.value, delta=card.delta, chart_data=views.metric_series(snap, key) or None,
+                   border=True, help=card.help, delta_color="inverse" if key in FINDINGS else "off")
     st.subheader("Active Scans")
     scans = views.active_scans(snap)
     if not scans:
@@ -35,8 +36,11 @@ def live() -> None:
                                f"{views.time_of_day(scan.started_at, here)} ({views.ago(now - scan.started_at)})",
                          icon=":material/troubleshoot:")
             st.progress(min(scan.progress, 100) / 100, text=f"{scan.progress:.0f}%")
+            # Each field after a label of its own: right-to-left text in two neighbouring fields would
+            # otherwise read as one run, and the fields would swap places on screen.
             parts = [views.literal(scan.target or ""), f"Current phase: {views.literal(scan.phase or '—')}",
-                     views.literal(scan.current_step or ""), f"last event {views.ago(now - scan.updated_at)}"]
+                     f"Step: {views.literal(scan.current_step)}" if scan.current_step else "",
+                     f"last event {views.ago(now - scan.updated_at)}"]
             st.caption(" · ".join(p for p in parts if p))
             if stuck := views.stuck_note(scan, now, rt.settings.stuck_after_seconds):
                 st.badge(stuck, color="orange")

@@ -48,7 +48,7 @@ def live() -> None:
         st.error(views.literal(problems), icon=":material/error:")
     else:
         st.success("Every check passes", icon=":material/check_circle:")
-    st.dataframe([{"": CHECK_ICONS[c.state], "area": c.heading, "check": c.name, "result": c.detail,
+    st.dataframe([{"": CHECK_ICONS[c.state], "area": c.heading, "check": c.name, "result": views.shown(c.detail),
                    "fix": c.fix} for c in checks], hide_index=True)
 
     st.subheader("Events")
@@ -60,8 +60,9 @@ def live() -> None:
 
     st.subheader("Rejected events")
     if snap.rejected:
-        st.dataframe([{"time": views.clock(r.at, zone()), "event": r.event, "reason": r.reason, "payload": r.payload}
-                      for r in snap.rejected], hide_index=True)
+        st.dataframe([{"time": views.clock(r.at, zone()), "event": views.shown(r.event),
+                       "reason": views.shown(r.reason),
+                       "payload": views.shown(r.payload)} for r in snap.rejected], hide_index=True)
     else:
         st.caption("None: every event received was valid")
 
@@ -69,16 +70,24 @@ def live() -> None:
 CHECK_ICONS = {troubleshoot.OK: "✅", troubleshoot.PROBLEM: "❌", troubleshoot.INFO: "ℹ️"}
 live()
 
-on = st.toggle("Debug log", value=debug.enabled(),
-               help="socket.io/engine.io logs and the dashboard's own (connects, reconnects, rooms, "
-                    "rejected events), also on stderr. For the whole dashboard, like BUGHUNT_DEBUG=1.")
-if on != debug.enabled():
-    debug.enable(on)
+# Debug logging is the process's (every viewer's, and stderr's): only an admin switches it, under a
+# label that says so; each tab chooses for itself whether to show the recorded lines.
+if rt.settings.send_form:  # BUGHUNT_SEND_FORM: every visitor is an admin
+    server_on = st.toggle("Debug logging for the whole server (every viewer, stderr)", value=debug.enabled())
+    if server_on != debug.enabled():
+        debug.enable(server_on)
+else:
+    st.caption(f"Debug logging is {'on' if debug.enabled() else 'off'} for the whole server: BUGHUNT_DEBUG=1 "
+               "switches it (or an admin here, with BUGHUNT_SEND_FORM=1).")
+on = st.toggle("Show the debug log in this tab", key="show_debug_log",
+               help="socket.io/engine.io logs and the dashboard's own (connects, reconnects, rooms, rejected "
+                    "events), recorded while debug logging is on. Only this tab shows them.")
 
 
 @st.fragment(run_every=bridge.refresh_seconds() if on else None)
 def debug_log() -> None:
-    lines = [{"time": views.clock(line.at, zone()), "level": line.level, "source": line.source, "message": line.message}
+    lines = [{"time": views.clock(line.at, zone()), "level": line.level, "source": line.source,
+              "message": views.shown(line.message)}
              for line in reversed(debug.lines()[-500:])]
     st.dataframe(lines, hide_index=True)
 

@@ -7,6 +7,7 @@ import streamlit as st
 from realtime import bridge, controls, protocol, views
 from realtime.finding_panel import finding_panel
 from realtime.viewer import page_url, time_column, zone
+from realtime.whatsnew_panel import scan_comparison, show_filter
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -67,6 +68,7 @@ def live() -> None:
         st.warning(views.literal(ended), icon=":material/block:")
     if not bridge.read_only():  # a share link shows the scan, never acts on it
         scan_controls(scan, now)
+    scan_comparison(scan, now, "scan_fixed")
 
     left, right = st.columns(2)
     with left:
@@ -78,24 +80,25 @@ def live() -> None:
 
     st.subheader("Findings")
     size = rt.settings.table_rows
-    count = len(views.matching_findings(snap, (), scan_id, ""))
+    filters = ((), scan_id, "", show_filter("scan_show"))
+    count = len(views.matching_findings(snap, *filters))
     if not count:
-        st.caption("No findings yet")
+        st.caption("No findings match" if scan.vulnerability_count else "No findings yet")
     else:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
-        columns = ("severity", "title", "url", "cvss", "type", "cve", "extracted", "found at", "id")
-        st.dataframe(views.findings_page(snap, ((), scan_id, ""), 1, size, columns), hide_index=True,
+        columns = ("severity", "new", "title", "url", "cvss", "type", "cve", "extracted", "found at", "triage", "id")
+        st.dataframe(views.findings_page(snap, filters, 1, size, columns), hide_index=True,
                      column_config={"url": st.column_config.TextColumn("url"),  # text: never a link
                                     "found at": time_column("found at")})
-        finding_panel(views.matching_findings(snap, (), scan_id, "")[:size], "scan_finding")
+        finding_panel(views.matching_findings(snap, *filters)[:size], "scan_finding")
 
     st.subheader("Events")
     rows = views.event_rows(snap, (), scan_id, 200, bridge.read_only())
     if rows:
         st.dataframe(rows, hide_index=True, column_config={"time": time_column("time")})
     else:
-        st.caption("No events in the recent log")
+        st.caption(views.events_gone_note(snap, scan))
 
 
 CONTROL_ANSWER = "control_answer"  # (scan id, when, ok, text) of this tab's last Abandon/Cancel

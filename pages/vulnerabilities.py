@@ -4,9 +4,11 @@ import streamlit as st
 from realtime import bridge, protocol, views
 from realtime.finding_panel import finding_panel
 from realtime.viewer import from_url, time_column, to_url
+from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
 rt = bridge.runtime()
+PAGE_KEY = "vulnerabilities_page"
 st.title("Vulnerabilities")
 snap = rt.snapshot()
 f1, f2, f3, f4 = st.columns([2, 2, 3, 1])
@@ -18,9 +20,14 @@ scan_id = f2.selectbox("Scan", views.scan_choices(views.scans_by_start(snap), ch
                        format_func=lambda sid: views.scan_label(snap, sid))
 to_url("scan", scan_id)
 text = f3.text_input("Search", placeholder="title, URL, target, type, CVE", key="q", bind="query-params")
-filters = (tuple(severities), scan_id or "", text.strip())
+filters = (tuple(severities), scan_id or "", text.strip(), show_filter("show"))
 size = rt.settings.table_rows
-page = f4.number_input("Page", min_value=1, value=1, step=1,
+# The box shows the page shown: a number past the last page (typed, or left from a longer list)
+# becomes the last page before the box is drawn.
+last = views.pages(len(views.matching_findings(snap, *filters)), size)
+if st.session_state.get(PAGE_KEY, 1) > last:
+    st.session_state[PAGE_KEY] = last
+page = f4.number_input("Page", min_value=1, value=1, step=1, key=PAGE_KEY,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 
@@ -44,7 +51,8 @@ def live() -> None:
 
 @st.fragment(run_every=bridge.chart_seconds(rt))
 def chart() -> None:
-    st.plotly_chart(views.severity_figure(rt.snapshot()), key="severity")
+    st.subheader("By severity" + (" (filtered)" if any(filters) else ""))
+    st.plotly_chart(views.severity_figure(rt.snapshot(), filters), key="severity")
 
 left, right = st.columns([3, 1])
 with left:

@@ -1,6 +1,6 @@
 """Debug mode: the Python version of the guide's `localStorage.debug = 'socket.io-client:*'`.
 
-`BUGHUNT_DEBUG=1` (or the toggle on the Live events page) turns on the socket.io / engine.io
+`BUGHUNT_DEBUG=1` (or an admin's toggle on the Live events page) turns on the socket.io / engine.io
 logs and our own structured logs (connects, reconnect attempts, rooms joined or refused, events
 rejected and why). They go to stderr and to a bounded in-memory list the Live events page shows.
 Off, our loggers follow the process's logging setup and the libraries say only errors.

@@ -10,6 +10,7 @@ import streamlit as st
 
 from realtime import views
 from realtime.models import Vulnerability
+from realtime.whatsnew_panel import triage_control
 
 LONG = ("remediation", "evidence", "details", "description")  # shown in a code block
 
@@ -20,9 +21,11 @@ def finding_details(v: Vulnerability) -> list[tuple[str, str]]:
     extras = {**(v.extras or {}), "description": v.description}
     rows = [("id", v.id), ("severity", v.severity), ("title", v.title), ("url", v.url or ""),
             ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
-            ("found at", views.clock(v.found_at))]
+            ("found at", views.clock(v.found_at)), ("new", views.badge(v)), ("fingerprint", v.fingerprint or ""),
+            ("first seen", views.clock(v.first_seen_at)), ("previous scan", v.previous_scan_id or ""),
+            ("triage", views.triage_text(v.triage))]
     rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]
-    return [(label, text) for label, text in rows if text]
+    return [(label, views.visible(text)) for label, text in rows if text]  # a U+202E shown, not obeyed
 
 
 def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
@@ -30,8 +33,8 @@ def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
     if not by_id:
         return
     chosen = st.selectbox("Finding details", list(by_id), index=None, key=key, placeholder="Choose a finding",
-                          format_func=lambda fid: " · ".join(
-                              filter(None, [by_id[fid].severity, by_id[fid].title[:100], by_id[fid].url]))
+                          format_func=lambda fid: views.visible(" · ".join(
+                              filter(None, [by_id[fid].severity, by_id[fid].title[:100], by_id[fid].url])))
                           if fid in by_id else fid)
     finding = by_id.get(chosen)
     if finding is None:
@@ -43,3 +46,4 @@ def finding_panel(findings: Sequence[Vulnerability], key: str) -> None:
                 st.code(text, language=None, wrap_lines=True)
             else:
                 st.text(f"{label}: {text}")
+    triage_control(finding, f"{key}-triage")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from realtime import protocol
@@ -16,6 +17,36 @@ class HistoryPoint:
     at: float
     progress: float
     phase: str | None
+
+
+# Triaged away: judged not to need work. Out of the Critical card, toasts and alerts by default.
+TRIAGED_AWAY = frozenset(protocol.TRIAGE_STATES[1:])  # false_positive, accepted_risk, fixed
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDiff:
+    """A completed scan against the previous completed scan of its target (protocol.ScanDiff)."""
+
+    previous_scan_id: str | None
+    previous_completed_at: float | None
+    new: int
+    still_open: int
+    fixed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """How someone judged every finding of a fingerprint (protocol.Triage); `at` in epoch seconds."""
+
+    state: str
+    note: str | None = None
+    by: str | None = None
+    at: float | None = None
+
+    @property
+    def away(self) -> bool:
+        """Judged not to need work (false positive, accepted risk, fixed)."""
+        return self.state in TRIAGED_AWAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +67,7 @@ class Scan:
     history: tuple[HistoryPoint, ...]
     lost_at: float | None = None  # status "lost contact": since when, and why
     lost_why: str | None = None
+    diff: ScanDiff | None = None  # a completed scan's comparison with the previous scan of its target
 
     @property
     def finished(self) -> bool:
@@ -54,6 +86,16 @@ class Vulnerability:
     description: str | None
     found_at: float
     extras: dict[str, Any] | None = None  # the optional triage fields (protocol.FINDING_EXTRAS) that are set
+    # What's new, as the gateway's registry stamped it (None: a gateway without one)
+    fingerprint: str | None = None
+    known: bool | None = None
+    first_seen_at: float | None = None
+    previous_scan_id: str | None = None
+    triage: Triage | None = None  # the fingerprint's newest triage the store has seen
+
+    @property
+    def triaged_away(self) -> bool:
+        return self.triage is not None and self.triage.away
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +193,8 @@ class Snapshot:
     seq_skipped: int  # events whose seq was already applied: replay overlaps (or reordering)
     logged: int  # events logged so far (EventRecord.index of the newest + 1)
     samples: tuple[Sample, ...]
+    server_metrics: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # as the gateway sent
+    triaged_away: int = 0  # findings held that are triaged away (false positive, accepted risk, fixed)
 
 
 class ScanRecord:
@@ -158,7 +202,7 @@ class ScanRecord:
 
     __slots__ = ("scan_id", "name", "target", "status", "progress", "phase", "current_step",
                  "error", "found", "reported", "started_at", "updated_at", "finished_at",
-                 "duration", "history", "lost_at", "lost_why", "frozen")
+                 "duration", "history", "lost_at", "lost_why", "diff", "frozen")
 
     def __init__(self, scan_id: str, at: float):
         self.scan_id = scan_id
@@ -172,6 +216,7 @@ class ScanRecord:
         self.history: list[HistoryPoint] = []
         self.lost_at: float | None = None
         self.lost_why: str | None = None
+        self.diff: ScanDiff | None = None
         self.frozen: Scan | None = None  # cached frozen copy; None when changed since
 
     def freeze(self) -> Scan:
@@ -180,5 +225,5 @@ class ScanRecord:
                 self.scan_id, self.name, self.target, self.status, self.progress, self.phase,
                 self.current_step, self.error, max(self.found, self.reported), self.started_at,
                 self.updated_at, self.finished_at, self.duration, tuple(self.history), self.lost_at,
-                self.lost_why)
+                self.lost_why, self.diff)
         return self.frozen

@@ -75,7 +75,9 @@ class StoreOptions:
     max_notifications: int = setting(
         1_000, "BUGHUNT_MAX_NOTIFICATIONS", "Notifications kept (oldest dropped first).")
     max_findings: int = setting(
-        100_000, "BUGHUNT_MAX_FINDINGS", "Findings kept (oldest dropped first).")
+        100_000, "BUGHUNT_MAX_FINDINGS",
+        "Findings kept (oldest dropped first); as many findings' triage decisions are remembered "
+        "for findings that arrive later (least recently triaged dropped first).")
     max_scans: int = setting(
         10_000, "BUGHUNT_MAX_SCANS", "Scans kept; finished scans are dropped before running ones.")
     max_history: int = setting(
@@ -205,6 +207,22 @@ class GatewayOptions:
     state_compact_after: float = setting(
         600.0, "BUGHUNT_STATE_COMPACT_AFTER",
         "Seconds after which --state-db folds a scan's progress events to its latest one.")
+    viewers_triage: bool = setting(
+        True, "BUGHUNT_VIEWERS_TRIAGE",
+        "Whether viewer tokens may triage findings (`triage_finding`, POST /api/findings/triage); admins always "
+        "may, read-only scan links never.")
+    registry_max_fingerprints: int = setting(
+        1_000_000, "BUGHUNT_REGISTRY_MAX_FINGERPRINTS",
+        "Findings (fingerprints) whose history and triage the gateway keeps; the least recently seen go first "
+        "(and come back as new). About 200 bytes each in the gateway (with Redis: in Redis).")
+    registry_max_scans: int = setting(
+        1_000, "BUGHUNT_REGISTRY_MAX_SCANS",
+        "Scans whose finding sets the gateway keeps to compare a scan with the previous one of its target "
+        "(oldest go first).")
+    registry_scan_findings: int = setting(
+        200_000, "BUGHUNT_REGISTRY_SCAN_FINDINGS",
+        "Findings kept in those scans' sets, all scans together (oldest scans go first; a scan over it alone "
+        "keeps its first findings), about 300 bytes each.")
     redis_maxlen: int = setting(
         100_000, "BUGHUNT_REDIS_MAXLEN",
         "Events the Redis stream keeps (`XADD MAXLEN ~`): a gateway cut off from Redis for longer than "

@@ -35,6 +35,7 @@ LOST_CONTACT = "lost contact"
 SCAN_STATUSES = ("queued", "running", "completed", "failed", "cancelled", "abandoned", LOST_CONTACT)
 ACTIVE_STATUSES = SCAN_STATUSES[:2]  # under way (a scanner may announce a scan as queued)
 TERMINAL_STATUSES = frozenset(SCAN_STATUSES[2:6])  # sticky: a late event never revives a scan
+TRIAGE_STATES = ("open", "false_positive", "accepted_risk", "fixed")
 PHASES = ("passive_recon", "active_recon", "vulnerability_testing", "exploitation", "reporting")
 
 # Client-local events: produced by RealtimeClient itself, never on the wire.
@@ -106,6 +107,8 @@ Id = Annotated[str, PlainValidator(_room_id, json_schema_input_type=str | int)]
 Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
+Fingerprint = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+TriageState = Literal[TRIAGE_STATES]  # type: ignore[valid-type]
 
 
 def Text(limit: int) -> Any:  # noqa: N802 - reads as a type
@@ -149,11 +152,29 @@ class ScanProgress(Event):
     vulnerabilities_found: Count | None = None
 
 
+class ScanDiff(BaseModel):  # a completed scan against the previous completed one of its target (gateway's)
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    previous_scan_id: Id
+    previous_completed_at: Instant | None = None
+    new: Count
+    still_open: Count
+    fixed: Count
+
+
 class ScanCompleted(Event):
     scan_id: Id
     scan_name: Text(200) | None = None
     total_vulnerabilities: Count | None = None
     duration: Seconds | None = None
+    diff: ScanDiff | None = None
+
+
+class Triage(BaseModel):  # a person's judgement of a finding, kept by the gateway per fingerprint
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    state: TriageState
+    note: Text(1000) | None = None
+    by: Text(200) | None = None
+    at: Instant | None = None
 
 
 class ScanFailed(Event):
@@ -183,6 +204,13 @@ class VulnerabilityFound(Event):
     evidence: Text(EVIDENCE_LIMIT) | None = None
     extracted: Texts(1000, 50) | None = None
     details: Annotated[dict[Text(64), Text(4000)], Field(max_length=30)] | None = None
+    fingerprint: Fingerprint | None = None  # identity and history: stamped by the gateway (what's new)
+    known: bool | None = None
+    first_seen_at: Instant | None = None
+    first_seen_scan_id: Id | None = None
+    previous_scan_id: Id | None = None
+    times_seen: Count | None = None
+    triage: Triage | None = None
 
     def finding_id(self) -> str:
         """The given id, else one derived from what identifies a finding, so a re-sent finding
@@ -241,6 +269,15 @@ class Notification(Event):
                                          self.scan_id)).encode()).hexdigest()[:16]
 
 
+class FindingTriaged(Triage, Event):
+    """The gateway's own event (never accepted from producers): a finding was triaged."""
+
+    fingerprint: Fingerprint
+    scan_id: Id  # the scan the finding was last seen in: the event goes where its findings went
+    title: Text(500) | None = None
+    severity: Annotated[Literal[SEVERITIES], BeforeValidator(_lower)] | None = None  # type: ignore[valid-type]
+
+
 SERVER_EVENTS: dict[str, type[Event]] = {
     "scan_started": ScanStarted,
     "scan_progress": ScanProgress,
@@ -249,7 +286,9 @@ SERVER_EVENTS: dict[str, type[Event]] = {
     "vulnerability_found": VulnerabilityFound,
     "metrics_update": MetricsUpdate,
     "notification": Notification,
+    "finding_triaged": FindingTriaged,
 }
+GATEWAY_EVENTS = frozenset({"finding_triaged"})  # emitted by the gateway alone
 
 
 class Request(BaseModel):
@@ -272,6 +311,12 @@ class ScanControl(Request):  # abandon_scan, cancel_scan, scan_actions; `user`: 
     user: Text(200) | None = None
 
 
+class TriageFinding(Request):
+    fingerprint: Fingerprint
+    state: TriageState
+    note: Text(1000) | None = None
+
+
 class Resume(Request):
     """Sent first after every (re)connect by clients that connected with `auth={"resume": true}`:
     replay what I missed after `since` on stream `epoch`, then send me live events for `rooms`
@@ -290,6 +335,7 @@ CLIENT_EVENTS: dict[str, type[Request]] = {
     "start_scan": StartScan,
     "resume": Resume,
     **dict.fromkeys(("abandon_scan", "cancel_scan", "scan_actions"), ScanControl),
+    "triage_finding": TriageFinding,
 }
 
 

@@ -75,6 +75,20 @@ FIELDS = {
     "epoch": "The stream the client's `seq` belongs to (from the last ack or `/api/state`).",
     "rooms": "Rooms to (re-)join, at most 100.",
     "subscribe": "`all` (default): every scan's events plus the rooms; `rooms`: only the rooms.",
+    "fingerprint": "The finding's identity across scans (≤ 128 printable characters): the producer's own, "
+                   "else derived by the gateway (see \"Finding identity\").",
+    "known": "Stamped by the gateway: seen before in another scan (first seen in another scan).",
+    "first_seen_at": "Stamped by the gateway: when the fingerprint was first seen.",
+    "first_seen_scan_id": "Stamped by the gateway: the scan it was first seen in.",
+    "previous_scan_id": "Stamped by the gateway: the most recent other scan it was seen in (absent: none).",
+    "times_seen": "Stamped by the gateway: how many scans saw it.",
+    "triage": "Stamped by the gateway when the finding is triaged: `{state, note, by, at}`.",
+    "diff": "Stamped by the gateway: `{previous_scan_id, previous_completed_at, new, still_open, fixed}` against "
+            "the previous completed scan of the same target (absent: none).",
+    "state": "`open`, `false_positive`, `accepted_risk` or `fixed`.",
+    "note": "Why (≤ 1000 characters).",
+    "by": "Who triaged: the token's `sub`.",
+    "at": "When it was triaged.",
     "reason": "Why, in the person's words (shown with who and when).",
     "user": "Who acts, as the dashboard knows them (its login); the gateway adds its token's `sub`.",
 }
@@ -90,6 +104,8 @@ EVENTS = {
                        "`BUGHUNT_METRICS_INTERVAL` s when they changed); scanners need not send them.", "`all`"),
     "notification": ("A message for people.", "`user_<user_id>` only when `user_id` is set, else `all` "
                      "(and `scan_<scan_id>` when `scan_id` is set)"),
+    "finding_triaged": ("Someone triaged a finding (the gateway's own event: refused from producers and "
+                        "sockets). `scan_id` is the scan the finding was last seen in.", "`all` and `scan_<scan_id>`"),
 }
 
 REQUESTS = {
@@ -105,6 +121,10 @@ REQUESTS = {
                '"refused_rooms": {"user_8": "user_8 is another user\'s room"}; every answer carries '
                '"capabilities": {"launcher", "start_scans", "abandon", "cancel", "abandon_after", "profiles"}: '
                'what this socket may do here, so a dashboard offers only what works'),
+    "triage_finding": ("Triage a finding for everyone: admins, and viewers unless `BUGHUNT_VIEWERS_TRIAGE=false`; "
+                       "never a read-only link. The same as `POST /api/findings/triage`.",
+                       '{"ok": true, "triage": {"state": "false_positive", "note": "…", "by": "7", "at": "…"}} or '
+                       '{"ok": false, "error": "unknown finding"}'),
     "abandon_scan": ("Give up on a stuck or lost scan: one running without an event for "
                      "`BUGHUNT_ABANDON_AFTER_SECONDS`, or one the gateway's stream does not know. The gateway "
                      "publishes `scan_failed` with status `abandoned` (and a notification) to every client. "
@@ -138,9 +158,14 @@ EXAMPLES = {
                        "critical_count": 1, "completed_scans": 9},
     "notification": {"type": "warning", "title": "Scan slowed down",
                      "message": "Shop is rate limited (HTTP 429)", "scan_id": "42"},
+    "finding_triaged": {"fingerprint": "fp-5d1c0a9e3b7f41c28e6a0d4b9f2c7e15", "state": "false_positive",
+                        "note": "WAF blocks it", "by": "7", "at": "2026-11-26T12:30:00Z", "scan_id": "42",
+                        "title": "Reflected XSS in q", "severity": "high"},
     "join_room": {"room": "scan_42"},
     "leave_room": {"room": "scan_42"},
     "start_scan": {"target": "https://shop.example.com", "scan_name": "Shop"},
+    "triage_finding": {"fingerprint": "fp-5d1c0a9e3b7f41c28e6a0d4b9f2c7e15", "state": "false_positive",
+                       "note": "WAF blocks it"},
     "resume": {"since": 1234, "epoch": "9f1c2a7e4b0d", "rooms": ["scan_42"], "subscribe": "all"},
     "abandon_scan": {"scan_id": "42", "reason": "scanner host died", "user": "alice@example.com"},
     "cancel_scan": {"scan_id": "42", "reason": "wrong target"},
@@ -153,7 +178,9 @@ def _type(schema: dict[str, Any]) -> str:
     options_ = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
     kinds = []
     for s in options_:
-        if "enum" in s:
+        if "$ref" in s:
+            kinds.append(f"object (`{s['$ref'].rsplit('/', 1)[-1]}`)")
+        elif "enum" in s:
             kinds.append(" \\| ".join(f"`{v}`" for v in s["enum"]))
         elif s.get("type") == "array":
             most = f" (≤ {s['maxItems']})" if "maxItems" in s else ""
@@ -177,6 +204,14 @@ def _type(schema: dict[str, Any]) -> str:
     return " or ".join(dict.fromkeys(kinds)) or "any"
 
 
+# Where a field means something else in one event than in the others.
+FIELDS_OF = {"Notification": {
+    "title": "Heading shown above the message, e.g. `Scan slowed down`.",
+    "id": "Stable id; a re-sent notification with the same id is shown once. Without one, the id is derived "
+          "from its `seq` or `timestamp`, type, title, message and scan.",
+}}
+
+
 def field_rows(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[tuple[str, str, bool, str, str]]:
     """(name, type, required, aliases, meaning) per field."""
     props = model.model_json_schema(mode="validation")["properties"]
@@ -189,7 +224,8 @@ def field_rows(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[tuple
             else _type(schema)
         alias = info.validation_alias
         aliases = [a for a in getattr(alias, "choices", []) if a != name]
-        rows.append((name, kind, info.is_required(), ", ".join(f"`{a}`" for a in aliases), FIELDS.get(name, "")))
+        meaning = FIELDS_OF.get(model.__name__, {}).get(name) or FIELDS.get(name, "")
+        rows.append((name, kind, info.is_required(), ", ".join(f"`{a}`" for a in aliases), meaning))
     return rows
 
 

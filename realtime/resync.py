@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from realtime import protocol
+from realtime.findings import checked_row, diff_of, from_row
 from realtime.models import HistoryPoint, Notification, ScanRecord, Vulnerability
 
 SCAN_TIMES = ("started_at", "updated_at")
@@ -20,7 +21,7 @@ def checked(doc: Any) -> dict[str, Any]:
     doc = doc if isinstance(doc, dict) else {}
     scans = _list(doc, "scans")
     good_scans = [s for s in scans or () if _scan_ok(s)]
-    findings = [v for v in _records(Vulnerability, _list(doc, "vulnerabilities") or [], "found_at")
+    findings = [checked_row(v) for v in _records(Vulnerability, _list(doc, "vulnerabilities") or [], "found_at")
                 if v.severity in protocol.SEVERITIES]
     notes = _records(Notification, [{**n, "read": False} for n in _list(doc, "notifications") or []
                                     if isinstance(n, dict)], "at")
@@ -75,14 +76,15 @@ def _scan_ok(data: Any) -> bool:
 
 
 def _records(cls: type, rows: list, time_field: str) -> list:
-    """`cls` records from the rows that have its fields and a time pages can show."""
+    """`cls` records from the rows that have its fields (those without a default at least) and a
+    time pages can show."""
     names = [f.name for f in dataclasses.fields(cls)]
     made = []
     for row in rows:
         if isinstance(row, dict) and protocol.sane_time(row.get(time_field)) and isinstance(row.get("id"), str):
             try:
-                made.append(cls(**{name: row[name] for name in names}))
-            except KeyError:
+                made.append(cls(**{name: row[name] for name in names if name in row}))
+            except TypeError:  # a field without a default is missing
                 continue
     return made
 
@@ -93,5 +95,6 @@ def fill_scan(rec: ScanRecord, data: dict[str, Any], max_history: int) -> None:
                  "finished_at", "duration"):
         setattr(rec, name, data.get(name))
     rec.reported = max(rec.reported, data.get("vulnerability_count", 0))
+    rec.diff = from_row(protocol.ScanDiff, diff_of, data.get("diff"))
     rec.history = [HistoryPoint(p["at"], p.get("progress", 0), p.get("phase")) for p in data.get("history", [])
                    ][-max_history:]

@@ -14,7 +14,7 @@ from typing import Any
 
 from realtime import models, protocol, resync
 from realtime.debug import fields
-from realtime.findings import FindingLog
+from realtime.findings import FindingLog, diff_of, finding_of, triage_of
 from realtime.models import (
     ConnectionState,
     EventRecord,
@@ -25,7 +25,6 @@ from realtime.models import (
     Scan,
     ScanRecord,
     Snapshot,
-    Vulnerability,
 )
 from realtime.options import StoreOptions
 
@@ -41,9 +40,7 @@ class EventStore:
         self._version = 0
         self._scans: OrderedDict[str, ScanRecord] = OrderedDict()
         self._status_counts: Counter[str] = Counter()
-        self._findings = FindingLog()
-        self._findings_seen = 0
-        self._critical_seen = 0
+        self._findings = FindingLog(self.options.max_findings)
         self._server_metrics: dict[str, int] = {}
         self._notifications: OrderedDict[str, Notification] = OrderedDict()
         self._events: deque[EventRecord] = deque(maxlen=self.options.max_events)
@@ -148,15 +145,10 @@ class EventStore:
                 resync.fill_scan(rec, data, self.options.max_history)
             added = 0
             for vuln in reversed(doc["vulnerabilities"]):  # oldest first, like arrival
-                if vuln.id not in self._findings.ids:
+                if self._findings.add(vuln):
+                    added += 1
                     if vuln.scan_id in self._scans:  # later live findings add to these
                         self._scans[vuln.scan_id].found += 1
-                    self._findings_seen += 1
-                    self._critical_seen += vuln.severity == "critical"
-                    self._findings.append(vuln)
-                    added += 1
-            while len(self._findings) > self.options.max_findings:
-                self._findings.evict_oldest()
             for note in reversed(doc["notifications"]):
                 self._notifications.setdefault(note.id, note)
             while len(self._notifications) > self.options.max_notifications:
@@ -257,6 +249,7 @@ class EventStore:
         rec.current_step = None  # the last step ("NSE: 99.82 %") is over
         if ev.total_vulnerabilities is not None:
             rec.reported = max(rec.reported, ev.total_vulnerabilities)
+        rec.diff = diff_of(ev.diff)
         self._add_history(rec, HistoryPoint(rec.finished_at, 100.0, rec.phase))
 
     def _on_scan_failed(self, ev: protocol.ScanFailed, at: float) -> None:
@@ -265,19 +258,13 @@ class EventStore:
             rec.error = ev.error
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:
-        fid = ev.finding_id()
-        if fid in self._findings.ids:
-            return  # a re-sent finding is the same finding
-        rec = self._scan(ev.scan_id, at)
-        rec.found += 1
-        self._findings_seen += 1
-        self._critical_seen += ev.severity == "critical"
-        if len(self._findings) >= self.options.max_findings:
-            self._findings.evict_oldest()
-        self._findings.append(Vulnerability(
-            fid, ev.scan_id, ev.title, ev.severity, ev.cvss_score, ev.url,
-            ev.vulnerability_type, ev.description, ev.found(at), ev.extras()))
-        self._changed.add("findings")
+        if self._findings.add(finding_of(ev, at)):  # else re-sent: the same finding
+            self._scan(ev.scan_id, at).found += 1
+            self._changed.add("findings")
+
+    def _on_finding_triaged(self, ev: protocol.FindingTriaged, at: float) -> None:
+        if self._findings.retriage(ev.fingerprint, triage_of(ev)):
+            self._changed.add("findings")
 
     def _on_metrics_update(self, ev: protocol.MetricsUpdate, at: float) -> None:
         self._server_metrics.update(ev.values())
@@ -358,7 +345,7 @@ class EventStore:
                 vulnerabilities=findings,
                 severity_counts=severity,
                 findings_histogram=histogram,
-                metrics=MappingProxyType(metrics),
+                metrics=MappingProxyType(metrics), server_metrics=MappingProxyType(dict(self._server_metrics)),
                 notifications=notifications,
                 events=(tuple(reversed(self._events))
                         if prev is None or "events" in changed else prev.events),
@@ -371,12 +358,12 @@ class EventStore:
                 seq_skipped=self._seq_skipped,
                 logged=self._logged,
                 samples=self._sample(),
+                triaged_away=self._findings.away,
             )
             self._snapshot = snap
             return snap
 
-    def derived_metrics(self) -> dict[str, int]:
-        """Metrics counted from what the store holds, ignoring any the server sent."""
+    def derived_metrics(self) -> dict[str, int]:  # counted from what the store holds, not the server's
         with self._lock:
             return self._derived_metrics()
 
@@ -396,5 +383,6 @@ class EventStore:
 
     def _derived_metrics(self) -> dict[str, int]:
         return {"total_scans": len(self._scans), "active_scans": self._status_counts["running"],
-                "total_vulnerabilities": self._findings_seen, "critical_count": self._critical_seen,
+                "total_vulnerabilities": self._findings.seen,  # triaged-away criticals are not critical work
+                "critical_count": self._findings.critical_seen - self._findings.critical_away,
                 "completed_scans": self._status_counts["completed"]}

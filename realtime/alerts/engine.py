@@ -12,6 +12,7 @@ from typing import Any
 
 from realtime import protocol
 from realtime.alerts.rules import SEVERITY_RANK, Rule
+from realtime.models import TRIAGED_AWAY
 
 OWN_NOTIFICATION = "alerts-"  # id prefix of the worker's own notifications: never alerted on
 
@@ -102,7 +103,7 @@ class Engine:
         scan_id = data.get("scan_id")
         if event == "notification":
             return self._notification(data, at)
-        if event not in protocol.SERVER_EVENTS or not scan_id:
+        if event not in protocol.SERVER_EVENTS or not scan_id or event == "finding_triaged":  # a person's act
             return []
         info = self._scan(scan_id)
         out = self._recovered(info, at)
@@ -143,10 +144,14 @@ class Engine:
         tags = data.get("tags") if isinstance(data.get("tags"), list) else []
         tags = {str(t).lower() for t in tags} | ({data["vulnerability_type"].lower()}
                                                  if data.get("vulnerability_type") else set())
+        triage = data.get("triage") if isinstance(data.get("triage"), dict) else {}
+        away = triage.get("state") in TRIAGED_AWAY
         alert = None
         out = []
         for rule in self.by_kind.get("finding", ()):
             if rank < SEVERITY_RANK[rule.severity] or (rule.new_only and data.get("known") is True):
+                continue
+            if away and not rule.include_triaged:
                 continue
             if not glob_any(rule.targets, info.target) or not glob_any(rule.scans, info.scan_id, info.name):
                 continue

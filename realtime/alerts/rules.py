@@ -28,8 +28,8 @@ KINDS = ("finding", "scan_failed", "scan_stuck", "scan_lost", "scan_completed", 
 # How untrusted text is escaped, by Apprise schema (see messages.py); anything else: plain text.
 DIALECTS = {"slack": "slack", "discord": "discord", "workflows": "teams", "workflow": "teams",
             "msteams": "teams", "mailto": "email", "mailtos": "email", "json": "json", "jsons": "json"}
-RULE_KEYS = {"name", "on", "to", "severity", "targets", "scans", "tags", "new_only", "types", "after", "digest",
-             "max_per_hour"}
+RULE_KEYS = {"name", "on", "to", "severity", "targets", "scans", "tags", "new_only", "include_triaged", "types",
+             "after", "digest", "max_per_hour"}
 
 
 class RulesError(ValueError):
@@ -60,7 +60,8 @@ class Rule:
     targets: tuple[str, ...] = ()
     scans: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    new_only: bool = True
+    new_only: bool = False  # only findings the gateway stamps new (not `known`)
+    include_triaged: bool = False  # also findings triaged away (false positive, accepted risk, fixed)
     types: tuple[str, ...] = ()
     after: float = 600.0  # scan_stuck: seconds without an event
     digest: float = 0.0  # 0: immediate
@@ -189,7 +190,8 @@ def _rule(index: int, spec: Any, destinations: dict[str, Destination], where: st
                 targets=_strings(here, "targets", spec.get("targets", [])),
                 scans=_strings(here, "scans", spec.get("scans", [])),
                 tags=_strings(here, "tags", spec.get("tags", [])),
-                new_only=_bool(here, "new_only", spec.get("new_only", True)), types=types,
+                new_only=_bool(here, "new_only", spec.get("new_only", False)),
+                include_triaged=_bool(here, "include_triaged", spec.get("include_triaged", False)), types=types,
                 after=_number(here, "after", spec.get("after", 600), low=1),
                 digest=_number(here, "digest", spec.get("digest", 0), low=0),
                 max_per_hour=int(_number(here, "max_per_hour", spec.get("max_per_hour", 60), low=0)))

@@ -5,6 +5,7 @@ No Streamlit here (pages only lay these out). Derived data is memoised per snaps
 changes, so many viewers polling the same version share one computation instead of repeating it
 per session. Pages use this package's names; the modules group them by concept.
 """
+from realtime.views.cards import Card, stat_card
 from realtime.views.figures import (
     event_rates,
     findings_over_time_figure,
@@ -18,6 +19,7 @@ from realtime.views.scans import (
     active_scans,
     elapsed,
     eta,
+    events_gone_note,
     is_stuck,
     lost_note,
     lost_scans,
@@ -44,17 +46,31 @@ from realtime.views.tables import (
     to_csv,
     to_json,
 )
-from realtime.views.text import JOINER, TYPE_ICONS, ago, literal, span, type_icon, visible
+from realtime.views.text import TYPE_ICONS, ago, literal, shown, span, type_icon, visible
 from realtime.views.times import clock, file_stamp, iso_utc, time_of_day, when, zone_name, zone_of
 from realtime.views.toasts import new_records, plan_toasts
+from realtime.views.whatsnew import (
+    DEFAULT_SHOW,
+    SHOW,
+    SHOW_LABELS,
+    badge,
+    diff_line,
+    diff_rows,
+    iso_z,
+    kind,
+    triage_text,
+)
 
 __all__ = [
     "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
-    "JOINER", "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "elapsed", "eta", "event_rates", "event_rows",
+    "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "elapsed", "eta", "event_rates", "events_gone_note",
+    "event_rows",
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure",
     "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
-    "scans_by_start", "scans_frame", "severity_figure", "span", "status_text", "stuck_note", "to_csv",
+    "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
+    "stuck_note", "to_csv",
     "to_json", "type_icon", "visible",
     "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",
+    "DEFAULT_SHOW", "SHOW", "SHOW_LABELS", "badge", "diff_line", "diff_rows", "iso_z", "kind", "triage_text",
 ]

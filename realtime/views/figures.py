@@ -7,11 +7,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from realtime import protocol
 from realtime.findings import HISTOGRAM_SECONDS
 from realtime.models import Scan, Snapshot
 from realtime.views.memo import per_snapshot
 from realtime.views.scans import phase_spans
-from realtime.views.text import plotly_text
+from realtime.views.tables import matching_findings
+from realtime.views.text import plotly_text, span
+from realtime.views.times import clock
 
 SEVERITY_COLORS = {"critical": "#dc2626", "high": "#f97316", "medium": "#eab308", "low": "#3b82f6",
                    "info": "#6b7280"}
@@ -25,29 +28,65 @@ def figure(traces: list[dict], **layout: Any) -> go.Figure:
                                                  "height": 260, **layout}}, _validate=False)
 
 
+def time_axis(first: float, last: float, minimum: float = 60) -> dict:
+    """A clock axis spanning at least `minimum` seconds: one point alone would otherwise get
+    sub-millisecond ticks."""
+    pad = max(0.0, minimum - (last - first)) / 2
+    return {"type": "date", "tickformat": "%H:%M:%S",
+            "range": [datetime.fromtimestamp(first - pad).isoformat(), datetime.fromtimestamp(last + pad).isoformat()]}
+
+
+def empty_figure(message: str, **layout: Any) -> go.Figure:
+    """No data: the message in place of axes (plotly would draw a meaningless numeric 0–6 or
+    −1…1 grid)."""
+    return figure([], xaxis={"visible": False}, yaxis={"visible": False}, annotations=[
+        {"text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}], **layout)
+
+
 def progress_figure(scan: Scan) -> go.Figure:
     h = scan.history
+    if not h:
+        return empty_figure("No progress reported yet")
     return figure([{"type": "scatter", "x": [datetime.fromtimestamp(p.at) for p in h], "y": [p.progress for p in h],
                     "mode": "lines+markers", "text": [plotly_text(p.phase or "") for p in h],
-                    "hovertemplate": "%{y:.1f}% · %{text}<extra></extra>"}],
-                  yaxis={"range": [0, 100], "title": {"text": "progress %"}})
+                    "hovertemplate": "%{x|%H:%M:%S} · %{y:.1f}% · %{text}<extra></extra>"}],
+                  xaxis=time_axis(h[0].at, h[-1].at), yaxis={"range": [0, 100], "title": {"text": "progress %"}})
 
 
 def gantt_figure(scan: Scan, now: float) -> go.Figure:
     spans = phase_spans(scan, now)
+    if not spans:
+        return empty_figure("No phases reported yet", height=100)
     return figure([{"type": "bar", "orientation": "h", "y": [plotly_text(p) for p, _, _ in spans],
                     "x": [max(end - start, 0.5) * 1000 for _, start, end in spans],
                     "base": [datetime.fromtimestamp(start) for _, start, _ in spans],
-                    "hovertemplate": "%{y}: %{base|%H:%M:%S} → %{x:.0f} ms<extra></extra>"}],
-                  xaxis={"type": "date"}, yaxis={"autorange": "reversed"}, height=60 + 40 * len(spans),
-                  showlegend=False)
+                    # the duration as text: on a date axis plotly's %{x} is a date, not the bar's length
+                    "customdata": [[clock(start)[11:], span(end - start)] for _, start, end in spans],
+                    "hovertemplate": "%{y}: %{customdata[0]}, %{customdata[1]}<extra></extra>"}],
+                  xaxis=time_axis(spans[0][1], spans[-1][2]), yaxis={"autorange": "reversed"},
+                  height=60 + 40 * len(spans), showlegend=False)
 
 
 @per_snapshot
-def severity_figure(snap: Snapshot) -> go.Figure:
-    counts = snap.severity_counts
+def severity_figure(snap: Snapshot, filters: tuple[tuple[str, ...], str, str] | None = None) -> go.Figure:
+    """Findings held by severity; with `filters` (as `matching_findings` takes them), those matching."""
+    if filters is None:
+        counts = dict(snap.severity_counts)
+    else:
+        found = Counter(v.severity for v in matching_findings(snap, *filters))
+        counts = {s: found.get(s, 0) for s in protocol.SEVERITIES}
+    if not any(counts.values()):
+        return empty_figure("No findings match" if filters and any(filters) else "No findings yet")
     return figure([{"type": "bar", "x": list(counts), "y": list(counts.values()),
-                    "marker": {"color": [SEVERITY_COLORS[s] for s in counts]}}])
+                    "marker": {"color": [SEVERITY_COLORS[s] for s in counts]},
+                    "hovertemplate": "%{x}: %{y:,} findings<extra></extra>"}],
+                  yaxis=count_axis(max(counts.values())))
+
+
+def count_axis(top: int) -> dict:
+    """A y axis of whole numbers from 0 (a few findings would otherwise get ticks 0.5, 1.5…)."""
+    return {"range": [0, top * 1.1], "tickformat": ",d", "title": {"text": "findings"},
+            **({"dtick": 1} if top < 5 else {})}
 
 
 @per_snapshot
@@ -55,7 +94,7 @@ def findings_over_time_figure(snap: Snapshot) -> go.Figure:
     """From the store's running histogram: no pass over the findings themselves."""
     histogram = snap.findings_histogram
     if not histogram:
-        return figure([])
+        return empty_figure("No findings yet")
     first, last = min(histogram), max(histogram) + HISTOGRAM_SECONDS
     width = max(last - first, 60)
     bucket = next(b for b in (10, 60, 300, 900, 3600, 21600, 86400, 604800, 2592000, 31536000, 10**9)
@@ -66,7 +105,8 @@ def findings_over_time_figure(snap: Snapshot) -> go.Figure:
     xs = sorted(counts)
     return figure([{"type": "bar", "x": [datetime.fromtimestamp(x + bucket / 2).isoformat() for x in xs],
                     "y": [counts[x] for x in xs], "width": bucket * 1000 * 0.9,
-                    "hovertemplate": "%{x}: %{y} findings<extra></extra>"}])
+                    "hovertemplate": "%{x}: %{y} findings<extra></extra>"}],
+                  xaxis={"type": "date"}, yaxis=count_axis(max(counts.values())))
 
 
 def metric_series(snap: Snapshot, key: str) -> list[int]:

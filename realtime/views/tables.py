@@ -14,14 +14,17 @@ from realtime.models import EventRecord, Snapshot, Vulnerability
 from realtime.views.memo import per_snapshot
 from realtime.views.text import shown
 from realtime.views.times import exported, iso_utc, utc_datetime
+from realtime.views.whatsnew import DEFAULT_SHOW, EXPORT_COLUMNS, SHOW, kind, whatsnew_cells
 
-FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type", "found at", "id", "scan_id"]
+FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type", "found at", "id", "scan_id", "new",
+                   "triage"]
 # The optional triage fields (protocol.FINDING_EXTRAS): column name → field. Exports carry them
 # all; the tables show the short ones, the details area the rest.
 EXTRA_COLUMNS = {"cve": "cve", "cwe": "cwe", "cvss vector": "cvss_vector", "tags": "tags", "extracted": "extracted",
                  "references": "references", "remediation": "remediation", "evidence": "evidence",
                  "details": "details", "description": "description"}
-TABLE_COLUMNS = ("severity", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted", "found at")
+TABLE_COLUMNS = ("severity", "new", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted", "found at",
+                 "triage")
 
 
 def extra_text(value: Any) -> str:
@@ -35,15 +38,19 @@ def extra_text(value: Any) -> str:
 
 @per_snapshot
 def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id: str = "",
-                      text: str = "") -> Sequence[Vulnerability]:
+                      text: str = "", show: tuple[str, ...] = DEFAULT_SHOW) -> Sequence[Vulnerability]:
     """Findings passing the filters, newest first: the snapshot's own sequence when there are
-    none. `text` is a literal, case-insensitive match on title, URL, target, type and CVE ids."""
-    if not (severities or scan_id or text):
+    none. `text` is a literal, case-insensitive match on title, URL, target, type and CVE ids;
+    `show` the kinds shown (whatsnew.kind: new, known, triaged away)."""
+    every_kind = set(show) >= set(SHOW) or (set(show) >= set(DEFAULT_SHOW) and not snap.triaged_away)
+    if not (severities or scan_id or text) and every_kind:
         return snap.vulnerabilities
-    wanted, needle, scans = set(severities), text.casefold(), snap.scans
+    wanted, needle, scans, kinds = set(severities), text.casefold(), snap.scans, set(show)
 
     def keep(v: Vulnerability) -> bool:
         if (wanted and v.severity not in wanted) or (scan_id and v.scan_id != scan_id):
+            return False
+        if not every_kind and kind(v) not in kinds:
             return False
         if not needle:
             return True
@@ -61,16 +68,17 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
     table = []
     for v in rows:
         scan = scans.get(v.scan_id)
-        extras = {**(v.extras or {}), "description": v.description}
+        extras, cells = {**(v.extras or {}), "description": v.description}, whatsnew_cells(v)
         table.append((v.severity, v.title, (scan.name if scan else None) or v.scan_id,
                       (scan.target if scan else None) or "", v.url or "", v.cvss_score,
                       v.vulnerability_type or "", utc_datetime(v.found_at), v.id, v.scan_id,
-                      *(extra_text(extras.get(name)) for name in EXTRA_COLUMNS.values())))
-    return pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS))
+                      *cells[:2], *(extra_text(extras.get(name)) for name in EXTRA_COLUMNS.values()),
+                      *cells[2:]))
+    return pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS) + list(EXPORT_COLUMNS))
 
 
 @per_snapshot
-def findings_page(snap: Snapshot, filters: tuple[tuple[str, ...], str, str], page: int, size: int,
+def findings_page(snap: Snapshot, filters: tuple, page: int, size: int,
                   columns: tuple[str, ...] = TABLE_COLUMNS) -> pa.Table:
     """Page `page` (from 1) of the matching findings, `size` rows of `columns`, shared by every
     viewer. An Arrow table: Streamlit sends it as it is (pandas would be converted per viewer

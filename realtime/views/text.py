@@ -16,14 +16,11 @@ def type_icon(kind: str) -> str:
 
 
 _PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
-# Streamlit links bare URLs and e-mail addresses after parsing, whatever the escaping, but never
-# inside a code span: words that would be linked are shown as code, exactly as they are (a copied
-# URL is the URL).
-_LINKABLE = re.compile(r"://|www\.|@", re.IGNORECASE)
-# Emoji and icon shortcodes (`:smile:`, `:material/home:`) are replaced after parsing too: an
-# invisible word joiner after the opening colon keeps them from being recognised.
-_SHORTCODE = re.compile(r":(?=[\w+-]+(?:/[\w-]+)?:)")
-JOINER = "\u2060"
+# Streamlit links bare URLs and e-mail addresses, and replaces emoji and icon shortcodes
+# (`:smile:`, `:material/home:`), after parsing, whatever the escaping, but never inside a code
+# span: such words are shown as code, exactly as they are. Nothing invisible is added, so copied
+# text is the text (a copied URL is the URL).
+_AS_CODE = re.compile(r"://|www\.|@|:[\w+-]+(?:/[\w-]+)?:", re.IGNORECASE)
 
 
 def visible(text: str) -> str:
@@ -44,15 +41,15 @@ def literal(text: Any, limit: int = 300) -> str:
     captions, toasts, labels, progress text, alerts). Every ASCII punctuation character becomes
     a numeric character reference: markdown never reads a reference as syntax, so `**x**`, `__x__`,
     links, images, HTML, `$math$` and `:color[...]` directives show as the characters they are.
-    Words Streamlit would link (URLs, `www.`, e-mail addresses) become code spans, shortcodes get
-    a word joiner (`JOINER`) after their colon, and format characters are shown as `<U+XXXX>`.
+    Words Streamlit would link or replace (URLs, `www.`, e-mail addresses, shortcodes) become code
+    spans, and format characters are shown as `<U+XXXX>`. Nothing invisible is added: text copied
+    from the page is the text.
     Exports keep the exact text. One line, bounded."""
     text = " ".join(visible(str(text)).split())
     if len(text) > limit:
         text = text[:limit] + "…"
-    return " ".join(code_span(word) if _LINKABLE.search(word) else
-                    _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", _SHORTCODE.sub(":" + JOINER, word))
-                    for word in text.split(" "))
+    return " ".join(code_span(word) if _AS_CODE.search(word) else
+                    _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", word) for word in text.split(" "))
 
 
 def plotly_text(text: Any) -> str:

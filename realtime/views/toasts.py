@@ -5,8 +5,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from realtime.models import EventRecord, Snapshot
+from realtime.models import TRIAGED_AWAY, EventRecord, Snapshot
 from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
+
+TRIAGED = ":material/rule:"
 
 MAX_TOASTS = 3  # more new items than this in one tick become one summary toast
 
@@ -32,11 +34,18 @@ def new_records(snap: Snapshot, cursor: int) -> list[EventRecord]:
     return fresh
 
 
+def triaged_away(data: dict) -> bool:
+    triage = data.get("triage")
+    return isinstance(triage, dict) and triage.get("state") in TRIAGED_AWAY
+
+
 def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
-    """Toasts for these records: notifications by type, scan starts/ends, high and critical
-    findings. A notification about a scan speaks for that scan's events in the same batch (no
-    double toast). A burst becomes one summary."""
+    """Toasts for these records: notifications by type, scan starts/ends, new high and critical
+    findings (known ones are counted in one line, triaged-away ones left out), triages. A
+    notification about a scan speaks for that scan's events in the same batch (no double toast).
+    A burst becomes one summary ("4 new findings, 1 critical · 30 known")."""
     items: list[tuple[str, str, str]] = []  # (kind, icon, text)
+    known = 0
     noted = {r.data.get("scan_id") for r in records
              if r.event == "notification" and isinstance(r.data, dict)}
     for r in records:
@@ -54,19 +63,44 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
         elif r.event == "scan_failed":
             reason = d.get("error") or "no reason given"
             items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}")))
-        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high"):
-            items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
-                          f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
-    if len(items) <= MAX_TOASTS:
-        return [Toast(text, icon) for _, icon, text in items]
-    kinds = Counter(kind for kind, _, _ in items)
-    findings = kinds["critical"] + kinds["high"]
+        elif r.event == "finding_triaged":
+            items.append(("triaged", TRIAGED, f"Marked {literal(d.get('state', ''))}: "
+                          + literal(f"{d.get('title') or d.get('fingerprint', '')} (by {d.get('by') or '?'})")))
+        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high") and not triaged_away(d):
+            if d.get("known") is True:
+                known += 1
+            else:
+                items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
+                              f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
+    if len(items) + bool(known) <= MAX_TOASTS:
+        return [Toast(text, icon) for _, icon, text in items] + (
+            [Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
+            if known else [])
+    return [summary(records, Counter(kind for kind, _, _ in items))]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
+    """One toast for a burst: every finding that arrived counted (not only the ones that would
+    have had a toast of their own; new ones, then known ones; triaged-away ones left out), then
+    scans, triages and notifications."""
+    findings = [r.data for r in records if r.event == "vulnerability_found" and isinstance(r.data, dict)
+                and not triaged_away(r.data)]
+    severities = Counter(d.get("severity") for d in findings if d.get("known") is not True)
+    known = len(findings) - sum(severities.values())
     parts = []
-    if findings:
-        parts.append(f"{findings} new findings, {kinds['critical']} critical")
-    for kind, label in (("started", "started"), ("completed", "completed"), ("failed", "failed")):
+    if found := sum(severities.values()):
+        parts.append(f"{plural(found, 'new finding')}, {severities['critical']:,} critical")
+    if known:
+        parts.append(f"{known:,} known")
+    for kind in ("started", "completed", "failed"):
         if kinds[kind]:
-            parts.append(f"{kinds[kind]} scans {label}")
+            parts.append(f"{plural(kinds[kind], 'scan')} {kind}")
+    if kinds["triaged"]:
+        parts.append(f"{plural(kinds['triaged'], 'finding')} triaged")
     if kinds["notification"]:
-        parts.append(f"{kinds['notification']} notifications")
-    return [Toast(" · ".join(parts), FIRE if kinds["critical"] else BELL)]
+        parts.append(plural(kinds["notification"], "notification"))
+    return Toast(" · ".join(parts), FIRE if severities["critical"] else BELL)

@@ -4,7 +4,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from realtime.views import JOINER
 from tests.conftest import ARTIFACTS, GatewayProcess, StreamlitProcess, free_port, wait_for
 
 TIMEOUT = 20_000  # ms
@@ -138,7 +137,7 @@ def test_hostile_text_renders_as_text_in_cards_toasts_and_pages(stack, page):
     toast = page.locator('[data-testid="stToast"]').filter(has_text="Critical finding")
     expect(toast).to_be_visible(timeout=TIMEOUT)
     expect(toast).to_contain_text("**HOSTILEBOLD** [HOSTILELINK](javascript:alert(1))")
-    wait_for(lambda: HOSTILE in page.inner_text("body").replace(JOINER, ""), timeout=TIMEOUT / 1000)
+    wait_for(lambda: HOSTILE in page.inner_text("body"), timeout=TIMEOUT / 1000)
     assert_inert(page)
     shoot(page, "hostile-dashboard")
     gateway.publish("notification", {"title": HOSTILE, "message": HOSTILE, "type": "error"})

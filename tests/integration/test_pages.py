@@ -131,7 +131,8 @@ def test_events_page_shows_events_and_rejected_with_reasons(rt):
 
 def test_events_page_debug_toggle_shows_the_log(rt):
     at = open_page("pages/events.py")
-    toggle = next(t for t in at.toggle if t.label == "Debug log")
+    debug.enable(True)  # the server's switch is an admin's (tests/integration/test_team_render_pages.py)
+    toggle = next(t for t in at.toggle if t.label == "Show the debug log in this tab")
     toggle.set_value(True).run()
     try:
         rt.client.reconnect_now()  # a retry, now that debug mode is on

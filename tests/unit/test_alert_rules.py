@@ -54,7 +54,8 @@ def test_destination_secrets_come_from_env_or_file_and_are_never_shown(tmp_path)
 
 def test_findings_match_severity_globs_tags_and_new_only():
     config = parse({"destinations": HOOK, "rules": [
-        {"name": "prod high", "on": "finding", "severity": "high", "targets": ["*shop*"], "to": ["hook"]},
+        {"name": "prod high", "on": "finding", "severity": "high", "targets": ["*shop*"], "new_only": True,
+         "to": ["hook"]},
         {"name": "xss", "on": "finding", "tags": ["XSS"], "new_only": False, "to": ["hook"]}]}, {})
     engine = Engine(config.rules)
     engine.handle("scan_started", {"scan_id": "s1", "target": "https://shop.example.com", "seq": 1})
