@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, protocol, views
-from realtime.finding_panel import finding_panel
+from realtime.finding_panel import FINDING_COLUMNS, finding_panel
 from realtime.viewer import page_url, time_column, zone
 from realtime.whatsnew_panel import scan_comparison, show_filter
 
@@ -17,7 +17,7 @@ if not scan_id:
     st.title("Scan detail")
     scans = views.scans_by_start(rt.snapshot())
     if not scans:
-        st.info("No scans yet")
+        bridge.teach(views.no_scans(rt.snapshot().connection.url))
         st.stop()
     chosen = st.selectbox("Scan", views.scan_choices(scans, st.session_state.get("pick_scan")), index=None,
                           placeholder="Choose a scan", key="pick_scan",  # a key: new scans keep the choice
@@ -47,6 +47,9 @@ def live() -> None:
     st.title(views.literal(scan.name or scan.scan_id))
     st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · "
                f"started {views.when(scan.started_at, now, here)}")
+    if scan.target and not bridge.read_only():
+        st.page_link(bridge.target_page(), query_params={"name": scan.target}, icon=":material/language:",
+                     label="Every scan of this target")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
@@ -80,7 +83,7 @@ def live() -> None:
 
     st.subheader("Findings")
     size = rt.settings.table_rows
-    filters = ((), scan_id, "", show_filter("scan_show"))
+    filters = ((), scan_id, "", "", show_filter("scan_show"))
     count = len(views.matching_findings(snap, *filters))
     if not count:
         st.caption("No findings match" if scan.vulnerability_count else "No findings yet")
@@ -88,9 +91,10 @@ def live() -> None:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
         columns = ("severity", "new", "title", "url", "cvss", "type", "cve", "extracted", "found at", "triage", "id")
+        if not bridge.read_only():  # a share link opens this scan alone
+            columns = ("open", *columns)
         st.dataframe(views.findings_page(snap, filters, 1, size, columns), hide_index=True,
-                     column_config={"url": st.column_config.TextColumn("url"),  # text: never a link
-                                    "found at": time_column("found at")})
+                     column_config={**FINDING_COLUMNS, "found at": time_column("found at")})
         finding_panel(views.matching_findings(snap, *filters)[:size], "scan_finding")
 
     st.subheader("Events")

@@ -10,11 +10,12 @@ import os
 import secrets
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from realtime import debug, troubleshoot
+from realtime import debug, troubleshoot, views
 from realtime.auth import Authenticator, AuthError, for_gateway, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
@@ -90,7 +91,9 @@ class Runtime:
 
 REFRESH = "refresh"  # this tab's refresh interval (the sidebar slider)
 READ_ONLY = "read_only"  # this tab opened a share link: one scan, no actions
-SCAN_PAGE = "scan_page"  # the Scan detail page object, for links
+SCAN_PAGE = "scan_page"  # the page objects that links lead to (see linked_page)
+FINDING_PAGE = "finding_page"
+TARGET_PAGE = "target_page"
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
 MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
@@ -114,13 +117,34 @@ def read_only() -> bool:
 
 # ---- pages and routing -----------------------------------------------------------------------
 
+PAGES = Path(__file__).resolve().parent.parent / "pages"  # absolute: a page run alone (AppTest) links too
+LINKED_PAGES = {  # session key → the page: the pages links lead to
+    SCAN_PAGE: dict(page=PAGES / "scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan"),
+    TARGET_PAGE: dict(page=PAGES / "target.py", title="Targets", icon=":material/language:", url_path="target"),
+    # reached from a finding's link only: without one it has nothing to show
+    FINDING_PAGE: dict(page=PAGES / "finding.py", title="Finding", icon=":material/bug_report:", url_path="finding",
+                       visibility="hidden"),
+}
+
+
+def linked_page(key: str) -> st.Page:
+    """A page that links lead to; one object per session, as links made from it skip a
+    file-system lookup per link per tick."""
+    if key not in st.session_state:
+        st.session_state[key] = st.Page(**LINKED_PAGES[key])
+    return st.session_state[key]
+
+
 def scan_page() -> st.Page:
-    """The Scan detail page; one object per session, as links made from it skip a file-system
-    lookup per link per tick (pages link to scans)."""
-    if SCAN_PAGE not in st.session_state:
-        st.session_state[SCAN_PAGE] = st.Page(
-            "pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan")
-    return st.session_state[SCAN_PAGE]
+    return linked_page(SCAN_PAGE)
+
+
+def finding_page() -> st.Page:
+    return linked_page(FINDING_PAGE)
+
+
+def target_page() -> st.Page:
+    return linked_page(TARGET_PAGE)
 
 
 def app_pages(unread: int = 0) -> list[st.Page]:
@@ -129,8 +153,10 @@ def app_pages(unread: int = 0) -> list[st.Page]:
         st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
         st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
         scan_page(),
+        target_page(),
         st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
                 url_path="vulnerabilities"),
+        finding_page(),
         st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
                 icon=":material/notifications:", url_path="notifications"),
         st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
@@ -298,6 +324,15 @@ def login_required() -> bool:
     except Exception:  # noqa: BLE001 - no secrets file
         configured = False
     return configured and not getattr(st.user, "is_logged_in", False)
+
+
+def teach(empty: views.EmptyState) -> None:
+    """An empty page says why, and the one command that gives it something."""
+    st.info(empty.message, icon=":material/lightbulb:")
+    if empty.command:
+        st.code(empty.command, language="bash", wrap_lines=True)
+    if empty.note:
+        st.caption(empty.note)
 
 
 def cursor(key: str, start: Any) -> Any:

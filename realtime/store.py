@@ -258,9 +258,9 @@ class EventStore:
             rec.error = ev.error
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:
-        if self._findings.add(finding_of(ev, at)):  # else re-sent: the same finding
+        if self._findings.add(finding_of(ev, at)):  # else re-sent: the same finding, seen again
             self._scan(ev.scan_id, at).found += 1
-            self._changed.add("findings")
+        self._changed.add("findings")
 
     def _on_finding_triaged(self, ev: protocol.FindingTriaged, at: float) -> None:
         if self._findings.retriage(ev.fingerprint, triage_of(ev)):
@@ -347,8 +347,7 @@ class EventStore:
                 findings_histogram=histogram,
                 metrics=MappingProxyType(metrics), server_metrics=MappingProxyType(dict(self._server_metrics)),
                 notifications=notifications,
-                events=(tuple(reversed(self._events))
-                        if prev is None or "events" in changed else prev.events),
+                events=tuple(reversed(self._events)) if prev is None or "events" in changed else prev.events,
                 rejected=(tuple(reversed(self._rejected))
                           if prev is None or "rejected" in changed else prev.rejected),
                 connection=self._connection,

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from realtime.views import times
+from realtime.views import text as views_text, times
 
 VIEWER = "viewer"  # session key: whose read flags this tab shows
 LOCAL_ID = "local_viewer"  # the key of the component that reads the browser's id
@@ -121,3 +121,14 @@ def to_url(key: str, value: str | None) -> None:
             st.query_params[key] = value
     elif key in st.query_params:
         del st.query_params[key]
+
+
+def target_filter(where: Any, targets: tuple[str, ...]) -> str:
+    """A Target picker (in `where`, a column) kept in the URL; the chosen target stays an option
+    while it has no scans held (a shared link opened before its scans arrive)."""
+    aimed = from_url("target", bool)
+    options = ["", *targets, *[aimed] * (bool(aimed) and aimed not in targets)]
+    target = where.selectbox("Target", options, key="target",
+                             format_func=lambda t: views_text.visible(t) if t else "All targets")
+    to_url("target", target)
+    return target or ""

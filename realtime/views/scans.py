@@ -8,6 +8,7 @@ import pandas as pd
 
 from realtime import protocol
 from realtime.models import Scan, Snapshot
+from realtime.views.links import scan_url
 from realtime.views.memo import per_snapshot
 from realtime.views.text import ago, shown, span, visible
 from realtime.views.times import UTC, clock, utc_datetime
@@ -70,17 +71,19 @@ def lost_scans(snap: Snapshot) -> list[Scan]:
     return [s for s in scans_by_start(snap) if s.status == protocol.LOST_CONTACT]
 
 
-def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Every scan (or those in `statuses`), newest first; a status says when it may be stuck."""
+def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = (),
+                target: str = "") -> pd.DataFrame:
+    """Every scan (or those in `statuses`, of `target`), newest first; a status says when it may
+    be stuck; "open" links to the scan's page."""
     rows = [{
         "status": status_text(s, now, stuck_after),
         "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
         "phase": shown(s.phase or ""), "started": utc_datetime(s.started_at),
         "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,
-        "last event": ago(now - s.updated_at), "scan_id": s.scan_id,
-    } for s in scans_by_start(snap) if not statuses or s.status in statuses]
+        "last event": ago(now - s.updated_at), "scan_id": s.scan_id, "open": scan_url(s.scan_id),
+    } for s in scans_by_start(snap) if (not statuses or s.status in statuses) and (not target or s.target == target)]
     return pd.DataFrame(rows, columns=["status", "name", "target", "progress", "phase", "started",
-                                       "duration", "findings", "last event", "scan_id"])
+                                       "duration", "findings", "last event", "scan_id", "open"])
 
 
 def eta(scan: Scan, now: float) -> tuple[float, float] | None:

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from realtime.models import EventRecord, Snapshot, Vulnerability
+from realtime.views.links import finding_url
 from realtime.views.memo import per_snapshot
 from realtime.views.text import shown
 from realtime.views.times import exported, iso_utc, utc_datetime
@@ -23,8 +24,8 @@ FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type",
 EXTRA_COLUMNS = {"cve": "cve", "cwe": "cwe", "cvss vector": "cvss_vector", "tags": "tags", "extracted": "extracted",
                  "references": "references", "remediation": "remediation", "evidence": "evidence",
                  "details": "details", "description": "description"}
-TABLE_COLUMNS = ("severity", "new", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted", "found at",
-                 "triage")
+TABLE_COLUMNS = ("open", "severity", "new", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted",
+                 "found at", "triage")
 
 
 def extra_text(value: Any) -> str:
@@ -38,12 +39,14 @@ def extra_text(value: Any) -> str:
 
 @per_snapshot
 def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id: str = "",
-                      text: str = "", show: tuple[str, ...] = DEFAULT_SHOW) -> Sequence[Vulnerability]:
+                      text: str = "", target: str = "",
+                      show: tuple[str, ...] = DEFAULT_SHOW) -> Sequence[Vulnerability]:
     """Findings passing the filters, newest first: the snapshot's own sequence when there are
     none. `text` is a literal, case-insensitive match on title, URL, target, type and CVE ids;
-    `show` the kinds shown (whatsnew.kind: new, known, triaged away)."""
+    `target` the exact target of the finding's scan; `show` the kinds shown (whatsnew.kind: new,
+    known, triaged away)."""
     every_kind = set(show) >= set(SHOW) or (set(show) >= set(DEFAULT_SHOW) and not snap.triaged_away)
-    if not (severities or scan_id or text) and every_kind:
+    if not (severities or scan_id or text or target) and every_kind:
         return snap.vulnerabilities
     wanted, needle, scans, kinds = set(severities), text.casefold(), snap.scans, set(show)
 
@@ -52,12 +55,14 @@ def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id:
             return False
         if not every_kind and kind(v) not in kinds:
             return False
+        scan = scans.get(v.scan_id)
+        scanned = (scan.target if scan else None) or ""
+        if target and scanned != target:
+            return False
         if not needle:
             return True
-        scan = scans.get(v.scan_id)
-        target = (scan.target if scan else None) or ""
         cves = " ".join((v.extras or {}).get("cve", ()))
-        return needle in f"{v.title} {v.url or ''} {target} {v.vulnerability_type or ''} {cves}".casefold()
+        return needle in f"{v.title} {v.url or ''} {scanned} {v.vulnerability_type or ''} {cves}".casefold()
 
     return tuple(v for v in snap.vulnerabilities if keep(v))
 
@@ -80,12 +85,21 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
 @per_snapshot
 def findings_page(snap: Snapshot, filters: tuple, page: int, size: int,
                   columns: tuple[str, ...] = TABLE_COLUMNS) -> pa.Table:
-    """Page `page` (from 1) of the matching findings, `size` rows of `columns`, shared by every
-    viewer. An Arrow table: Streamlit sends it as it is (pandas would be converted per viewer
-    per tick, ~3 ms for 1,000 rows)."""
+    """Page `page` (from 1) of the findings matching `filters` (matching_findings' arguments),
+    `size` rows of `columns` ("open": the link to the finding's page), shared by every viewer.
+    An Arrow table: Streamlit sends it as it is (pandas would be converted per viewer per tick,
+    ~3 ms for 1,000 rows)."""
     rows = matching_findings(snap, *filters)
     frame = findings_frame(snap, Paging(page, len(rows), size).of_items(rows))
+    frame["open"] = frame["id"].map(finding_url)
     return pa.Table.from_pandas(frame[list(columns)].map(shown), preserve_index=False)
+
+
+@per_snapshot
+def find_finding(snap: Snapshot, finding_id: str) -> Vulnerability | None:
+    """The held finding with this id (None: never received, or dropped as the oldest beyond
+    BUGHUNT_MAX_FINDINGS)."""
+    return next((v for v in snap.vulnerabilities if v.id == finding_id), None)
 
 
 def pages(count: int, size: int) -> int:

@@ -118,8 +118,11 @@ def assert_inert(page):
     for tag, text in (("strong", "HOSTILEBOLD"), ("b", "HOSTILEPHASE"), ("a", "HOSTILELINK"),
                       ("span", "HOSTILERED")):  # elements whose whole text is the payload's markup
         assert page.locator(tag).filter(has_text=re.compile(f"^{text}$")).count() == 0, tag
-    for selector in ("a[href^='javascript']", "a[href*='evil.example']", "img[src*='127.0.0.1:9']", "img[src='x']"):
+    for selector in ("a[href^='javascript']", "img[src*='127.0.0.1:9']", "img[src='x']"):
         assert page.locator(selector).count() == 0, selector
+    # no link leads to the hostile host (a link to the target's own page carries the text quoted)
+    hosts = page.evaluate("[...document.links].map(a => new URL(a.href, location.href).hostname)")
+    assert not [h for h in hosts if h.endswith("evil.example")], hosts
 
 
 def test_hostile_text_renders_as_text_in_cards_toasts_and_pages(stack, page):
