@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, views
-from realtime.viewer import identify
+from realtime.viewer import identify, me as last_viewer
 from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
@@ -26,8 +26,12 @@ if bridge.login_required():
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
-me = identify()  # whose read flags: the signed-in user, else this browser
+me = last_viewer()  # whose read flags, as last identified (this tab's own id until the browser's comes)
 nav = st.navigation(bridge.app_pages(rt.reads.unread(rt.snapshot(), me)))
+# The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
+# asked for before the browser has the page list names the main script and lands on the Dashboard.
+if identify() != me:
+    st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
 
 
 @st.fragment(run_every=refresh)

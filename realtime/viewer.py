@@ -42,12 +42,12 @@ export default function(component) {
 
 
 def me() -> str:
-    """This tab's viewer, as app.py identified it this run (see `identify`)."""
+    """This tab's viewer, as app.py last identified it (see `identify`)."""
     return st.session_state.get(VIEWER) or _session_viewer()
 
 
 def identify() -> str:
-    """Whose read flags this tab shows (app.py asks once per run, before its navigation):
+    """Whose read flags this tab shows (app.py asks once per run, after its navigation):
     `user:<email>` when signed in (st.login), else `browser:<id>` from localStorage, else
     `session:<id>` (this tab, until the browser's id comes: a moment after the first run)."""
     user = _signed_in()
