@@ -69,8 +69,19 @@ def start_form(profiles: list[str]) -> None:
 
 
 st.subheader("Start a scan")
-connection = rt.snapshot().connection
-if refusal := controls.start_refusal(connection):  # known before anyone fills the form
-    st.caption(refusal)
-else:
-    start_form(list((connection.capabilities or {}).get("profiles") or ()))
+waiting = controls.start_refusal(rt.snapshot().connection) == controls.NOT_CONNECTED
+
+
+@st.fragment(run_every=bridge.refresh_seconds() if waiting else None)  # until the gateway says
+def start_section() -> None:
+    connection = rt.snapshot().connection
+    refusal = controls.start_refusal(connection)  # known before anyone fills the form
+    if waiting and refusal != controls.NOT_CONNECTED:
+        st.rerun()  # decided: drawn once more, without the timer
+    if refusal:
+        st.caption(refusal)
+    else:
+        start_form(list((connection.capabilities or {}).get("profiles") or ()))
+
+
+start_section()

@@ -21,11 +21,14 @@ HELP = {"abandon": "Give up on this scan: it is marked abandoned (outcome unknow
         "cancel": "Ask the launcher that started this scan to stop it: it ends as cancelled on every dashboard."}
 
 
+NOT_CONNECTED = "Starting a scan needs the gateway: not connected yet."
+
+
 def start_refusal(status: ConnectionState) -> str | None:
     """Why the Start scan form is not offered, or None to offer it."""
     caps = status.capabilities
     if caps is None:  # not connected yet; or an older gateway that does not say: it answers the form
-        return None if status.connected else "Starting a scan needs the gateway: not connected yet."
+        return None if status.connected else NOT_CONNECTED
     if not caps.get("launcher"):
         return ("This gateway has no scan launcher: scans appear here as scanners publish them "
                 "(python -m realtime.publisher, or POST /api/events).")
