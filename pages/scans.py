@@ -5,14 +5,15 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, protocol, views
+from realtime.viewer import target_filter, time_column
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Scans")
 left, right = st.columns(2)
-statuses = left.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses")
-target = right.selectbox("Target", [""] + list(views.targets(rt.snapshot())),
-                         format_func=lambda t: views.visible(t) if t else "All targets")
+statuses = left.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses", key="status",
+                           bind="query-params")  # in the URL: shareable, bookmarkable
+target = target_filter(right, views.targets(rt.snapshot()))
 if target:
     st.page_link(bridge.target_page(), query_params={"name": target}, icon=":material/language:",
                  label="Every scan of this target over time, with findings by severity")
@@ -38,7 +39,7 @@ def live() -> None:
         "status": st.column_config.TextColumn("status", width=190),
         "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%",
                                                     width="small"),
-        "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
+        "started": time_column("started"),
     })
 
 

@@ -31,6 +31,7 @@ from realtime.options import (
     StoreOptions,
     from_env,
 )
+from realtime.readstate import ReadState
 from realtime.store import EventStore, Snapshot
 
 log = logging.getLogger("bughunt.dashboard")
@@ -48,6 +49,7 @@ class Runtime:
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
     demo: RunningGateway | None = None  # the demo gateway, once started
     journal_notice: str | None = None  # a journal that could not be used at start (moved aside, ...)
+    reads: ReadState = dataclasses.field(default_factory=ReadState)  # read flags per viewer
 
     def journal_problems(self) -> list[str]:
         """What the journal cannot do, for the sidebar and Live events (empty: all is well)."""
@@ -94,6 +96,7 @@ FINDING_PAGE = "finding_page"
 TARGET_PAGE = "target_page"
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
+MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
 RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
@@ -158,6 +161,17 @@ def app_pages(unread: int = 0) -> list[st.Page]:
                 icon=":material/notifications:", url_path="notifications"),
         st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
     ]
+
+
+def shared_pages() -> list[st.Page]:
+    """A share link's navigation: the Scan page at /scan (where its links point), and a main page
+    that sends an older link (`/?id=…&token=…`) there."""
+    return [st.Page(to_shared_scan, title="Shared scan", default=True),
+            st.Page("pages/scan.py", title="Scan", url_path="scan")]
+
+
+def to_shared_scan() -> None:
+    st.switch_page("pages/scan.py", query_params=st.query_params.to_dict())
 
 
 _routing = threading.local()  # `by_app` is True while app.py's navigation runs a page
@@ -249,7 +263,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
         client.join_room(f"user_{settings.user_id}")
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
     return Runtime(settings, store, client, leases, journal, demo_options, secret, error,
-                   journal_notice=opened.notice)
+                   journal_notice=opened.notice, reads=ReadState(journal, settings.max_viewers))
 
 
 @st.cache_data(ttl=5, show_spinner=False)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from realtime import bridge, views
 from realtime.models import Snapshot, Vulnerability
+from realtime.viewer import zone
 from realtime.whatsnew_panel import triage_control
 
 # The findings tables: "open" (the finding's page) first; a URL is text, never a link.
@@ -26,11 +27,11 @@ LONG = ("remediation", "evidence", "details", "description")  # shown in a code 
 def finding_details(v: Vulnerability, last_seen: float | None = None) -> list[tuple[str, str]]:
     """(label, text) for every field of a finding that is set, for a details area (shown as
     plain text: every value is untrusted); `last_seen`: when it was last received."""
-    extras = {**(v.extras or {}), "description": v.description}
+    extras, here = {**(v.extras or {}), "description": v.description}, zone()  # times in the viewer's zone, named
     rows = [("id", v.id), ("severity", v.severity), ("title", v.title), ("url", v.url or ""),
             ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
-            ("found at", views.clock(v.found_at)), ("last seen", views.clock(last_seen)), ("new", views.badge(v)),
-            ("fingerprint", v.fingerprint or ""), ("first seen", views.clock(v.first_seen_at)),
+            ("found at", views.clock(v.found_at, here)), ("last seen", views.clock(last_seen, here)), ("new", views.badge(v)),
+            ("fingerprint", v.fingerprint or ""), ("first seen", views.clock(v.first_seen_at, here)),
             ("previous scan", v.previous_scan_id or ""), ("triage", views.triage_text(v.triage))]
     rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]
     return [(label, views.visible(text)) for label, text in rows if text]  # a U+202E shown, not obeyed
@@ -76,7 +77,7 @@ def show_finding(snap: Snapshot, v: Vulnerability) -> None:
                      label=f"Target: {views.literal(target)} — every scan of it")
     last = snap.vulnerabilities.last_seen.get(v.id, v.found_at)
     first = v.first_seen_at or v.found_at  # the gateway's registry knows earlier scans too
-    st.caption(f"First seen {views.clock(first)} · last seen {views.clock(last)}"
+    st.caption(f"First seen {views.clock(first, zone())} · last seen {views.clock(last, zone())}"
                + (" (received again)" if last != v.found_at else ""))
     with st.container(border=True):
         show_details(finding_details(v, last))

@@ -45,6 +45,14 @@ class DashboardOptions:
         0.25, "BUGHUNT_SNAPSHOT_INTERVAL",
         "Seconds viewers share one snapshot of the store (and the tables and charts made from it) while "
         "events keep arriving; 0: every refresh of every viewer sees the newest.")
+    public_url: str = setting(
+        "", "BUGHUNT_PUBLIC_URL",
+        "The dashboard's address as people reach it (e.g. `https://bughunt.example.com` behind a proxy), for "
+        "share links; unset: the address the browser shows.")
+    max_viewers: int = setting(
+        1_000, "BUGHUNT_MAX_VIEWERS",
+        "Viewers (signed-in users, else browsers) whose read flags are kept in memory; the others' are in the "
+        "journal and loaded again when they come back.")
 
 
 @dataclass(frozen=True)

@@ -179,8 +179,8 @@ def _pings(client):
 class StreamlitProcess:
     """`streamlit run app.py` as a real process on a free loopback port."""
 
-    def __init__(self, env: dict[str, str]):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], port: int | None = None):
+        self.port = port or free_port()  # a restart on the same port is the same origin (localStorage)
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BUGHUNT_")}
         full_env.update({"BUGHUNT_JOURNAL": ":memory:", **env})

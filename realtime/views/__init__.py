@@ -26,6 +26,8 @@ from realtime.views.scans import (
     lost_note,
     lost_scans,
     phase_spans,
+    scan_choices,
+    scan_label,
     scans_by_start,
     scans_frame,
     status_text,
@@ -55,7 +57,8 @@ from realtime.views.targets import (
     targets,
     targets_frame,
 )
-from realtime.views.text import TYPE_ICONS, ago, clock, literal, shown, span, type_icon, visible
+from realtime.views.text import TYPE_ICONS, ago, literal, shown, span, type_icon, visible
+from realtime.views.times import clock, file_stamp, iso_utc, time_of_day, when, zone_name, zone_of
 from realtime.views.toasts import new_records, plan_toasts
 from realtime.views.whatsnew import (
     DEFAULT_SHOW,
@@ -79,6 +82,7 @@ __all__ = [
     "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
     "stuck_note", "to_csv",
     "to_json", "type_icon", "visible",
+    "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",
     "DEFAULT_SHOW", "SHOW", "SHOW_LABELS", "badge", "diff_line", "diff_rows", "iso_z", "kind", "triage_text",
     "EmptyState", "finding_missing", "no_findings", "no_scans", "target_missing",
     "SCAN_ID_SHOWN", "find_finding", "finding_url", "scan_url", "target_url",

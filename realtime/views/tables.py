@@ -5,7 +5,6 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -14,7 +13,8 @@ import pyarrow as pa
 from realtime.models import EventRecord, Snapshot, Vulnerability
 from realtime.views.links import finding_url
 from realtime.views.memo import per_snapshot
-from realtime.views.text import clock, shown
+from realtime.views.text import shown
+from realtime.views.times import exported, iso_utc, utc_datetime
 from realtime.views.whatsnew import DEFAULT_SHOW, EXPORT_COLUMNS, SHOW, kind, whatsnew_cells
 
 FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type", "found at", "id", "scan_id", "new",
@@ -76,7 +76,7 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
         extras, cells = {**(v.extras or {}), "description": v.description}, whatsnew_cells(v)
         table.append((v.severity, v.title, (scan.name if scan else None) or v.scan_id,
                       (scan.target if scan else None) or "", v.url or "", v.cvss_score,
-                      v.vulnerability_type or "", datetime.fromtimestamp(v.found_at), v.id, v.scan_id,
+                      v.vulnerability_type or "", utc_datetime(v.found_at), v.id, v.scan_id,
                       *cells[:2], *(extra_text(extras.get(name)) for name in EXTRA_COLUMNS.values()),
                       *cells[2:]))
     return pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS) + list(EXPORT_COLUMNS))
@@ -157,7 +157,7 @@ def event_rows(snap: Snapshot, names: tuple[str, ...] = (), scan_id: str = "", l
         if (names and r.event not in names) or (scan_id and data.get("scan_id") != scan_id) or \
                 (public and (data.get("user_id") is not None or not isinstance(r.data, dict))):
             continue
-        rows.append({"#": r.index, "time": clock(r.at), "seq": r.seq, "event": shown(r.event),
+        rows.append({"#": r.index, "time": utc_datetime(r.at), "seq": r.seq, "event": shown(r.event),
                      "data": shown(r.data) if isinstance(r.data, str) else json.dumps(r.data, default=str)})
         if len(rows) == limit:
             break
@@ -178,16 +178,17 @@ def csv_safe(value: Any) -> Any:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.map(csv_safe).to_csv(index=False).encode()
+    return exported(frame).map(csv_safe).to_csv(index=False).encode()
 
 
 def to_json(frame: pd.DataFrame) -> bytes:
-    return frame.to_json(orient="records", date_format="iso", indent=1).encode()
+    return exported(frame).to_json(orient="records", indent=1).encode()
 
 
 def events_jsonl(records: Sequence[EventRecord]) -> bytes:
     out = io.StringIO()
     for r in records:
-        out.write(json.dumps({"index": r.index, "seq": r.seq, "event": r.event, "at": r.at, "data": r.data},
+        out.write(json.dumps({"index": r.index, "seq": r.seq, "event": r.event, "at": r.at, "time": iso_utc(r.at),
+                              "data": r.data},
                              default=str) + "\n")
     return out.getvalue().encode()

@@ -193,7 +193,7 @@ def test_dashboard_restart_keeps_scans_findings_and_read_flags(gateway, page, tm
     finally:
         app.stop()
     gateway.stop()  # what comes back must come from the journal alone
-    app = StreamlitProcess(env)
+    app = StreamlitProcess(env, port=app.port)  # the same address: the same browser, the same read flags
     try:
         page.goto(app.url)
         expect(page.get_by_text("Kept scan", exact=True)).to_be_visible(timeout=TIMEOUT)
