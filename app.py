@@ -1,7 +1,7 @@
 """Bug Hunt Monitor — `streamlit run app.py`.
 
 Streamlit finds `app` here and serves the dashboard (dashboard_app.py) behind realtime.guard:
-no framing by other sites, WebSocket from the dashboard's own origin only; and the change route
+no framing by other sites, WebSocket from the dashboard's own origin only; and the change socket
 that tells tabs when to rerun (realtime/push.py). Run as a script
 (e.g. by Streamlit's AppTest), this file runs the dashboard itself."""
 import asyncio
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import WebSocketRoute
 
 from realtime import bridge, push
 from realtime.guard import DashboardGuard
@@ -32,5 +32,5 @@ async def lifespan(_app):
 if __name__ == "__main__":
     runpy.run_path(str(DASHBOARD), run_name="__main__")
 else:
-    app = st.App(str(DASHBOARD), lifespan=lifespan, routes=[Route(push.PATH, push.FEED.endpoint)],  # the change route
+    app = st.App(str(DASHBOARD), lifespan=lifespan, routes=[WebSocketRoute(push.PATH, push.FEED.socket)],  # the change socket
                  middleware=[Middleware(DashboardGuard)])

@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, views
+from realtime.viewer import identify, me as last_viewer
 from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
@@ -18,15 +19,19 @@ if refusal:
     st.stop()
 if shared:
     st.session_state[bridge.READ_ONLY] = True
-    bridge.run_page(st.navigation([st.Page("pages/scan.py", title="Scan", url_path="scan", default=True)],
-                                  position="hidden"))
+    bridge.run_page(st.navigation(bridge.shared_pages(), position="hidden"))
     st.stop()
 if bridge.login_required():
     st.title("Bug Hunt Monitor")
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
-nav = st.navigation(bridge.app_pages(rt.snapshot().unread))
+me = last_viewer()  # whose read flags, as last identified (this tab's own id until the browser's comes)
+nav = st.navigation(bridge.app_pages(rt.reads.unread(rt.snapshot(), me)))
+# The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
+# asked for before the browser has the page list names the main script and lands on the Dashboard.
+if identify() != me:
+    st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
 
 
 @bridge.live("toasts", "connection", "notifications")
@@ -51,7 +56,7 @@ def sidebar_live() -> None:
     outcome = st.session_state.get(bridge.RECONNECT_OUTCOME)
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
-    st.caption(f"{snap.unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    st.caption(f"{rt.reads.unread(snap, me)} unread notifications · {len(views.active_scans(snap))} active scans")
     st.caption(bridge.live_note(rt, refresh))
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")

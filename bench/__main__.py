@@ -26,6 +26,7 @@ BENCHMARKS = [
     ("attack", []),
     ("stalled", []),
     ("statedb", []),
+    ("registry", []),
     ("journal", []),
     ("pages", []),
     ("alerts", []),

@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, views
+from realtime.viewer import me, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -18,7 +19,7 @@ FINDINGS = ("total_vulnerabilities", "critical_count")  # more of these is bad n
 
 @bridge.live("scans", "findings", "notifications", "metrics")
 def live() -> None:
-    snap = rt.snapshot()
+    snap, here = rt.snapshot(), zone()
     now = time.time()
     for col, (label, key) in zip(st.container(key="stat_cards").columns(4), CARDS):  # views/style.py: phones
         card = views.stat_card(snap, label, key)
@@ -32,7 +33,8 @@ def live() -> None:
         with st.container(border=True):  # few elements per card: each costs every viewer every tick
             st.page_link(bridge.scan_page(), query_params={"id": scan.scan_id},
                          label=f"**{views.literal(scan.name or scan.scan_id)}** · started "
-                               f"{views.clock(scan.started_at)[11:]}", icon=":material/troubleshoot:")
+                               f"{views.time_of_day(scan.started_at, here)} ({views.ago(now - scan.started_at)})",
+                         icon=":material/troubleshoot:")
             st.progress(min(scan.progress, 100) / 100, text=f"{scan.progress:.0f}%")
             # Each field after a label of its own: right-to-left text in two neighbouring fields would
             # otherwise read as one run, and the fields would swap places on screen.
@@ -44,18 +46,19 @@ def live() -> None:
                 st.badge(stuck, color="orange")
     if len(scans) > ACTIVE_CARDS:
         st.caption(f"and {len(scans) - ACTIVE_CARDS} more on the Scans page")
-    lost_contact(snap)
+    lost_contact(snap, here)
 
     st.subheader("Latest notifications")
     if not snap.notifications:
         st.caption("No notifications yet")
     for n in snap.notifications[:5]:
+        read = rt.reads.is_read(n, me())
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
-                    f"· {views.ago(now - n.at)}{'' if n.read else ' · unread'}")
+                    f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")
 
 
-def lost_contact(snap) -> None:
+def lost_contact(snap, here) -> None:
     """Scans that were under way when the gateway's stream lost them: named, not left running."""
     lost = views.lost_scans(snap)
     if not lost:
@@ -63,7 +66,7 @@ def lost_contact(snap) -> None:
     st.subheader("Lost contact")
     for scan in lost[:ACTIVE_CARDS]:
         st.warning(f"**{views.literal(scan.name or scan.scan_id)}** · {scan.progress:.0f}% · "
-                   f"{views.literal(views.lost_note(scan))}", icon=":material/link_off:")
+                   f"{views.literal(views.lost_note(scan, here))}", icon=":material/link_off:")
     if len(lost) > ACTIVE_CARDS:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 

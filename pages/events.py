@@ -6,11 +6,13 @@ import time
 import streamlit as st
 
 from realtime import bridge, debug, protocol, troubleshoot, views
+from realtime.viewer import time_column, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Live events")
-names = st.multiselect("Event", [*protocol.SERVER_EVENTS, protocol.CONNECTION_STATUS], placeholder="All events")
+names = st.multiselect("Event", [*protocol.SERVER_EVENTS, protocol.CONNECTION_STATUS], placeholder="All events",
+                       key="event", bind="query-params")  # in the URL: shareable, bookmarkable
 paused = st.toggle("Pause", help="Freeze the list to read it; events keep arriving in the background.")
 if paused:
     bridge.cursor(bridge.EVENTS_FROZEN, rt.snapshot())
@@ -52,13 +54,14 @@ def live() -> None:
     st.subheader("Events")
     rows = views.event_rows(snap, tuple(names))
     if rows:
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(rows, hide_index=True, column_config={"time": time_column("time")})
     else:
         st.info("No events yet")
 
     st.subheader("Rejected events")
     if snap.rejected:
-        st.dataframe([{"time": views.clock(r.at), "event": views.shown(r.event), "reason": views.shown(r.reason),
+        st.dataframe([{"time": views.clock(r.at, zone()), "event": views.shown(r.event),
+                       "reason": views.shown(r.reason),
                        "payload": views.shown(r.payload)} for r in snap.rejected], hide_index=True)
     else:
         st.caption("None: every event received was valid")
@@ -83,7 +86,7 @@ on = st.toggle("Show the debug log in this tab", key="show_debug_log",
 
 @st.fragment(run_every=bridge.refresh_seconds() if on else None)
 def debug_log() -> None:
-    lines = [{"time": views.clock(line.at), "level": line.level, "source": line.source,
+    lines = [{"time": views.clock(line.at, zone()), "level": line.level, "source": line.source,
               "message": views.shown(line.message)}
              for line in reversed(debug.lines()[-500:])]
     st.dataframe(lines, hide_index=True)
@@ -94,7 +97,7 @@ if on:
 
 st.download_button("Export event log (JSON Lines)",
                    lambda: views.events_jsonl(list(reversed(rt.store.snapshot().events))),
-                   f"events-{time.strftime('%Y%m%d-%H%M%S')}.jsonl", "application/x-ndjson", on_click="ignore",
+                   f"events-{views.file_stamp()}.jsonl", "application/x-ndjson", on_click="ignore",
                    help="The event log as of the click, oldest first")
 
 if rt.settings.send_form:  # it acts with the dashboard's own token: for the dashboard's admins only

@@ -4,37 +4,48 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
+from realtime.viewer import me, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Notifications")
 left, right = st.columns([4, 1])
-types = left.multiselect("Type", list(protocol.NOTIFICATION_TYPES), placeholder="All types")
+types = left.multiselect("Type", list(protocol.NOTIFICATION_TYPES), placeholder="All types", key="type",
+                         bind="query-params")  # the filter lives in the URL: shareable, bookmarkable
 size = rt.settings.feed_items
 page = right.number_input("Page", min_value=1, value=1, step=1, help=f"{size} per page, newest first")
 
 
+def mark(viewer, ids, snap) -> None:
+    rt.reads.mark(viewer, ids, snap)  # committed to the journal when this returns
+    st.session_state[bridge.MARKED] = True
+
+
 @bridge.live("notifications")
 def live() -> None:
-    snap = rt.snapshot()
+    if st.session_state.pop(bridge.MARKED, False):
+        st.rerun(scope="app")  # a click reruns this fragment only: the navigation's count follows too
+    snap, viewer, here = rt.snapshot(), me(), zone()
     now = time.time()
     shown = views.matching_notifications(snap, tuple(types))
     paging = views.Paging.of(len(shown), size, page)
     top, button = st.columns([4, 1])
-    top.caption(f"{snap.unread} unread · {len(snap.notifications)} in all")
-    button.button("Mark all as read", disabled=not snap.unread, on_click=rt.store.mark_read)
+    top.caption(f"{rt.reads.unread(snap, viewer)} unread · {len(snap.notifications)} in all")
+    unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
+    button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(viewer, unread_shown, snap),
+                  help="Every notification the type filter shows, for you only")
     if not shown:
         st.info("No notifications yet")
     for n in paging.of_items(shown):
         with st.container(border=True):
             text, action = st.columns([5, 1])
-            state = "" if n.read else "🔵 unread · "
+            read = rt.reads.is_read(n, viewer)
+            state = "" if read else "🔵 unread · "
             title = f"**{views.literal(n.title)}** — " if n.title else ""
             text.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message, 2000)}")
-            text.caption(f"{state}{n.type} · {views.clock(n.at)} ({views.ago(now - n.at)})")
-            if not n.read:
-                action.button("Mark read", key=f"read-{n.id}", on_click=rt.store.mark_read,
-                              args=([n.id],))
+            text.caption(f"{state}{n.type} · {views.when(n.at, now, here)}")
+            if not read:
+                action.button("Mark read", key=f"read-{n.id}", on_click=mark, args=(viewer, [n.id], snap))
     if paging.label:
         st.caption(f"Showing {paging.label}")
 

@@ -5,7 +5,8 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, protocol, views
-from realtime.finding_panel import finding_panel
+from realtime.finding_panel import FINDING_COLUMNS, finding_panel
+from realtime.viewer import page_url, time_column, zone
 from realtime.whatsnew_panel import scan_comparison, show_filter
 
 bridge.take_routing()
@@ -16,10 +17,11 @@ if not scan_id:
     st.title("Scan detail")
     scans = views.scans_by_start(rt.snapshot())
     if not scans:
-        st.info("No scans yet")
+        bridge.teach(views.no_scans(rt.snapshot().connection.url))
         st.stop()
-    chosen = st.selectbox("Scan", [s.scan_id for s in scans], index=None, placeholder="Choose a scan",
-                          format_func=lambda sid: views.visible(f"{rt.snapshot().scans[sid].name or sid} ({sid})"))
+    chosen = st.selectbox("Scan", views.scan_choices(scans, st.session_state.get("pick_scan")), index=None,
+                          placeholder="Choose a scan", key="pick_scan",  # a key: new scans keep the choice
+                          format_func=lambda sid: views.scan_label(rt.snapshot(), sid))
     if chosen:
         st.query_params["id"] = chosen
         st.rerun()
@@ -35,7 +37,7 @@ def live() -> None:
     if bridge.read_only() and bridge.shared_scan()[1]:
         st.rerun()  # the link expired or was refused: app.py says so, and nothing updates any more
     rt.leases.renew(f"scan_{scan_id}")
-    snap = rt.snapshot()
+    snap, here = rt.snapshot(), zone()
     now = time.time()
     scan = snap.scans.get(scan_id)
     if scan is None:
@@ -44,7 +46,10 @@ def live() -> None:
         return
     st.title(views.literal(scan.name or scan.scan_id))
     st.caption(f"{views.literal(scan.target or '')} · scan id {views.literal(scan.scan_id)} · "
-               f"started {views.clock(scan.started_at)}")
+               f"started {views.when(scan.started_at, now, here)}")
+    if scan.target and not bridge.read_only():
+        st.page_link(bridge.target_page(), query_params={"name": scan.target}, icon=":material/language:",
+                     label="Every scan of this target")
     a, b, c, d = st.columns(4)
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
@@ -61,8 +66,8 @@ def live() -> None:
     if scan.status == "failed":
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
     if scan.status == protocol.LOST_CONTACT:
-        st.warning(views.literal(views.lost_note(scan)), icon=":material/link_off:")
-    if ended := controls.ended_note(scan):
+        st.warning(views.literal(views.lost_note(scan, here)), icon=":material/link_off:")
+    if ended := controls.ended_note(scan, here):
         st.warning(views.literal(ended), icon=":material/block:")
     if not bridge.read_only():  # a share link shows the scan, never acts on it
         scan_controls(scan, now)
@@ -78,7 +83,7 @@ def live() -> None:
 
     st.subheader("Findings")
     size = rt.settings.table_rows
-    filters = ((), scan_id, "", show_filter("scan_show"))
+    filters = ((), scan_id, "", "", show_filter("scan_show"))
     count = len(views.matching_findings(snap, *filters))
     if not count:
         st.caption("No findings match" if scan.vulnerability_count else "No findings yet")
@@ -86,14 +91,16 @@ def live() -> None:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
         columns = ("severity", "new", "title", "url", "cvss", "type", "cve", "extracted", "found at", "triage", "id")
+        if not bridge.read_only():  # a share link opens this scan alone
+            columns = ("open", *columns)
         st.dataframe(views.findings_page(snap, filters, 1, size, columns), hide_index=True,
-                     column_config={"url": st.column_config.TextColumn("url")})  # text: never a link
+                     column_config={**FINDING_COLUMNS, "found at": time_column("found at")})
         finding_panel(views.matching_findings(snap, *filters)[:size], "scan_finding")
 
     st.subheader("Events")
     rows = views.event_rows(snap, (), scan_id, 200, bridge.read_only())
     if rows:
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(rows, hide_index=True, column_config={"time": time_column("time")})
     else:
         st.caption(views.events_gone_note(snap, scan))
 
@@ -132,6 +139,5 @@ if auth is not None and not bridge.read_only():
                                 value=24)
         if st.button("Create link"):
             token = auth.mint(f"share-{scan_id}"[:64], "viewer", [scan_id], ttl=int(hours) * 3600)
-            st.code(f"/scan?id={scan_id}&token={token}", language=None)
-            st.caption("Anyone with this link sees this scan only, until it expires. Prefix it with this "
-                       "dashboard's address.")
+            st.code(page_url(rt.settings.public_url, "scan", {"id": scan_id, "token": token}), language=None)
+            st.caption("Anyone with this link sees this scan only, until it expires.")

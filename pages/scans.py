@@ -1,29 +1,45 @@
-"""Scans: every scan with status filter, and a form to start one."""
+"""Scans: every scan (each links to its page) with status and target filters, and a form to
+start one."""
 import time
 
 import streamlit as st
 
 from realtime import bridge, controls, protocol, views
+from realtime.viewer import target_filter, time_column
 
 bridge.take_routing()
 rt = bridge.runtime()
 st.title("Scans")
-statuses = st.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses")
+left, right = st.columns(2)
+statuses = left.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses", key="status",
+                           bind="query-params")  # in the URL: shareable, bookmarkable
+target = target_filter(right, views.targets(rt.snapshot()))
+if target:
+    st.page_link(bridge.target_page(), query_params={"name": target}, icon=":material/language:",
+                 label="Every scan of this target over time, with findings by severity")
+# The scan id (a link into the scan) first, and the status wide enough for "running (possibly stuck)".
+COLUMNS = ("open", "status", "name", "target", "progress", "phase", "started", "duration", "findings", "last event")
 
 
 @bridge.live("scans")
 def live() -> None:
     snap = rt.snapshot()
-    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses))
+    if not snap.scans:
+        bridge.teach(views.no_scans(snap.connection.url))
+        return
+    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses), target or "")
     st.caption(f"{len(frame)} of {len(snap.scans)} scans")
     if lost := views.lost_scans(snap):
         st.warning(f"{len(lost)} scans lost contact: " + "; ".join(
             f"{views.literal(scan.name or scan.scan_id)} ({views.literal(views.lost_note(scan))})" for scan in lost[:5])
             + (f"; and {len(lost) - 5} more" if len(lost) > 5 else ""), icon=":material/link_off:")
-    st.dataframe(frame, hide_index=True, column_config={
-        "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%"),
-        "started": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
-        "scan_id": st.column_config.TextColumn("scan id"),
+    st.dataframe(frame, hide_index=True, column_order=COLUMNS, column_config={
+        "open": st.column_config.LinkColumn("scan id", display_text=views.SCAN_ID_SHOWN, pinned=True,
+                                            alignment="left", help="Open the scan's page"),
+        "status": st.column_config.TextColumn("status", width=190),
+        "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%",
+                                                    width="small"),
+        "started": time_column("started"),
     })
 
 
@@ -53,8 +69,19 @@ def start_form(profiles: list[str]) -> None:
 
 
 st.subheader("Start a scan")
-connection = rt.snapshot().connection
-if refusal := controls.start_refusal(connection):  # known before anyone fills the form
-    st.caption(refusal)
-else:
-    start_form(list((connection.capabilities or {}).get("profiles") or ()))
+waiting = controls.start_refusal(rt.snapshot().connection) == controls.NOT_CONNECTED
+
+
+@st.fragment(run_every=bridge.refresh_seconds() if waiting else None)  # until the gateway says
+def start_section() -> None:
+    connection = rt.snapshot().connection
+    refusal = controls.start_refusal(connection)  # known before anyone fills the form
+    if waiting and refusal != controls.NOT_CONNECTED:
+        st.rerun()  # decided: drawn once more, without the timer
+    if refusal:
+        st.caption(refusal)
+    else:
+        start_form(list((connection.capabilities or {}).get("profiles") or ()))
+
+
+start_section()

@@ -1,10 +1,9 @@
 """Vulnerabilities: live table (paged) with filters, severity chart, CSV/JSON export."""
-import time
-
 import streamlit as st
 
 from realtime import bridge, protocol, views
-from realtime.finding_panel import finding_panel
+from realtime.finding_panel import FINDING_COLUMNS, finding_panel
+from realtime.viewer import from_url, target_filter, time_column, to_url
 from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
@@ -12,14 +11,17 @@ rt = bridge.runtime()
 PAGE_KEY = "vulnerabilities_page"
 st.title("Vulnerabilities")
 snap = rt.snapshot()
-f1, f2, f3, f4 = st.columns([2, 2, 3, 1])
-severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities")
-scans = views.scans_by_start(snap)
-scan_id = f2.selectbox("Scan", [""] + [s.scan_id for s in scans],
-                       format_func=lambda sid: "All scans" if not sid
-                       else views.visible(f"{snap.scans[sid].name or sid} ({sid})") if sid in snap.scans else sid)
-text = f3.text_input("Search", placeholder="title, URL, target, type, CVE")
-filters = (tuple(severities), scan_id or "", text.strip(), show_filter("show"))
+f1, f2, f5, f3, f4 = st.columns([2, 2, 2, 3, 1])
+# Filters live in the URL (shareable, bookmarkable); keys keep each choice while scans arrive.
+severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities", key="severities",
+                            bind="query-params")
+chosen = from_url("scan", protocol.ID_RE.match)
+scan_id = f2.selectbox("Scan", views.scan_choices(views.scans_by_start(snap), chosen, everything=True), key="scan",
+                       format_func=lambda sid: views.scan_label(snap, sid))
+to_url("scan", scan_id)
+target = target_filter(f5, views.targets(snap))
+text = f3.text_input("Search", placeholder="title, URL, target, type, CVE", key="q", bind="query-params")
+filters = (tuple(severities), scan_id or "", text.strip(), target, show_filter("show"))
 size = rt.settings.table_rows
 # The box shows the page shown: a number past the last page (typed, or left from a longer list)
 # becomes the last page before the box is drawn.
@@ -37,19 +39,19 @@ def live() -> None:
     frame = views.findings_page(snap, filters, paging.number, size)
     st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"
                + (f" · showing {paging.label}" if paging.label else ""))
-    if not frame.num_rows:
-        st.info("No findings match" if len(snap.vulnerabilities) else "No findings yet")
+    if not snap.vulnerabilities:
+        bridge.teach(views.no_findings(snap.connection.url))
+    elif not frame.num_rows:
+        st.info("No findings match the filters")
     else:
-        st.dataframe(frame, hide_index=True, column_config={
-            "url": st.column_config.TextColumn("url"),  # shown as text: never a clickable link
-            "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
-        })
+        st.dataframe(frame, hide_index=True, column_config={**FINDING_COLUMNS, "found at": time_column("found at")})
         finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
 
 @bridge.live("findings", every=bridge.chart_seconds(rt))
 def chart() -> None:
-    st.subheader("By severity" + (" (filtered)" if any(filters) else ""))
+    filtered = any(filters[:4]) or set(filters[4]) != set(views.DEFAULT_SHOW)
+    st.subheader("By severity" + (" (filtered)" if filtered else ""))
     st.plotly_chart(views.severity_figure(rt.snapshot(), filters), key="severity")
 
 left, right = st.columns([3, 1])
@@ -68,9 +70,9 @@ def export(kind):
     return build
 
 
-stamp = time.strftime("%Y%m%d-%H%M%S")
+stamp = views.file_stamp()
 c1, c2, _ = st.columns([1, 1, 4])
 c1.download_button("Export CSV", export("csv"), f"findings-{stamp}.csv", "text/csv", on_click="ignore",
-                   help="Every finding matching the filters, as of the click; cells that start like a "
-                        "spreadsheet formula are quoted.")
+                   help="Every finding matching the filters, as of the click; times in UTC (ISO 8601); cells that "
+                        "start like a spreadsheet formula are quoted.")
 c2.download_button("Export JSON", export("json"), f"findings-{stamp}.json", "application/json", on_click="ignore")

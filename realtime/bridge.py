@@ -10,11 +10,12 @@ import os
 import secrets
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from realtime import debug, push, troubleshoot
+from realtime import debug, push, troubleshoot, views
 from realtime.auth import Authenticator, AuthError, for_gateway, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
@@ -30,6 +31,7 @@ from realtime.options import (
     StoreOptions,
     from_env,
 )
+from realtime.readstate import ReadState
 from realtime.store import EventStore, Snapshot
 
 log = logging.getLogger("bughunt.dashboard")
@@ -47,6 +49,7 @@ class Runtime:
     error: str | None = None  # a setting that could not be read, shown instead of a traceback
     demo: RunningGateway | None = None  # the demo gateway, once started
     journal_notice: str | None = None  # a journal that could not be used at start (moved aside, ...)
+    reads: ReadState = dataclasses.field(default_factory=ReadState)  # read flags per viewer
 
     def journal_problems(self) -> list[str]:
         """What the journal cannot do, for the sidebar and Live events (empty: all is well)."""
@@ -88,9 +91,12 @@ class Runtime:
 
 REFRESH = "refresh"  # this tab's refresh interval (the sidebar slider)
 READ_ONLY = "read_only"  # this tab opened a share link: one scan, no actions
-SCAN_PAGE = "scan_page"  # the Scan detail page object, for links
+SCAN_PAGE = "scan_page"  # the page objects that links lead to (see linked_page)
+FINDING_PAGE = "finding_page"
+TARGET_PAGE = "target_page"
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
+MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
 RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
@@ -126,13 +132,34 @@ def live_note(rt: Runtime, refresh: float) -> str:
 
 # ---- pages and routing -----------------------------------------------------------------------
 
+PAGES = Path(__file__).resolve().parent.parent / "pages"  # absolute: a page run alone (AppTest) links too
+LINKED_PAGES = {  # session key → the page: the pages links lead to
+    SCAN_PAGE: dict(page=PAGES / "scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan"),
+    TARGET_PAGE: dict(page=PAGES / "target.py", title="Targets", icon=":material/language:", url_path="target"),
+    # reached from a finding's link only: without one it has nothing to show
+    FINDING_PAGE: dict(page=PAGES / "finding.py", title="Finding", icon=":material/bug_report:", url_path="finding",
+                       visibility="hidden"),
+}
+
+
+def linked_page(key: str) -> st.Page:
+    """A page that links lead to; one object per session, as links made from it skip a
+    file-system lookup per link per tick."""
+    if key not in st.session_state:
+        st.session_state[key] = st.Page(**LINKED_PAGES[key])
+    return st.session_state[key]
+
+
 def scan_page() -> st.Page:
-    """The Scan detail page; one object per session, as links made from it skip a file-system
-    lookup per link per tick (pages link to scans)."""
-    if SCAN_PAGE not in st.session_state:
-        st.session_state[SCAN_PAGE] = st.Page(
-            "pages/scan.py", title="Scan detail", icon=":material/troubleshoot:", url_path="scan")
-    return st.session_state[SCAN_PAGE]
+    return linked_page(SCAN_PAGE)
+
+
+def finding_page() -> st.Page:
+    return linked_page(FINDING_PAGE)
+
+
+def target_page() -> st.Page:
+    return linked_page(TARGET_PAGE)
 
 
 def app_pages(unread: int = 0) -> list[st.Page]:
@@ -141,12 +168,25 @@ def app_pages(unread: int = 0) -> list[st.Page]:
         st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
         st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
         scan_page(),
+        target_page(),
         st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
                 url_path="vulnerabilities"),
+        finding_page(),
         st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
                 icon=":material/notifications:", url_path="notifications"),
         st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
     ]
+
+
+def shared_pages() -> list[st.Page]:
+    """A share link's navigation: the Scan page at /scan (where its links point), and a main page
+    that sends an older link (`/?id=…&token=…`) there."""
+    return [st.Page(to_shared_scan, title="Shared scan", default=True),
+            st.Page("pages/scan.py", title="Scan", url_path="scan")]
+
+
+def to_shared_scan() -> None:
+    st.switch_page("pages/scan.py", query_params=st.query_params.to_dict())
 
 
 _routing = threading.local()  # `by_app` is True while app.py's navigation runs a page
@@ -191,7 +231,7 @@ def _environment() -> Mapping[str, str]:
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
     rt = build_runtime(_environment())
-    push.FEED.attach(rt.store, rt.settings.push_min_interval)  # the change route follows this store
+    push.FEED.attach(rt.store, rt.settings.push_min_interval)  # the change socket follows this store
     atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
     try:
         return rt.start()
@@ -241,7 +281,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     renewal = max(settings.refresh_seconds, settings.push_heartbeat if settings.push else 0.0)
     leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds, 2 * renewal))
     return Runtime(settings, store, client, leases, journal, demo_options, secret, error,
-                   journal_notice=opened.notice)
+                   journal_notice=opened.notice, reads=ReadState(journal, settings.max_viewers))
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -302,6 +342,15 @@ def login_required() -> bool:
     except Exception:  # noqa: BLE001 - no secrets file
         configured = False
     return configured and not getattr(st.user, "is_logged_in", False)
+
+
+def teach(empty: views.EmptyState) -> None:
+    """An empty page says why, and the one command that gives it something."""
+    st.info(empty.message, icon=":material/lightbulb:")
+    if empty.command:
+        st.code(empty.command, language="bash", wrap_lines=True)
+    if empty.note:
+        st.caption(empty.note)
 
 
 def cursor(key: str, start: Any) -> Any:

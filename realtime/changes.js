@@ -1,108 +1,142 @@
 // The change watcher of one live area (realtime/live.py mounts it in each live fragment).
-// It long-polls the change route with the ticket of the area's latest render and reruns the
-// area (a trigger value) when the route answers with a newer version, at most once per
-// `every` ms. It reports "push" once the route answers, and "polling: <why>" when it cannot
-// reach it; then it reruns the area every `refresh` ms itself (timer polling) and tries the
-// route again now and then, going back to push once it answers.
-// One loop per area, kept across renders; it stops when the area is gone.
-const loops = (globalThis.__bughuntChanges ||= new Map());
+// Components v2 render in the page, so every area of a tab shares this window's one hub and its
+// ONE WebSocket to the change socket (realtime/push.py): a WebSocket is not one of the browser's
+// six HTTP connections per host, so any number of tabs works. Each render of an area sends the
+// socket a watch (the area's fresh ticket, and the version its render shows); the socket says
+// when that version moved, and the area reruns (a trigger value), at most once per `every` ms.
+// Each area reports "push" once the socket says hello, and "polling: <why>" while it cannot
+// reach it; then the area reruns every `refresh` ms itself (timer polling) while the hub tries
+// the socket again now and then, going back to push once it answers.
+const hub = (globalThis.__bughuntChanges ||= {
+  areas: new Map(), ws: null, up: false, failures: 0, url: null,
+  busy: null, until: 0, drawn: 0, settled: false,
+});
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // One rerun at a time per tab: a trigger sent while the page or another area runs interrupts
 // that run (its output and its trigger are lost). A watcher is the last element of its area, so
 // its render comes at the end of the area's run: a trigger waits until no watcher has rendered
 // for QUIET ms (FIRST_QUIET at page load, when the rest of the page runs on after the areas),
 // and for the rerun it caused to render, BUSY ms at most.
-const tab = (globalThis.__bughuntTurns ||= { busy: null, until: 0, drawn: 0, settled: false });
 const QUIET = 60, FIRST_QUIET = 1000, BUSY = 2000;
+const HELLO = 5000;  // ms for the socket to say hello: a proxy's silent stand-in counts as refused
 
-async function fire(loop, name, value) {
-  const waiting = () => (tab.busy && Date.now() < tab.until) ||
-    Date.now() - tab.drawn < (tab.settled ? QUIET : FIRST_QUIET);
-  while (waiting() && !loop.stopped) await sleep(15);
-  if (loop.stopped) return;
-  Object.assign(tab, { busy: loop, until: Date.now() + BUSY, settled: true });
-  loop.trigger(name, value);
+async function fire(area, name, value) {
+  const waiting = () => (hub.busy && Date.now() < hub.until) ||
+    Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET);
+  while (waiting() && !area.stopped) await sleep(15);
+  if (area.stopped) return;
+  Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true });
+  area.trigger(name, value);
 }
 
 export default function (component) {
   const { data, key, setTriggerValue } = component;
-  let loop = loops.get(key);
-  if (!loop) {
-    loop = { since: -1, last: 0, stopped: false, mounted: true, sends: 0 };
-    loops.set(key, loop);
-    loop.data = data;
-    run(loop);
+  let area = hub.areas.get(key);
+  if (!area) {
+    area = { key, last: 0, stopped: false, sends: 0, pending: false, refused: null };
+    hub.areas.set(key, area);
+    area.data = data;
+    poll(area);
   }
-  Object.assign(loop, { data, trigger: setTriggerValue, mounted: true });
-  tab.drawn = Date.now();
-  if (tab.busy === loop) tab.busy = null;  // its run is over
-  sync(loop);
+  Object.assign(area, { data, trigger: setTriggerValue, mounted: true, refused: null });
+  hub.drawn = Date.now();
+  if (hub.busy === area) hub.busy = null;  // its run is over
+  hub.url = new URL(data.url, location.href).href.replace(/^http/, "ws");
+  if (!hub.ws) connect();
+  send({ watch: key, ticket: data.ticket, since: data.since });
+  if (hub.up) report(area, "push");
+  sync(area);
   return () => {
-    loop.mounted = false;
+    area.mounted = false;
     setTimeout(() => {
-      if (!loop.mounted) {  // not rendered again: the area is gone
-        loop.stopped = true;
-        loop.abort && loop.abort.abort();
-        loops.delete(key);
+      if (!area.mounted) {  // not rendered again: the area is gone
+        area.stopped = true;
+        hub.areas.delete(key);
+        send({ drop: key });
       }
     }, 5000);  // a slow rerun may take a while to render it again
   };
 }
 
-// The mode this loop sees ("push", or "polling: why") goes to the server until the server's
-// render says it has it; a report lost on the way (a page rerun dropped it) is sent again.
-function report(loop, mode) {
-  if (loop.state !== mode) loop.sends = 0;
-  loop.state = mode;
-  sync(loop);
+function send(message) {
+  if (hub.up && hub.ws) hub.ws.send(JSON.stringify(message));
 }
 
-function sync(loop) {
-  if (!loop.state || loop.data.mode === loop.state || loop.stopped || loop.sends >= 3) return;
-  if (Date.now() - (loop.reportedAt || 0) < 1500) return;
-  loop.reportedAt = Date.now();
-  loop.sends += 1;
-  fire(loop, "mode", `${loop.state}|${loop.reportedAt}`);  // unique: a repeated value may not be sent
-  setTimeout(() => sync(loop), 1600);
-}
-
-async function run(loop) {
-  let failures = 0;
-  while (!loop.stopped) {
-    const d = loop.data;
-    const control = new AbortController();
-    loop.abort = control;
-    try {
-      const url = `${d.url}?ticket=${encodeURIComponent(d.ticket)}&since=${loop.since}`;
-      const answer = await fetch(url, { signal: control.signal, cache: "no-store", credentials: "same-origin" });
-      if (!answer.ok) {
-        let why = `HTTP ${answer.status}`;
-        try { why += ` ${(await answer.json()).error}`; } catch (e) { /* not JSON: a proxy's page */ }
-        throw new Error(why);
-      }
-      const { version } = await answer.json();
-      if (typeof version !== "number") throw new Error("not a change route answer");
-      failures = 0;
-      report(loop, "push");
-      const seen = loop.since === -1 ? loop.data.since : loop.since;
-      loop.since = version;
-      if (version !== seen) {
-        const wait = loop.last + loop.data.every - Date.now();
-        if (wait > 0) await sleep(wait);  // newer changes meanwhile ride on this rerun
-        loop.last = Date.now();
-        await fire(loop, "changed", version);
-      }
-    } catch (error) {
-      if (loop.stopped) break;
-      failures += 1;
-      report(loop, `polling: push unavailable (${String(error.message || error).slice(0, 120)})`);
-      loop.since = -1;
-      // Timer polling meanwhile: a rerun every refresh, and the route tried again now and then.
-      const retry = Date.now() + Math.min(30000, 1000 * 2 ** Math.min(failures, 5));
-      do {
-        await sleep(loop.data.refresh);
-        if (!loop.stopped) await fire(loop, "changed", `tick ${Date.now()}`);
-      } while (!loop.stopped && Date.now() < retry);
-    }
+function connect() {
+  let ws;
+  try {
+    ws = new WebSocket(hub.url);
+  } catch (error) {
+    return down(String(error.message || error));
   }
+  hub.ws = ws;
+  const silent = setTimeout(() => ws.close(), HELLO);
+  ws.onmessage = (event) => {
+    let message;
+    try { message = JSON.parse(event.data); } catch (error) { return; }
+    if (message.hello) {
+      clearTimeout(silent);
+      Object.assign(hub, { up: true, failures: 0 });
+      for (const area of hub.areas.values()) {
+        send({ watch: area.key, ticket: area.data.ticket, since: area.data.since });
+        report(area, "push");
+      }
+      return;
+    }
+    const area = hub.areas.get(message.key);
+    if (!area) return;
+    if (message.error) {
+      area.refused = message.error;  // this area polls until its next render brings a fresh ticket
+      report(area, `polling: push unavailable (${String(message.error).slice(0, 120)})`);
+    } else if (typeof message.version === "number") {
+      changed(area, message.version);
+    }
+  };
+  ws.onclose = (event) => {
+    clearTimeout(silent);
+    const was = hub.up;
+    Object.assign(hub, { ws: null, up: false });
+    down(was ? `the change socket closed (${event.code})` : `the change socket was refused (${event.code})`);
+  };
+}
+
+function down(why) {
+  hub.failures += 1;
+  for (const area of hub.areas.values()) report(area, `polling: push unavailable (${why})`);
+  setTimeout(() => hub.ws || connect(), Math.min(30000, 500 * 2 ** Math.min(hub.failures, 6)));
+}
+
+async function changed(area, version) {
+  if (area.pending) return;  // a rerun is on its way: newer changes ride on it
+  area.pending = true;
+  const wait = area.last + area.data.every - Date.now();
+  if (wait > 0) await sleep(wait);
+  area.last = Date.now();
+  area.pending = false;
+  await fire(area, "changed", `${version}|${Date.now()}`);  // unique, as the mode's
+}
+
+// Timer polling while the socket is down or refuses this area's ticket.
+async function poll(area) {
+  while (!area.stopped) {
+    await sleep(area.data.refresh);
+    if (!area.stopped && (!hub.up || area.refused)) await fire(area, "changed", `tick ${Date.now()}`);
+  }
+}
+
+// The mode this area sees ("push", or "polling: why") goes to the server until the server's
+// render says it has it; a report lost on the way (a page rerun dropped it) is sent again.
+function report(area, mode) {
+  if (area.state !== mode) area.sends = 0;
+  area.state = mode;
+  sync(area);
+}
+
+function sync(area) {
+  if (!area.state || area.data.mode === area.state || area.stopped || area.sends >= 3) return;
+  if (Date.now() - (area.reportedAt || 0) < 1500) return;
+  area.reportedAt = Date.now();
+  area.sends += 1;
+  fire(area, "mode", `${area.state}|${area.reportedAt}`);  // unique: a repeated value may not be sent
+  setTimeout(() => sync(area), 1600);
 }

@@ -111,7 +111,7 @@ def _newest(events: tuple, cursor: int) -> list:
 
 class Tickets:
     """Signed, short-lived permissions to hear of some kinds: minted by a script run that passed
-    the page's checks (login, share link), checked by the change route. The key is the
+    the page's checks (login, share link), checked by the change socket. The key is the
     process's own: a ticket means nothing to another process."""
 
     def __init__(self, key: bytes | None = None):

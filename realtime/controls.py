@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from realtime import protocol
 from realtime.models import ConnectionState, Scan
 from realtime.views import clock, is_stuck
+from realtime.views.times import UTC
 
 NO_TARGET = "Enter a target URL or host (e.g. https://shop.example.com)."
 LABELS = {"abandon": "Abandon scan", "cancel": "Cancel scan"}
@@ -19,11 +21,14 @@ HELP = {"abandon": "Give up on this scan: it is marked abandoned (outcome unknow
         "cancel": "Ask the launcher that started this scan to stop it: it ends as cancelled on every dashboard."}
 
 
+NOT_CONNECTED = "Starting a scan needs the gateway: not connected yet."
+
+
 def start_refusal(status: ConnectionState) -> str | None:
     """Why the Start scan form is not offered, or None to offer it."""
     caps = status.capabilities
     if caps is None:  # not connected yet; or an older gateway that does not say: it answers the form
-        return None if status.connected else "Starting a scan needs the gateway: not connected yet."
+        return None if status.connected else NOT_CONNECTED
     if not caps.get("launcher"):
         return ("This gateway has no scan launcher: scans appear here as scanners publish them "
                 "(python -m realtime.publisher, or POST /api/events).")
@@ -78,11 +83,11 @@ def request(action: str, scan_id: str, reason: str, user: str | None) -> dict[st
     return data
 
 
-def ended_note(scan: Scan) -> str | None:
+def ended_note(scan: Scan, zone: tzinfo = UTC) -> str | None:
     """"Cancelled by alice (via token 7): wrong target · 16:04:11" for a scan someone ended."""
     if scan.status not in ("cancelled", "abandoned"):
         return None
-    return (scan.error or scan.status.title()) + (f" · {clock(scan.finished_at)}" if scan.finished_at else "")
+    return (scan.error or scan.status.title()) + (f" · {clock(scan.finished_at, zone)}" if scan.finished_at else "")
 
 
 def retry_text(status: ConnectionState, now: float) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -21,11 +22,12 @@ class Findings(Sequence):
     """The findings of one snapshot, newest first. Made of the log's immutable blocks (shared
     with every other snapshot), so taking one costs O(blocks), not O(findings)."""
 
-    __slots__ = ("_blocks", "_head", "_tail", "_len")
+    __slots__ = ("_blocks", "_head", "_tail", "_len", "last_seen")
 
     def __init__(self, blocks: tuple[tuple[Vulnerability, ...], ...] = (), head: int = 0,
-                 tail: tuple[Vulnerability, ...] = ()):
+                 tail: tuple[Vulnerability, ...] = (), last_seen: Mapping[str, float] = MappingProxyType({})):
         self._blocks, self._head, self._tail = blocks, head, tail  # oldest first; head: evicted of block 0
+        self.last_seen = last_seen  # finding id → when it was last received again (re-sent ones only)
         self._len = sum(map(len, blocks)) - head + len(tail)
 
     def __len__(self) -> int:
@@ -110,6 +112,8 @@ class FindingLog:
     def __init__(self, max_findings: int = 100_000) -> None:
         self.max_findings = max_findings
         self.ids: set[str] = set()
+        self.last_seen: dict[str, float] = {}  # see Findings.last_seen
+        self._last_seen_view: Mapping[str, float] | None = MappingProxyType({})
         self.severity: Counter[str] = Counter()
         self.histogram: Counter[int] = Counter()  # bucket start (epoch s) → findings found in it
         self.seen = 0  # findings ever added, evicted ones included
@@ -128,7 +132,7 @@ class FindingLog:
     def add(self, finding: Vulnerability) -> bool:
         """Add a finding (False: one with its id is held already), with its fingerprint's newest
         triage; the oldest goes when the log is full."""
-        if finding.id in self.ids:
+        if self.seen_again(finding.id, finding.found_at):
             return False
         if len(self) >= self.max_findings:
             self.evict_oldest()
@@ -180,6 +184,15 @@ class FindingLog:
         while len(self.triage) > self.max_findings:
             self.triage.popitem(last=False)
 
+    def seen_again(self, fid: str, at: float) -> bool:
+        """Whether `fid` is held; if so it was received again (a re-sent finding is the same
+        finding) and `at` becomes its last sighting."""
+        if fid not in self.ids:
+            return False
+        self.last_seen[fid] = max(at, self.last_seen.get(fid, at))
+        self._last_seen_view = None  # copied again for the next view only when changed
+        return True
+
     def evict_oldest(self) -> None:
         if self._blocks:
             block = self._blocks[0]
@@ -191,6 +204,8 @@ class FindingLog:
         else:
             finding = self._open.pop(0)  # under one block: cheap
         self.ids.discard(finding.id)
+        if self.last_seen.pop(finding.id, None) is not None:
+            self._last_seen_view = None
         self._count(finding, -1)
         if finding.fingerprint is not None:
             self.fingerprints[finding.fingerprint] -= 1
@@ -208,4 +223,6 @@ class FindingLog:
             self.critical_away += delta > 0 and finding.severity == "critical"
 
     def view(self) -> Findings:
-        return Findings(tuple(self._blocks), self._head, tuple(self._open))
+        if self._last_seen_view is None:
+            self._last_seen_view = MappingProxyType(dict(self.last_seen))
+        return Findings(tuple(self._blocks), self._head, tuple(self._open), self._last_seen_view)

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_at ON events(at);
 CREATE INDEX IF NOT EXISTS events_progress ON events(event, scan_id);
 CREATE TABLE IF NOT EXISTS reads (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS viewer_reads (viewer TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (viewer, id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 SNAPSHOT = "_snapshot"  # a gateway snapshot the store caught up from (data: the /api/state document)
@@ -90,11 +91,17 @@ class Journal:
     def append_snapshot(self, doc: dict, at: float) -> None:
         self._enqueue(("event", doc.get("epoch"), SNAPSHOT, doc, at))
 
-    def mark_read(self, ids: list[str]) -> None:
+    def mark_read(self, ids: list[str], viewer: str | None = None) -> None:
         """Commit read flags before returning: a person's click must survive a stop right after it
-        (events need not: the gateway sends again what the journal lacks)."""
-        self._enqueue(("read", ids))
+        (events need not: the gateway sends again what the journal lacks). `viewer`'s own flags
+        (realtime.readstate), or everyone's when None (older journals, when flags were global)."""
+        self._enqueue(("read", ids, viewer))
         self.flush(2.0)
+
+    def read_ids(self, viewer: str) -> list[str]:
+        """The notifications `viewer` marked read."""
+        with self._lock:
+            return [nid for (nid,) in self._db.execute("SELECT id FROM viewer_reads WHERE viewer = ?", (viewer,))]
 
     def _enqueue(self, item: tuple) -> None:
         writer = self._writer
@@ -166,10 +173,14 @@ class Journal:
             log.error("journal write failed; journaling stopped: %s", self.failure)
 
     def _write_items(self, items: list[tuple]) -> None:
-        rows, reads = [], []
+        rows, reads, viewer_reads = [], [], []
         for item in items:
             if item[0] == "read":
-                reads.extend((nid,) for nid in item[1])
+                _, ids, viewer = item
+                if viewer is None:
+                    reads.extend((nid,) for nid in ids)
+                else:
+                    viewer_reads.extend((viewer, nid) for nid in ids)
                 continue
             _, epoch, event, payload, at = item
             if event == SNAPSHOT:
@@ -182,6 +193,8 @@ class Journal:
                 self._insert(rows)
             if reads:
                 self._db.executemany("INSERT OR IGNORE INTO reads (id) VALUES (?)", reads)
+            if viewer_reads:
+                self._db.executemany("INSERT OR IGNORE INTO viewer_reads (viewer, id) VALUES (?, ?)", viewer_reads)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is committed."""
@@ -203,6 +216,8 @@ class Journal:
             self._db.execute("DELETE FROM events WHERE at < ?", (now - o.max_days * 86400,))
             self._db.execute("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC "
                              "LIMIT 1 OFFSET ?)", (o.max_events,))
+            self._db.execute("DELETE FROM viewer_reads WHERE rowid <= (SELECT rowid FROM viewer_reads ORDER BY rowid "
+                             "DESC LIMIT 1 OFFSET ?)", (o.max_events,))  # read flags: as many as events
         self._last_compaction = now
 
     def close(self) -> None:

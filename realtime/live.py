@@ -1,8 +1,8 @@
 """Live areas (`bridge.live`): a page's live fragment reruns when the store changes in what it
-shows — a small `st.components.v2` component in the fragment long-polls the change route
-(realtime/push.py) and triggers the rerun — and otherwise on a slow heartbeat. A tab whose
-watcher cannot reach the route reruns every refresh instead (timer polling), and says why in
-the connection panel; so does every tab with `BUGHUNT_PUSH=false`.
+shows — a small `st.components.v2` component in the fragment watches it over the tab's one change
+socket (realtime/push.py, realtime/changes.js) and triggers the rerun — and otherwise on a slow
+heartbeat. A tab whose watcher cannot reach the socket reruns every refresh instead (timer
+polling), and says why in the connection panel; so does every tab with `BUGHUNT_PUSH=false`.
 
 Where no browser runs the component (Streamlit's AppTest) it is inert: such runs are driven by
 hand anyway."""
@@ -37,18 +37,17 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True) -> C
     settings = rt.settings
     refresh = every or st.session_state.get(bridge.REFRESH, settings.refresh_seconds)
     watching = enabled and settings.push
-    read_only = bridge.read_only()
-    # With push the watcher reruns the area on change, or every refresh while the route fails. A
-    # share-link tab keeps its refresh too: it re-checks its link's token on every run.
-    run_every = (max(settings.push_heartbeat, refresh) if watching and not read_only else refresh) if enabled else None
-    heard = allowed(kinds, read_only, st.query_params.get("id", ""))
+    # With push the watcher reruns the area on change, or every refresh while the socket fails (a
+    # share-link tab re-checks its link's token with each run: on change and every heartbeat).
+    run_every = (max(settings.push_heartbeat, refresh) if watching else refresh) if enabled else None
+    heard = allowed(kinds, bridge.read_only(), st.query_params.get("id", ""))
 
     def wrap(func: Callable) -> Callable:
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
             key = f"changes_{func.__qualname__}"
             # Before the area reads the store: every change counted by then is in what it shows
-            # (the change route's look at the store is the snapshot viewers share).
+            # (the change socket's look at the store is the snapshot viewers share).
             since = FEED.total(heard)
             if watching:
                 take_report(key)
@@ -107,4 +106,4 @@ def mode_note(push_setting: bool, refresh: float) -> str:
         return "Live updates: push (on change)"
     if mode:
         return f"Live updates: polling fallback, every {refresh:g} s — {views.literal(mode.removeprefix('polling: '))}"
-    return f"Live updates: polling every {refresh:g} s until the change route answers"
+    return f"Live updates: polling every {refresh:g} s until the change socket answers"

@@ -47,9 +47,9 @@ class DashboardOptions:
         "events keep arriving; 0: every refresh of every viewer sees the newest.")
     push: bool = setting(
         True, "BUGHUNT_PUSH",
-        "Live areas rerun when the store changes in what they show (the tab long-polls the dashboard's "
-        "`/_bughunt/changes` route), and otherwise only every `BUGHUNT_PUSH_HEARTBEAT`. A tab that cannot "
-        "reach the route (a proxy refuses it) falls back to rerunning every refresh, and "
+        "Live areas rerun when the store changes in what they show (each tab holds one WebSocket to the "
+        "dashboard's `/_bughunt/changes`), and otherwise only every `BUGHUNT_PUSH_HEARTBEAT`. A tab that cannot "
+        "reach it (a proxy refuses it) falls back to rerunning every refresh, and "
         "the sidebar says so. `false`: every tab reruns every refresh, as before.")
     push_heartbeat: float = setting(
         15.0, "BUGHUNT_PUSH_HEARTBEAT",
@@ -59,6 +59,14 @@ class DashboardOptions:
         0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
         "With push: shortest time between two change notices; under a flood of events each live area "
         "reruns at most once per this many seconds.")
+    public_url: str = setting(
+        "", "BUGHUNT_PUBLIC_URL",
+        "The dashboard's address as people reach it (e.g. `https://bughunt.example.com` behind a proxy), for "
+        "share links; unset: the address the browser shows.")
+    max_viewers: int = setting(
+        1_000, "BUGHUNT_MAX_VIEWERS",
+        "Viewers (signed-in users, else browsers) whose read flags are kept in memory; the others' are in the "
+        "journal and loaded again when they come back.")
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,22 @@ class GatewayOptions:
     state_compact_after: float = setting(
         600.0, "BUGHUNT_STATE_COMPACT_AFTER",
         "Seconds after which --state-db folds a scan's progress events to its latest one.")
+    viewers_triage: bool = setting(
+        True, "BUGHUNT_VIEWERS_TRIAGE",
+        "Whether viewer tokens may triage findings (`triage_finding`, POST /api/findings/triage); admins always "
+        "may, read-only scan links never.")
+    registry_max_fingerprints: int = setting(
+        1_000_000, "BUGHUNT_REGISTRY_MAX_FINGERPRINTS",
+        "Findings (fingerprints) whose history and triage the gateway keeps; the least recently seen go first "
+        "(and come back as new). About 200 bytes each in the gateway (with Redis: in Redis).")
+    registry_max_scans: int = setting(
+        1_000, "BUGHUNT_REGISTRY_MAX_SCANS",
+        "Scans whose finding sets the gateway keeps to compare a scan with the previous one of its target "
+        "(oldest go first).")
+    registry_scan_findings: int = setting(
+        200_000, "BUGHUNT_REGISTRY_SCAN_FINDINGS",
+        "Findings kept in those scans' sets, all scans together (oldest scans go first; a scan over it alone "
+        "keeps its first findings), about 300 bytes each.")
     redis_maxlen: int = setting(
         100_000, "BUGHUNT_REDIS_MAXLEN",
         "Events the Redis stream keeps (`XADD MAXLEN ~`): a gateway cut off from Redis for longer than "

@@ -1,24 +1,49 @@
-"""The change route: `GET /_bughunt/changes?ticket=…&since=N` (served by app.py's `st.App`) answers
-`{"version": M}` as soon as the ticket's kinds have changed past N, or after `HOLD` seconds with
-the same N (a long poll: it passes proxies that would buffer a stream). A tab's live areas wait
-on it and rerun when it answers with a newer version (realtime/live.py).
+"""The change socket: `ws(s)://…/_bughunt/changes` (served by app.py's `st.App`). A tab opens ONE
+(realtime/changes.js keeps one per window, shared by all its live areas): a WebSocket is not one
+of the browser's six HTTP connections per host, so any number of tabs and areas can wait at once.
 
-One watcher task per process looks at the store every `TICK` while anyone waits, and stops when
-nobody does. Plain Starlette: no Streamlit here."""
+The tab sends `{"watch": key, "ticket": …, "since": N}` for each live area it shows (again with
+each render of the area) and `{"drop": key}` when an area goes; the socket answers
+`{"key": key, "version": M}` once the kinds the area's ticket names have changed past N, and
+`{"key": key, "error": why}` for a ticket it refuses (that area polls until its next render).
+It says `{"hello": 1}` first, so a tab knows the route (not a proxy's stand-in) answers, and
+`{"alive": 1}` when it has said nothing for `HOLD` seconds, under proxies' idle timeouts.
+
+One watcher task per process looks at the store every `TICK` while any tab is connected, and
+stops when none is. Plain Starlette: no Streamlit here."""
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime.changes import Changes, Tickets
 
 PATH = "/_bughunt/changes"
-HOLD = 25.0  # seconds a poll is held open: under the usual proxy idle timeouts (30-60 s)
-TICK = 0.02  # seconds between looks at the store's version while someone waits
-NO_STORE = {"Cache-Control": "no-store"}
+HOLD = 25.0  # seconds of silence before a keep-alive: under the usual proxy idle timeouts (30-60 s)
+TICK = 0.02  # seconds between looks at the store's version while a tab is connected
+MAX_SOCKETS = 10_000  # tabs connected at once; more are refused (close code 1013, try again later)
+MAX_WATCHES = 64  # live areas per tab (a page has a handful)
+MAX_MESSAGE = 4096  # characters of one message from a tab (a ticket is a few hundred)
+
+
+@dataclass
+class Watch:
+    ticket: str
+    kinds: list[str]
+    since: int
+
+
+class Tab:
+    """One connected tab: its areas' watches, and a flag raised when any may have news."""
+
+    def __init__(self) -> None:
+        self.watches: dict[str, Watch] = {}
+        self.dirty = asyncio.Event()
+        self.dirty.set()  # a first look: each watch's `since` may already be behind
 
 
 class ChangeFeed:
@@ -26,8 +51,7 @@ class ChangeFeed:
         self.hold, self.tick = hold, tick
         self.tickets = Tickets()
         self.changes: Changes | None = None
-        self._moved = asyncio.Event()
-        self._waiting = 0
+        self.tabs: set[Tab] = set()
         self._watcher: asyncio.Task | None = None
 
     def attach(self, store: Any, min_interval: float) -> None:
@@ -37,54 +61,98 @@ class ChangeFeed:
     def total(self, kinds: Any) -> int:
         return self.changes.total(kinds) if self.changes is not None else 0
 
-    async def endpoint(self, request: Request) -> JSONResponse:
-        kinds = self.tickets.check(request.query_params.get("ticket", ""))
-        if kinds is None:
-            return refuse(403, "ticket missing, invalid or expired: reload the page")
+    async def socket(self, ws: WebSocket) -> None:
+        """One tab's change socket, until it closes."""
+        if self.changes is None or len(self.tabs) >= MAX_SOCKETS:
+            await ws.close(code=1013)  # the dashboard is starting, or full: the tab polls meanwhile
+            return
+        await ws.accept()
+        tab = Tab()
+        self.tabs.add(tab)
+        self._watch()
+        tasks = {asyncio.create_task(self._read(ws, tab)), asyncio.create_task(self._tell(ws, tab))}
         try:
-            since = int(request.query_params.get("since", "-1"))
-        except ValueError:
-            return refuse(400, "since must be an integer")
-        if self.changes is None:
-            return refuse(503, "the dashboard is starting")
-        return JSONResponse({"version": await self.wait(kinds, since)}, headers=NO_STORE)
-
-    async def wait(self, kinds: list[str], since: int) -> int:
-        """The kinds' total once it differs from `since`, or after `hold` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.hold
-        self._waiting += 1
-        try:
-            self._watch()
-            while (total := self.changes.total(kinds)) == since and loop.time() < deadline:
-                try:
-                    await asyncio.wait_for(self._moved.wait(), deadline - loop.time())
-                except TimeoutError:
-                    pass
-            return total
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)  # the tab went, or a send failed
         finally:
-            self._waiting -= 1
+            self.tabs.discard(tab)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, ws: WebSocket, tab: Tab) -> None:
+        try:
+            while True:
+                text = await ws.receive_text()
+                if (answer := self.take(tab, text)) is not None:
+                    await ws.send_json(answer)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the tab went (RuntimeError: a binary frame, or a receive after the close)
+
+    def take(self, tab: Tab, text: str) -> dict | None:
+        """Apply one message of a tab; an answer for it when it is refused."""
+        try:
+            message = json.loads(text) if len(text) <= MAX_MESSAGE else None
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            return {"error": f"not a JSON object of at most {MAX_MESSAGE} characters"}
+        if isinstance(message.get("drop"), str):
+            tab.watches.pop(message["drop"], None)
+            return None
+        key, ticket, since = message.get("watch"), message.get("ticket"), message.get("since")
+        if not isinstance(key, str) or not isinstance(ticket, str) or type(since) is not int:
+            return {"error": "watch needs a key, a ticket and an integer since"}
+        kinds = self.tickets.check(ticket)
+        if kinds is None:
+            tab.watches.pop(key, None)
+            return {"key": key, "error": "ticket invalid or expired: reload the page"}
+        if key not in tab.watches and len(tab.watches) >= MAX_WATCHES:
+            return {"key": key, "error": f"more than {MAX_WATCHES} live areas in one tab"}
+        tab.watches[key] = Watch(ticket, kinds, since)
+        tab.dirty.set()
+        return None
+
+    async def _tell(self, ws: WebSocket, tab: Tab) -> None:
+        await ws.send_json({"hello": 1})
+        while True:
+            try:
+                await asyncio.wait_for(tab.dirty.wait(), self.hold)
+            except TimeoutError:
+                await ws.send_json({"alive": 1})
+                continue
+            tab.dirty.clear()
+            for message in self.news(tab):
+                await ws.send_json(message)
+
+    def news(self, tab: Tab) -> list[dict]:
+        """What the tab's areas have not heard yet; an area whose ticket expired meanwhile is
+        dropped (its next render brings a fresh one)."""
+        out = []
+        for key, watch in list(tab.watches.items()):
+            if self.tickets.check(watch.ticket) is None:
+                del tab.watches[key]
+                out.append({"key": key, "error": "ticket expired: reload the page"})
+            elif (total := self.changes.total(watch.kinds)) != watch.since:
+                watch.since = total
+                out.append({"key": key, "version": total})
+        return out
 
     def _watch(self) -> None:
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.get_running_loop().create_task(self._run(), name="bughunt-changes")
 
     async def _run(self) -> None:
-        while self._waiting:
+        while self.tabs:
             if self.changes.refresh():
-                moved, self._moved = self._moved, asyncio.Event()
-                moved.set()  # every waiter re-reads its total
+                for tab in self.tabs:
+                    tab.dirty.set()
             await asyncio.sleep(self.tick)
 
     async def stop(self) -> None:
-        """Stop the watcher now (it also stops by itself once nobody waits)."""
+        """Stop the watcher now (it also stops by itself once no tab is connected)."""
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
-
-
-def refuse(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status, headers=NO_STORE)
 
 
 FEED = ChangeFeed()  # the process's feed: app.py routes to it, the runtime attaches its store

@@ -177,6 +177,8 @@ class EventStore:
                 self._evict_scan()
             rec = self._scans[scan_id] = ScanRecord(scan_id, at)
             self._status_counts[rec.status] += 1
+        elif rec.status == protocol.LOST_CONTACT:
+            self._set_status(rec, "running")  # any later event of the scan brings it back
         rec.updated_at = at
         rec.frozen = None
         self._dirty_scans.add(scan_id)
@@ -203,14 +205,14 @@ class EventStore:
         rec.name = ev.scan_name or rec.name
         rec.target = ev.target or rec.target
         rec.started_at = min(rec.started_at, ev.epoch(at))
-        if ev.status == "running" or rec.progress == 0 or rec.status == protocol.LOST_CONTACT:
+        if ev.status == "running" or rec.progress == 0:
             self._set_status(rec, ev.status)
 
     def _on_scan_progress(self, ev: protocol.ScanProgress, at: float) -> None:
         rec = self._scan(ev.scan_id, at)
         if rec.status in protocol.TERMINAL_STATUSES:
             return
-        if rec.status in ("queued", protocol.LOST_CONTACT):
+        if rec.status == "queued":
             self._set_status(rec, "running")
         if ev.vulnerabilities_found is not None:
             rec.reported = max(rec.reported, ev.vulnerabilities_found)
@@ -258,9 +260,9 @@ class EventStore:
             rec.error = ev.error
 
     def _on_vulnerability_found(self, ev: protocol.VulnerabilityFound, at: float) -> None:
-        if self._findings.add(finding_of(ev, at)):  # else re-sent: the same finding
+        if self._findings.add(finding_of(ev, at)):  # else re-sent: the same finding, seen again
             self._scan(ev.scan_id, at).found += 1
-            self._changed.add("findings")
+        self._changed.add("findings")
 
     def _on_finding_triaged(self, ev: protocol.FindingTriaged, at: float) -> None:
         if self._findings.retriage(ev.fingerprint, triage_of(ev)):
@@ -347,8 +349,7 @@ class EventStore:
                 findings_histogram=histogram,
                 metrics=MappingProxyType(metrics), server_metrics=MappingProxyType(dict(self._server_metrics)),
                 notifications=notifications,
-                events=(tuple(reversed(self._events))
-                        if prev is None or "events" in changed else prev.events),
+                events=tuple(reversed(self._events)) if prev is None or "events" in changed else prev.events,
                 rejected=(tuple(reversed(self._rejected))
                           if prev is None or "rejected" in changed else prev.rejected),
                 connection=self._connection,

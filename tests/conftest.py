@@ -179,8 +179,8 @@ def _pings(client):
 class StreamlitProcess:
     """`streamlit run app.py` as a real process on a free loopback port."""
 
-    def __init__(self, env: dict[str, str]):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], port: int | None = None):
+        self.port = port or free_port()  # a restart on the same port is the same origin (localStorage)
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BUGHUNT_")}
         full_env.update({"BUGHUNT_JOURNAL": ":memory:", **env})
@@ -239,3 +239,28 @@ def page(browser):
 
 
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+# Every toast a page shows, recorded as it appears: a toast is transient, and Playwright's polling
+# (every second once it backs off) can miss one that a busy tab shows briefly.
+RECORD_TOASTS = """() => {
+    window.toasts = [];
+    new MutationObserver(() => {
+        for (const toast of document.querySelectorAll('[data-testid="stToast"]')) {
+            const seen = {text: toast.innerText,
+                          hrefs: [...toast.querySelectorAll("a")].map(a => a.getAttribute("href")),
+                          tags: [...toast.querySelectorAll("*")].map(e => e.tagName.toLowerCase())};
+            if (!window.toasts.some(t => t.text === seen.text)) window.toasts.push(seen);
+        }
+    }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+def record_toasts(page) -> None:
+    page.evaluate(RECORD_TOASTS)
+
+
+def recorded_toast(page, text: str, timeout: float = 30) -> dict:
+    """The first toast the page showed containing `text` (its text, link targets and tags)."""
+    return wait_for(lambda: next((t for t in page.evaluate("window.toasts") if text in t["text"]), None),
+                    timeout=timeout)

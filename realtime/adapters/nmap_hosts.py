@@ -16,7 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from realtime import protocol
+from realtime import fingerprint, protocol
 from realtime.adapters import Scan, severity_of, tool_time
 
 VULNERS_LINE = re.compile(r"^\s*(\S+)\s+(\d+(?:\.\d+)?)\s+(https?://\S+)", re.M)
@@ -96,7 +96,8 @@ def _is_finding(script: ET.Element) -> bool:
 
 def _finding(scan: Scan, host: Host, key: tuple, **data: object) -> dict:
     digest = hashlib.sha1("\x1f".join(map(str, (scan.scan_id, host.address, *key))).encode()).hexdigest()[:20]
-    base = {"scan_id": scan.scan_id, "id": f"nmap-{digest}", "found_at": host.found_at}
+    base = {"scan_id": scan.scan_id, "id": f"nmap-{digest}", "found_at": host.found_at,
+            "fingerprint": fingerprint.of("nmap", host.address, *key)}
     return {k: v for k, v in (base | data).items() if v not in (None, "", [], {})}
 
 

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from realtime import protocol
+from realtime import fingerprint, protocol
 from realtime.adapters import Scan, main, timed, to_number, tool_time
 from realtime.publisher import Item
 
@@ -84,6 +84,7 @@ def finding(result: dict, scan: Scan) -> dict:
     data = {
         "scan_id": scan.scan_id,
         "id": "nuclei-" + hashlib.sha1(key.encode()).hexdigest()[:20],
+        "fingerprint": fingerprint.of("nuclei", template, where, matcher, *extracted),
         "title": str(info.get("name") or template or "nuclei finding")[:500],
         "severity": severity,
         "url": str(where)[:2048] if where else None,

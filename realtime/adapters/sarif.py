@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from realtime import protocol
+from realtime import fingerprint, protocol
 from realtime.adapters import Scan, main, severity_of, timed, tool_time
 from realtime.publisher import Item
 
@@ -118,6 +118,7 @@ def finding(result: dict, rules: tuple[dict[str, dict], list[dict]], scan_id: st
     key = json.dumps(result, sort_keys=True, default=str)  # a distinct result is a distinct finding
     data = {
         "scan_id": scan_id, "id": "sarif-" + hashlib.sha1(f"{scan_id}\x1f{key}".encode()).hexdigest()[:20],
+        "fingerprint": fingerprint.of("sarif", rule_id, url),
         "title": title[:500], "severity": level, "cvss_score": score, "url": url,
         "vulnerability_type": rule_id[:100] or None, "description": message[:protocol.DESCRIPTION_LIMIT] or None,
         "remediation": (_text(rule.get("help")) or _text(rule.get("fullDescription")))[:protocol.DESCRIPTION_LIMIT]

@@ -1,4 +1,5 @@
-"""The HTTP API: GET /healthz, GET /api/state, POST /api/events.
+"""The HTTP API: GET /healthz, GET /api/state, POST /api/events, GET /api/scans/{id}/diff,
+POST /api/findings/triage.
 
 A request is refused with `Refused` (an HTTP status and a JSON reason) at the first check it
 fails; POST /api/events checks, in order: the token, the content type, the body's size while it
@@ -28,6 +29,7 @@ from realtime.debug import fields
 from realtime.gateway.origins import Origins
 from realtime.gateway.sessions import Sessions
 from realtime.gateway.stream import Stream, StreamUnavailable
+from realtime.gateway.triage import TriageRefused, Triages
 from realtime.options import GatewayOptions
 
 VERSION = "0.1.0"
@@ -90,6 +92,10 @@ def validate(items: list, window: float = protocol.CLOCK_WINDOW) -> tuple[list[t
         if not isinstance(item, dict) or not isinstance(item.get("event"), str):
             details.append({"index": index, "error": ITEM_SHAPE})
             continue
+        if item["event"] in protocol.GATEWAY_EVENTS:
+            details.append({"index": index, "event": item["event"],
+                            "error": "the gateway's own event (triage with POST /api/findings/triage)"})
+            continue
         try:
             accepted.append((item["event"], protocol.wire(item["event"], item.get("data"), window)))
         except protocol.InvalidEvent as exc:
@@ -103,15 +109,17 @@ def plain(obj: Any) -> dict:
 
 class HttpApi:
     def __init__(self, options: GatewayOptions, auth: Authenticator, stream: Stream, sessions: Sessions,
-                 mode: str, origins: Origins):
+                 mode: str, origins: Origins, triages: Triages):
         self.options, self.auth, self.stream, self.sessions, self.mode = options, auth, stream, sessions, mode
-        self.origins = origins
+        self.origins, self.triages = origins, triages
         self.store = stream.store
         self.started_at = time.time()
 
     def routes(self) -> list[Route]:
         return [Route("/healthz", self.healthz), Route("/api/state", self.state),
-                Route("/api/events", self.post_events, methods=["POST"])]
+                Route("/api/events", self.post_events, methods=["POST"]),
+                Route("/api/scans/{scan_id}/diff", self.scan_diff),
+                Route("/api/findings/triage", self.triage, methods=["POST"])]
 
     def identity(self, request: Request, right: str, refusal: str) -> Identity:
         """The caller's identity when it has `right` (an Identity property), else Refused 401/403."""
@@ -157,6 +165,42 @@ class HttpApi:
             "vulnerabilities_total": sum(1 for v in snap.vulnerabilities if sees(v.scan_id)),
             **self.notifications(snap, identity),
         })
+
+    async def scan_diff(self, request: Request) -> JSONResponse:
+        """A scan against the previous completed scan of its target (a scoped link: its scan only)."""
+        scan_id = request.path_params["scan_id"]
+        try:
+            identity = self.identity(request, "can_view", "scan diffs are for viewer tokens")
+            if not identity.sees_scan(scan_id):
+                raise Refused(403, "this link is for another scan")
+            diff = await self.stream.scan_diff(scan_id) if protocol.ID_RE.match(scan_id) else None
+            if diff is None:
+                raise Refused(404, "unknown scan")
+        except StreamUnavailable as exc:
+            return unavailable(str(exc)).response()
+        except Refused as refused:
+            return refused.response()
+        return JSONResponse(diff)
+
+    async def triage(self, request: Request) -> JSONResponse:
+        """`{fingerprint, state, note?}`: 200 {"triage": ...}, or a JSON reason."""
+        try:
+            identity = self.identity(request, "can_view", "triage is for viewer tokens")
+            check_content_type(request)
+            body = await read_body(request, self.options.max_body_bytes)
+            try:
+                triage = protocol.parse_request("triage_finding", protocol.loads(body, self.options.max_depth))
+            except protocol.InvalidEvent as exc:
+                raise Refused(400, exc.reason) from None
+            except protocol.TooDeep as exc:
+                raise Refused(400, str(exc)) from None
+            except (ValueError, UnicodeDecodeError):
+                raise Refused(400, "body is not valid JSON") from None
+            return JSONResponse({"triage": await self.triages.mark(identity, triage)})
+        except TriageRefused as exc:
+            return Refused(exc.status, exc.reason).response()
+        except Refused as refused:
+            return refused.response()
 
     @staticmethod
     def notifications(snap: Any, identity: Identity) -> dict[str, Any]:

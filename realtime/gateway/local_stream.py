@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable
 
 from realtime import protocol
+from realtime.gateway.registry import FP, MEMBER, SCAN, TRIAGE, FindingRegistry
 from realtime.gateway.stream import AcceptedKeys, Rooms, Sent, Stream, audience, room_set, stop_task
 from realtime.journal import Journal
 from realtime.options import JournalOptions
@@ -35,6 +36,7 @@ class LocalStream(Stream):
         super().__init__(*args, **kwargs)
         self.journal: Journal | None = None
         self.keys = AcceptedKeys(self.options.idempotency_seconds)
+        self.registry = FindingRegistry(self.options, persist=bool(self.options.state_db))
         self._in_flight: dict[str, asyncio.Future] = {}  # keys queued but not yet written
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
@@ -89,7 +91,7 @@ class LocalStream(Stream):
         for items, _, _ in batches:
             for event, wire in items:
                 self._seq += 1
-                sent = self.deliver(event, wire, self._seq)
+                sent = self.deliver(event, self.stamped(event, wire), self._seq)
                 if sent is not None:
                     delivered.append((event, *sent))
         return delivered
@@ -98,15 +100,21 @@ class LocalStream(Stream):
         now = time.time()
         if self.journal is not None and (delivered or keys):
             rows = [(self.epoch, e, w, now) for e, w, _ in delivered]
-            meta = {"seq": str(self._seq), **{KEY_PREFIX + k: str(now) for k in keys}}
+            registry, dropped = self.registry.changes()  # the findings' history, with the events it stamped
+            meta = {"seq": str(self._seq), **{KEY_PREFIX + k: str(now) for k in keys}, **registry}
             try:
-                await asyncio.to_thread(self.journal.write, rows, meta)
+                await asyncio.to_thread(self._write, rows, meta, dropped)
             except Exception:  # noqa: BLE001 - keep streaming; say loudly that state is at risk
                 log.exception("writing the state db failed")
         for key in keys:
             self.keys.add(key, now)
         for event, wire, rooms in delivered:
             await self.emit(event, wire, rooms)
+
+    def _write(self, rows: list, meta: dict[str, str], dropped: list[str]) -> None:
+        self.journal.write(rows, meta)
+        if dropped:  # forgotten by the registry: a row left behind is only forgotten again at restart
+            self.journal.drop_meta(dropped)
 
     async def _compact_loop(self) -> None:
         while True:
@@ -129,6 +137,7 @@ class LocalStream(Stream):
         self.journal.set_meta("epoch", self.epoch)
         self.compact()
         self.journal.replay(self.store)
+        self.registry.load({prefix: self.journal.meta_items(prefix) for prefix in (FP, TRIAGE, SCAN, MEMBER)})
         self._seq = max(self.last_seq, int(self.journal.get_meta("seq") or 0))
         for key, at in sorted(self.journal.meta_items(KEY_PREFIX), key=lambda item: float(item[1])):
             self.keys.add(key[len(KEY_PREFIX):], float(at))

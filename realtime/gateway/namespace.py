@@ -22,12 +22,13 @@ from realtime.gateway.replay import NotReading, Replay, ReplayJobs
 from realtime.gateway.scans import ScanStarts
 from realtime.gateway.sessions import Session, Sessions
 from realtime.gateway.stream import Stream
+from realtime.gateway.triage import TriageRefused, Triages
 from realtime.options import GatewayOptions
 
 log = logging.getLogger("bughunt.gateway")
 
 LIFECYCLE = ("connect", "disconnect")
-REQUESTS = frozenset({"resume", "join_room", "leave_room", "start_scan"})
+REQUESTS = frozenset({"resume", "join_room", "leave_room", "start_scan", "triage_finding"})
 CONTROLS = {"abandon_scan": "abandon", "cancel_scan": "cancel", "scan_actions": "actions"}  # ScanControls' methods
 
 
@@ -73,10 +74,10 @@ def audience(identity: Identity, subscribe: str, rooms: list[str]) -> tuple[set[
 
 class GatewayNamespace(socketio.AsyncNamespace):
     def __init__(self, options: GatewayOptions, auth: Authenticator, sessions: Sessions, stream: Stream,
-                 launcher: ScanLauncher | None, scan_starts: ScanStarts):
+                 launcher: ScanLauncher | None, scan_starts: ScanStarts, triages: Triages):
         super().__init__("/")
         self.options, self.auth, self.sessions, self.stream = options, auth, sessions, stream
-        self.launcher, self.scan_starts = launcher, scan_starts
+        self.launcher, self.scan_starts, self.triages = launcher, scan_starts, triages
         self.controls = ScanControls(options, stream, launcher, scan_starts)
         self.replays = ReplayJobs()
 
@@ -253,6 +254,16 @@ class GatewayNamespace(socketio.AsyncNamespace):
             return {"ok": False, "error": f"scan launcher failed: {protocol.preview(str(exc), 300)}"}
         self.scan_starts.started(session.identity, scan_id)
         return {"ok": True, "scan_id": scan_id}
+
+    async def on_triage_finding(self, sid: str, data: Any) -> dict:
+        session, request, refusal = await self.request("triage_finding", sid, data)
+        if refusal:
+            return refusal
+        try:
+            return {"ok": True, "triage": await self.triages.mark(session.identity, request)}
+        except TriageRefused as exc:
+            log.info(fields("triage refused", user=session.identity.sub, reason=exc.reason))
+            return {"ok": False, "error": exc.reason}
 
     async def control(self, event: str, sid: str, data: Any) -> dict:
         """abandon_scan, cancel_scan, scan_actions (realtime.gateway.control)."""

@@ -29,6 +29,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from realtime import protocol
+from realtime.gateway.shared_registry import SharedRegistry
 from realtime.gateway.stream import Rooms, Stream, StreamUnavailable, stop_task
 
 log = logging.getLogger("bughunt.gateway")
@@ -119,6 +120,7 @@ class RedisStream(Stream):
         o = self.options
         self.emitter = RedisEmitter(o.redis_url, o.redis_channel, o.redis_maxlen, o.idempotency_seconds)
         self.redis = self.emitter.redis
+        self.registry = SharedRegistry(self.redis, o.redis_channel, o)
         self.host_id = uuid.uuid4().hex  # this gateway, among those sharing the stream
         self.on_new_epoch: Callable[[], Awaitable[None]] | None = None  # set by the server: clients resync
         self._task: asyncio.Task | None = None
@@ -142,6 +144,7 @@ class RedisStream(Stream):
     async def submit_batch(self, items: list[tuple[str, dict]], key: str | None = None) -> Awaitable[None]:
         """Append a batch atomically; the awaitable completes once this gateway delivered it."""
         try:
+            items = await self.registry.stamp(items)  # before the append: every gateway delivers the same
             seq = await self.emitter.append(self.epoch, [message(e, w) for e, w in items], key)
         except (RedisError, OSError) as exc:
             raise StreamUnavailable(f"redis is unreachable ({type(exc).__name__})") from None
@@ -153,6 +156,18 @@ class RedisStream(Stream):
         else:
             self._waiting[seq] = done
         return done
+
+    async def finding(self, fp: str) -> tuple[str, list | None] | None:
+        try:
+            return await self.registry.lookup(fp)
+        except (RedisError, OSError) as exc:
+            raise StreamUnavailable(f"redis is unreachable ({type(exc).__name__})") from None
+
+    async def scan_diff(self, scan_id: str) -> dict | None:
+        try:
+            return await self.registry.diff(scan_id)
+        except (RedisError, OSError) as exc:
+            raise StreamUnavailable(f"redis is unreachable ({type(exc).__name__})") from None
 
     async def lease(self, name: str, seconds: float) -> bool:
         key, ttl = self.emitter.key(name), int(seconds * 1000)

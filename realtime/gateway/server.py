@@ -36,6 +36,7 @@ from realtime.gateway.origins import Origins
 from realtime.gateway.redis_stream import RedisStream
 from realtime.gateway.scans import ScanStarts
 from realtime.gateway.sessions import Sessions
+from realtime.gateway.triage import Triages
 from realtime.options import GatewayOptions
 from realtime.store import EventStore
 
@@ -62,9 +63,10 @@ class Gateway:
             self.stream.on_new_epoch = self.resync_clients
         self.launcher = self._launcher()
         self.scan_starts = ScanStarts(options, self.store, demo=options.demo)
+        self.triages = Triages(options, self.stream)
         self.sio.register_namespace(GatewayNamespace(options, self.auth, self.sessions, self.stream, self.launcher,
-                                                     self.scan_starts))
-        self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode, self.origins)
+                                                     self.scan_starts, self.triages))
+        self.api = HttpApi(options, self.auth, self.stream, self.sessions, self.mode, self.origins, self.triages)
         self.metrics = Metrics(self.stream, self.publish, options.metrics_interval)
         self.backlog = Backlog(options, self.sessions, self.stream, self.sio.emit, self.sio.disconnect)
         http = Starlette(routes=self.api.routes(), lifespan=self._lifespan)

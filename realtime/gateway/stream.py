@@ -148,6 +148,22 @@ class Stream(abc.ABC):
         pending = [await self.submit(event, wire) for event, wire in items]
         return asyncio.gather(*pending)
 
+    def stamped(self, event: str, wire: dict) -> dict:
+        """`wire` stamped by this gateway's finding registry (`self.registry`); unstamped if that fails."""
+        try:
+            return self.registry.stamp(event, wire)
+        except Exception:  # noqa: BLE001 - a finding without its history beats a stopped stream
+            log.exception("stamping %s failed", event)
+            return wire
+
+    async def finding(self, fp: str) -> tuple[str, list | None] | None:
+        """The scan a fingerprint was last seen in and [title, severity, url] there; None: unknown."""
+        return self.registry.lookup(fp)
+
+    async def scan_diff(self, scan_id: str) -> dict | None:
+        """A scan against the previous completed scan of its target (None: unknown scan)."""
+        return self.registry.diff(scan_id)
+
     async def lease(self, name: str, seconds: float) -> bool:
         """Whether this gateway speaks for the stream about `name` for the next `seconds` (with
         several gateways only one does, e.g. metrics)."""

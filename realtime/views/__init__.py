@@ -6,6 +6,7 @@ changes, so many viewers polling the same version share one computation instead 
 per session. Pages use this package's names; the modules group them by concept.
 """
 from realtime.views.cards import Card, stat_card
+from realtime.views.empty import EmptyState, finding_missing, no_findings, no_scans, target_missing
 from realtime.views.figures import (
     event_rates,
     findings_over_time_figure,
@@ -15,6 +16,7 @@ from realtime.views.figures import (
     progress_figure,
     severity_figure,
 )
+from realtime.views.links import SCAN_ID_SHOWN, finding_url, scan_url, target_url
 from realtime.views.scans import (
     active_scans,
     elapsed,
@@ -24,6 +26,8 @@ from realtime.views.scans import (
     lost_note,
     lost_scans,
     phase_spans,
+    scan_choices,
+    scan_label,
     scans_by_start,
     scans_frame,
     status_text,
@@ -36,6 +40,7 @@ from realtime.views.tables import (
     event_rows,
     events_jsonl,
     extra_text,
+    find_finding,
     findings_frame,
     findings_page,
     matching_findings,
@@ -44,7 +49,16 @@ from realtime.views.tables import (
     to_csv,
     to_json,
 )
-from realtime.views.text import TYPE_ICONS, ago, clock, literal, shown, span, type_icon, visible
+from realtime.views.targets import (
+    severity_by_scan,
+    target_frame,
+    target_of,
+    target_scans,
+    targets,
+    targets_frame,
+)
+from realtime.views.text import TYPE_ICONS, ago, literal, shown, span, type_icon, visible
+from realtime.views.times import clock, file_stamp, iso_utc, time_of_day, when, zone_name, zone_of
 from realtime.views.toasts import new_records, plan_toasts
 from realtime.views.whatsnew import (
     DEFAULT_SHOW,
@@ -68,5 +82,9 @@ __all__ = [
     "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
     "stuck_note", "to_csv",
     "to_json", "type_icon", "visible",
+    "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",
     "DEFAULT_SHOW", "SHOW", "SHOW_LABELS", "badge", "diff_line", "diff_rows", "iso_z", "kind", "triage_text",
+    "EmptyState", "finding_missing", "no_findings", "no_scans", "target_missing",
+    "SCAN_ID_SHOWN", "find_finding", "finding_url", "scan_url", "target_url",
+    "severity_by_scan", "target_frame", "target_of", "target_scans", "targets", "targets_frame",
 ]

@@ -13,7 +13,8 @@ from realtime.models import Scan, Snapshot
 from realtime.views.memo import per_snapshot
 from realtime.views.scans import phase_spans
 from realtime.views.tables import matching_findings
-from realtime.views.text import clock, plotly_text, span
+from realtime.views.text import plotly_text, span
+from realtime.views.times import clock
 
 SEVERITY_COLORS = {"critical": "#dc2626", "high": "#f97316", "medium": "#eab308", "low": "#3b82f6",
                    "info": "#6b7280"}

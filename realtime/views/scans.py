@@ -1,14 +1,17 @@
 """Scans for pages: lists, the scans table, stuck scans, ETA and phases."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import tzinfo
 
 import pandas as pd
 
 from realtime import protocol
 from realtime.models import Scan, Snapshot
+from realtime.views.links import scan_url
 from realtime.views.memo import per_snapshot
-from realtime.views.text import ago, clock, shown, span
+from realtime.views.text import ago, shown, span, visible
+from realtime.views.times import UTC, clock, utc_datetime
 
 STUCK = "possibly stuck"  # a running scan silent for longer than BUGHUNT_STUCK_AFTER_SECONDS
 
@@ -22,9 +25,9 @@ def stuck_note(scan: Scan, now: float, stuck_after: float) -> str | None:
     return f"{STUCK} — last event {ago(now - scan.updated_at)}" if is_stuck(scan, now, stuck_after) else None
 
 
-def lost_note(scan: Scan) -> str:
+def lost_note(scan: Scan, zone: tzinfo = UTC) -> str:
     """When and why a scan lost contact ("lost contact since 13:05:02 — not in the gateway's state …")."""
-    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at)} — {scan.lost_why or 'unknown'}"
+    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at, zone)} — {scan.lost_why or 'unknown'}"
 
 
 def status_text(scan: Scan, now: float, stuck_after: float) -> str:
@@ -36,6 +39,21 @@ def status_text(scan: Scan, now: float, stuck_after: float) -> str:
 @per_snapshot
 def scans_by_start(snap: Snapshot) -> tuple[Scan, ...]:
     return tuple(sorted(snap.scans.values(), key=lambda s: s.started_at, reverse=True))
+
+
+def scan_choices(scans: Sequence[Scan], chosen: str | None = None, everything: bool = False) -> list[str]:
+    """Scan ids for a picker, newest first (`""` first: all scans), and the one already chosen
+    even once it is gone: a picker whose options change keeps the viewer's choice."""
+    ids = [""] * everything + [s.scan_id for s in scans]
+    return ids if chosen is None or chosen in ids else [*ids, chosen]
+
+
+def scan_label(snap: Snapshot, scan_id: str) -> str:
+    """How a picker shows a scan: "name (id)"; `""` is every scan."""
+    if not scan_id:
+        return "All scans"
+    scan = snap.scans.get(scan_id)
+    return visible(f"{scan.name or scan_id} ({scan_id})") if scan else visible(scan_id)
 
 
 def active_scans(snap: Snapshot) -> list[Scan]:
@@ -53,17 +71,19 @@ def lost_scans(snap: Snapshot) -> list[Scan]:
     return [s for s in scans_by_start(snap) if s.status == protocol.LOST_CONTACT]
 
 
-def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Every scan (or those in `statuses`), newest first; a status says when it may be stuck."""
+def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = (),
+                target: str = "") -> pd.DataFrame:
+    """Every scan (or those in `statuses`, of `target`), newest first; a status says when it may
+    be stuck; "open" links to the scan's page."""
     rows = [{
         "status": status_text(s, now, stuck_after),
         "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
-        "phase": shown(s.phase or ""), "started": datetime.fromtimestamp(s.started_at),
+        "phase": shown(s.phase or ""), "started": utc_datetime(s.started_at),
         "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,
-        "last event": ago(now - s.updated_at), "scan_id": s.scan_id,
-    } for s in scans_by_start(snap) if not statuses or s.status in statuses]
+        "last event": ago(now - s.updated_at), "scan_id": s.scan_id, "open": scan_url(s.scan_id),
+    } for s in scans_by_start(snap) if (not statuses or s.status in statuses) and (not target or s.target == target)]
     return pd.DataFrame(rows, columns=["status", "name", "target", "progress", "phase", "started",
-                                       "duration", "findings", "last event", "scan_id"])
+                                       "duration", "findings", "last event", "scan_id", "open"])
 
 
 def eta(scan: Scan, now: float) -> tuple[float, float] | None:

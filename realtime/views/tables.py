@@ -5,15 +5,16 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from realtime.models import EventRecord, Snapshot, Vulnerability
+from realtime.views.links import finding_url
 from realtime.views.memo import per_snapshot
-from realtime.views.text import clock, shown
+from realtime.views.text import shown
+from realtime.views.times import exported, iso_utc, utc_datetime
 from realtime.views.whatsnew import DEFAULT_SHOW, EXPORT_COLUMNS, SHOW, kind, whatsnew_cells
 
 FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type", "found at", "id", "scan_id", "new",
@@ -23,8 +24,8 @@ FINDING_COLUMNS = ["severity", "title", "scan", "target", "url", "cvss", "type",
 EXTRA_COLUMNS = {"cve": "cve", "cwe": "cwe", "cvss vector": "cvss_vector", "tags": "tags", "extracted": "extracted",
                  "references": "references", "remediation": "remediation", "evidence": "evidence",
                  "details": "details", "description": "description"}
-TABLE_COLUMNS = ("severity", "new", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted", "found at",
-                 "triage")
+TABLE_COLUMNS = ("open", "severity", "new", "title", "scan", "target", "url", "cvss", "type", "cve", "extracted",
+                 "found at", "triage")
 
 
 def extra_text(value: Any) -> str:
@@ -38,12 +39,14 @@ def extra_text(value: Any) -> str:
 
 @per_snapshot
 def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id: str = "",
-                      text: str = "", show: tuple[str, ...] = DEFAULT_SHOW) -> Sequence[Vulnerability]:
+                      text: str = "", target: str = "",
+                      show: tuple[str, ...] = DEFAULT_SHOW) -> Sequence[Vulnerability]:
     """Findings passing the filters, newest first: the snapshot's own sequence when there are
     none. `text` is a literal, case-insensitive match on title, URL, target, type and CVE ids;
-    `show` the kinds shown (whatsnew.kind: new, known, triaged away)."""
+    `target` the exact target of the finding's scan; `show` the kinds shown (whatsnew.kind: new,
+    known, triaged away)."""
     every_kind = set(show) >= set(SHOW) or (set(show) >= set(DEFAULT_SHOW) and not snap.triaged_away)
-    if not (severities or scan_id or text) and every_kind:
+    if not (severities or scan_id or text or target) and every_kind:
         return snap.vulnerabilities
     wanted, needle, scans, kinds = set(severities), text.casefold(), snap.scans, set(show)
 
@@ -52,12 +55,14 @@ def matching_findings(snap: Snapshot, severities: tuple[str, ...] = (), scan_id:
             return False
         if not every_kind and kind(v) not in kinds:
             return False
+        scan = scans.get(v.scan_id)
+        scanned = (scan.target if scan else None) or ""
+        if target and scanned != target:
+            return False
         if not needle:
             return True
-        scan = scans.get(v.scan_id)
-        target = (scan.target if scan else None) or ""
         cves = " ".join((v.extras or {}).get("cve", ()))
-        return needle in f"{v.title} {v.url or ''} {target} {v.vulnerability_type or ''} {cves}".casefold()
+        return needle in f"{v.title} {v.url or ''} {scanned} {v.vulnerability_type or ''} {cves}".casefold()
 
     return tuple(v for v in snap.vulnerabilities if keep(v))
 
@@ -71,7 +76,7 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
         extras, cells = {**(v.extras or {}), "description": v.description}, whatsnew_cells(v)
         table.append((v.severity, v.title, (scan.name if scan else None) or v.scan_id,
                       (scan.target if scan else None) or "", v.url or "", v.cvss_score,
-                      v.vulnerability_type or "", datetime.fromtimestamp(v.found_at), v.id, v.scan_id,
+                      v.vulnerability_type or "", utc_datetime(v.found_at), v.id, v.scan_id,
                       *cells[:2], *(extra_text(extras.get(name)) for name in EXTRA_COLUMNS.values()),
                       *cells[2:]))
     return pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS) + list(EXPORT_COLUMNS))
@@ -80,12 +85,21 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
 @per_snapshot
 def findings_page(snap: Snapshot, filters: tuple, page: int, size: int,
                   columns: tuple[str, ...] = TABLE_COLUMNS) -> pa.Table:
-    """Page `page` (from 1) of the matching findings, `size` rows of `columns`, shared by every
-    viewer. An Arrow table: Streamlit sends it as it is (pandas would be converted per viewer
-    per tick, ~3 ms for 1,000 rows)."""
+    """Page `page` (from 1) of the findings matching `filters` (matching_findings' arguments),
+    `size` rows of `columns` ("open": the link to the finding's page), shared by every viewer.
+    An Arrow table: Streamlit sends it as it is (pandas would be converted per viewer per tick,
+    ~3 ms for 1,000 rows)."""
     rows = matching_findings(snap, *filters)
     frame = findings_frame(snap, Paging(page, len(rows), size).of_items(rows))
+    frame["open"] = frame["id"].map(finding_url)
     return pa.Table.from_pandas(frame[list(columns)].map(shown), preserve_index=False)
+
+
+@per_snapshot
+def find_finding(snap: Snapshot, finding_id: str) -> Vulnerability | None:
+    """The held finding with this id (None: never received, or dropped as the oldest beyond
+    BUGHUNT_MAX_FINDINGS)."""
+    return next((v for v in snap.vulnerabilities if v.id == finding_id), None)
 
 
 def pages(count: int, size: int) -> int:
@@ -143,7 +157,7 @@ def event_rows(snap: Snapshot, names: tuple[str, ...] = (), scan_id: str = "", l
         if (names and r.event not in names) or (scan_id and data.get("scan_id") != scan_id) or \
                 (public and (data.get("user_id") is not None or not isinstance(r.data, dict))):
             continue
-        rows.append({"#": r.index, "time": clock(r.at), "seq": r.seq, "event": shown(r.event),
+        rows.append({"#": r.index, "time": utc_datetime(r.at), "seq": r.seq, "event": shown(r.event),
                      "data": shown(r.data) if isinstance(r.data, str) else json.dumps(r.data, default=str)})
         if len(rows) == limit:
             break
@@ -164,16 +178,17 @@ def csv_safe(value: Any) -> Any:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.map(csv_safe).to_csv(index=False).encode()
+    return exported(frame).map(csv_safe).to_csv(index=False).encode()
 
 
 def to_json(frame: pd.DataFrame) -> bytes:
-    return frame.to_json(orient="records", date_format="iso", indent=1).encode()
+    return exported(frame).to_json(orient="records", indent=1).encode()
 
 
 def events_jsonl(records: Sequence[EventRecord]) -> bytes:
     out = io.StringIO()
     for r in records:
-        out.write(json.dumps({"index": r.index, "seq": r.seq, "event": r.event, "at": r.at, "data": r.data},
+        out.write(json.dumps({"index": r.index, "seq": r.seq, "event": r.event, "at": r.at, "time": iso_utc(r.at),
+                              "data": r.data},
                              default=str) + "\n")
     return out.getvalue().encode()

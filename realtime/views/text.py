@@ -4,7 +4,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from datetime import datetime
 from typing import Any
 
 FIRE, BELL, WARN = ":material/local_fire_department:", ":material/notifications:", ":material/warning:"
@@ -82,7 +81,3 @@ def span(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-def clock(epoch: float | None) -> str:
-    return "" if epoch is None else datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")

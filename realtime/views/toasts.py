@@ -5,7 +5,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from realtime import protocol
 from realtime.models import TRIAGED_AWAY, EventRecord, Snapshot
+from realtime.views.links import finding_url
 from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
 
 TRIAGED = ":material/rule:"
@@ -46,10 +48,12 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
     A burst becomes one summary ("4 new findings, 1 critical · 30 known")."""
     items: list[tuple[str, str, str]] = []  # (kind, icon, text)
     known = 0
+    sources: list[dict] = []  # the event data of each item
     noted = {r.data.get("scan_id") for r in records
              if r.event == "notification" and isinstance(r.data, dict)}
     for r in records:
         d = r.data if isinstance(r.data, dict) else {}
+        count = len(items)
         name = d.get("scan_name") or d.get("scan_id", "")
         if r.event == "notification":
             title = f"{d['title']}: " if d.get("title") else ""
@@ -72,10 +76,11 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
             else:
                 items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
                               f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
+        sources += [d] * (len(items) - count)
     if len(items) + bool(known) <= MAX_TOASTS:
-        return [Toast(text, icon) for _, icon, text in items] + (
-            [Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
-            if known else [])
+        toasts = [Toast(text + finding_link(kind, record), icon) for (kind, icon, text), record in zip(items, sources)]
+        return toasts + ([Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
+                         if known else [])
     return [summary(records, Counter(kind for kind, _, _ in items))]
 
 
@@ -104,3 +109,14 @@ def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
     if kinds["notification"]:
         parts.append(plural(kinds["notification"], "notification"))
     return Toast(" · ".join(parts), FIRE if severities["critical"] else BELL)
+
+
+def finding_link(kind: str, data: dict) -> str:
+    """A finding's toast links to its page (our own markdown: the id is quoted into the URL)."""
+    if kind not in ("critical", "high"):
+        return ""
+    try:
+        finding_id = data.get("id") or protocol.VulnerabilityFound.model_validate(data).finding_id()
+    except ValueError:  # not what the store took as a finding: no page to link
+        return ""
+    return f" · [details]({finding_url(finding_id)})"

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from realtime.models import ScanDiff, Triage, Vulnerability
-from realtime.views.text import ago, clock, literal, shown
+from realtime.views.text import ago, literal, shown
+from realtime.views.times import clock
 
 NEW, KNOWN, TRIAGED = "new", "known", "triaged"
 SHOW = (NEW, KNOWN, TRIAGED)  # the New / Known / Triaged filter's choices

@@ -136,7 +136,9 @@ def test_8_text_injections_show_as_text(secured, page):
     assert ":smile: safe" in body and ":tada: step" in body and "😄" not in body and "🎉" not in body
     code = page.locator("code", has_text=url)
     expect(code.first).to_have_text(url)  # the URL as it is: no invisible characters to copy
-    assert page.locator("a[href*='evil.example']").count() == 0
+    # no link leads there (the link to the target's own page carries the text quoted in its query)
+    hosts = page.evaluate("[...document.links].map(a => new URL(a.href).hostname)")
+    assert not [h for h in hosts if h.endswith("evil.example")], hosts
     wait_for(lambda: "Current phase: :smile:" in page.inner_text("body"), timeout=10)
 
 

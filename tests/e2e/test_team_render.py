@@ -119,7 +119,7 @@ def test_desktop_copy_right_to_left_and_table_toolbar(stack, browser):
     toolbar = page.locator('[data-testid="stElementToolbar"]').first
     expect(toolbar.get_by_role("button", name="Search")).to_be_visible(timeout=TIMEOUT)  # the toolbar is there
     assert toolbar.get_by_role("button", name="Download as CSV").count() == 0
-    assert page.get_by_role("button", name="Export CSV").count() == 1  # the export that quotes formulas
+    expect(page.get_by_role("button", name="Export CSV")).to_have_count(1, timeout=TIMEOUT)  # quotes formulas
     page.context.close()
 
 

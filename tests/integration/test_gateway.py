@@ -120,4 +120,5 @@ def test_demo_produces_every_event_type_within_60_s(gateway_factory, viewers):
     wait_for(lambda: wanted <= {e for e, _ in viewer.events}, timeout=60, interval=0.5)
     findings = viewer.of("vulnerability_found")
     assert all(f["cvss_score"] is not None and f["url"] and f["vulnerability_type"] for f in findings)
+    assert all(f["fingerprint"].startswith("fp-") and f["times_seen"] >= 1 for f in findings)  # stamped (issue 19)
     assert {p["phase"] for p in viewer.of("scan_progress")} >= {"passive_recon", "active_recon"}

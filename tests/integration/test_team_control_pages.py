@@ -96,11 +96,12 @@ def test_start_form_profiles_empty_target_and_cancel(gateway_factory, dashboard)
     gateway = gateway_factory("--demo", "--demo-scans", "0", "--speed", "0.5", "--seed", "1")
     rt = dashboard(gateway.url, token("viewer", "dash", start_scans=True))
     at = page("pages/scans.py")
-    assert [s.options for s in at.selectbox] == [["quick", "full"]]  # the launcher's profiles
+    profiles = [s for s in at.selectbox if s.label == "Profile"]
+    assert [s.options for s in profiles] == [["quick", "full"]]  # the launcher's profiles
     at.button[0].click().run()  # the form's submit with an empty target: nothing is sent
     assert [e.value for e in at.error] == [controls.NO_TARGET]
     at.text_input[0].input("shop.example.com")
-    at.selectbox[0].select("quick")
+    profiles[0].select("quick")
     at.button[0].click().run()
     assert at.success[0].value.startswith("Scan started: ")
     scan_id = wait_for(lambda: next(iter(rt.store.snapshot().scans), None))

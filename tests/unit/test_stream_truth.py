@@ -41,6 +41,17 @@ def test_a_new_epoch_loses_contact_with_scans_under_way_and_an_event_restores_it
     assert store.snapshot().scans["queue"].status == "failed"
 
 
+def test_any_later_event_of_a_lost_scan_brings_it_back():
+    store = EventStore()
+    store.set_epoch("e1")
+    store.apply("scan_started", {"scan_id": "r1"})
+    store.set_epoch("e2")
+    assert store.snapshot().scans["r1"].status == "lost contact"
+    store.apply("vulnerability_found", {"scan_id": "r1", "title": "t", "severity": "low"})  # not only progress
+    assert store.snapshot().scans["r1"].status == "running"
+    assert store.snapshot().metrics["active_scans"] == 1
+
+
 def test_a_snapshot_is_checked_and_what_it_lacks_is_counted():
     doc = {"epoch": "e", "last_seq": 9, "vulnerabilities_total": 5, "notifications_total": 300,
            "scans": [{"scan_id": "ok", "status": "running", "started_at": 1.7e9, "updated_at": 1.7e9},

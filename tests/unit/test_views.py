@@ -50,7 +50,8 @@ def test_toasts_once_per_cursor_with_burst_summary_and_no_double_toast():
     store.apply("vulnerability_found", {"scan_id": 1, "title": "minor", "severity": "low"})
     snap = store.snapshot()
     toasts = views.plan_toasts(views.new_records(snap, cursor))
-    assert [t.text for t in toasts] == ["Critical finding: " + views.literal("**SQLi**")]
+    sqli = next(v.id for v in snap.vulnerabilities if v.severity == "critical")  # the store's own id
+    assert [t.text for t in toasts] == [f"Critical finding: {views.literal('**SQLi**')} · [details](finding?id={sqli})"]
     assert views.new_records(snap, snap.logged) == []  # the next tick toasts nothing again
 
     cursor = snap.logged

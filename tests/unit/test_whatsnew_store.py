@@ -97,7 +97,7 @@ def test_filters_hide_triaged_away_by_default_and_show_them_under_triaged():
     two_scans(store)
     store.apply("finding_triaged", triaged(5, "fpA", "fixed"))
     snap = store.snapshot()
-    fps = lambda show, scan="": sorted(v.fingerprint for v in views.matching_findings(snap, (), scan, "", show))  # noqa: E731
+    fps = lambda show, scan="": sorted(v.fingerprint for v in views.matching_findings(snap, (), scan, "", "", show))  # noqa: E731
     assert fps(views.DEFAULT_SHOW) == ["fpB"]
     assert fps(("triaged",)) == ["fpA", "fpA"]
     assert fps(("triaged",), "s2") == ["fpA"]
@@ -160,7 +160,7 @@ def test_exports_carry_fingerprint_known_first_seen_and_triage():
     two_scans(store)
     store.apply("finding_triaged", triaged(5, "fpA", "accepted_risk", note="=cmd|' /C calc'!A0"))
     snap = store.snapshot()
-    frame = views.findings_frame(snap, views.matching_findings(snap, (), "", "", views.SHOW))
+    frame = views.findings_frame(snap, views.matching_findings(snap, (), "", "", "", views.SHOW))
     table = pd.read_csv(io.BytesIO(views.to_csv(frame)), keep_default_na=False)
     row = table[table["scan_id"] == "s2"].iloc[0]
     assert (row["fingerprint"], row["known"], row["first seen"], row["triage state"], row["triage by"]) == \

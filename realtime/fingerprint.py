@@ -1,0 +1,101 @@
+"""Finding identity: the fingerprint that says a finding is the same one, scan after scan.
+
+The recipe (docs/protocol.md, "Finding identity"): a producer's own `fingerprint` when it sends
+one; the adapters send theirs (`of("nuclei", template id, matched-at, matcher name, *extracted
+values)`, `of("nmap", host address, protocol, port, script id, ...)`, `of("sarif", rule id,
+location)`); otherwise the gateway derives one with `derive(scan target, title, url)`:
+`of("derived", host, title, location)` where
+
+- host: the finding URL's host (else the scan target's), lower case, with its port unless it is
+  the scheme's default (http 80, https 443);
+- location: the URL's path, then `?` and the query's parameter names, sorted and without their
+  values (values are often volatile: timestamps, session ids, cache busters); "" without a URL.
+
+`of(*parts)` is "fp-" and the first 32 hex digits of SHA-256 over the parts joined by U+001F.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import NamedTuple
+from urllib.parse import unquote_plus
+
+PREFIX = "fp-"
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh": 22}
+
+
+def of(*parts: object) -> str:
+    """The fingerprint of these parts (None counts as empty)."""
+    return _digest("\x1f".join("" if part is None else str(part) for part in parts))
+
+
+def _digest(text: str) -> str:
+    return PREFIX + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+# scheme, host ([IPv6] or name), port, path, query of `scheme://user@host:port/path?query#fragment`
+URL = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?//(?:[^@/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::([^/?#]*))?([^?#]*)"
+                 r"(?:\?([^#]*))?")
+
+
+class Parts(NamedTuple):
+    scheme: str
+    host: str  # lower case, without IPv6 brackets
+    port: int | None
+    path: str
+    query: str
+
+
+def _split(text: str) -> Parts | None:
+    """A URL's parts (`host:port` and bare host names read as hosts); None when its port is not a
+    port. (One regular expression: urlsplit costs several times more, on every finding.)"""
+    text = text.strip()
+    found = URL.match(text if "://" in text else "//" + text)
+    if found is None:
+        return None
+    scheme, name, port, path, query = found.groups()
+    if port and not (port.isdigit() and int(port) <= 65535):
+        return None
+    return Parts((scheme or "").lower(), name.strip("[]").lower(), int(port) if port else None, path, query or "")
+
+
+def _host(parts: Parts | None) -> str:
+    if parts is None or not parts.host:
+        return ""
+    default = DEFAULT_PORTS.get(parts.scheme)
+    return parts.host + (f":{parts.port}" if parts.port is not None and parts.port != default else "")
+
+
+def _location(parts: Parts | None, url: str) -> str:
+    if parts is None:
+        return url.strip()
+    names = sorted({unquote_plus(pair.partition("=")[0]) for pair in parts.query.split("&")} - {""})
+    return (parts.path or "/") + ("?" + "&".join(names) if names else "")
+
+
+def host(text: str | None) -> str:
+    """`text`'s host, lower case, with a port that is not its scheme's default ("" when none)."""
+    return _host(_split(text or ""))
+
+
+def location(url: str | None) -> str:
+    """The URL's path and its sorted query parameter names, without their values."""
+    return _location(_split(url or ""), url or "")
+
+
+def derive(target: str | None, title: str, url: str | None) -> str:
+    """The gateway's fingerprint for a finding its producer did not fingerprint."""
+    parts = _split(url) if url else None
+    where = _host(parts) or host(target)
+    return _digest(f"derived\x1f{where}\x1f{title.strip()}\x1f{_location(parts, url) if url else ''}")  # = of(...)
+
+
+def same_target(target: str | None) -> str:
+    """A scan target normalised for "same target": host as `host()`, scheme lower case, path
+    without its trailing slash (`https://Shop.example.com:443/` is `https://shop.example.com`)."""
+    text = (target or "").strip()
+    parts = _split(text)
+    if parts is None or not parts.host:
+        return text.lower()
+    scheme = parts.scheme + "://" if "://" in text else ""
+    return scheme + _host(parts) + parts.path.rstrip("/") + ("?" + parts.query if parts.query else "")
