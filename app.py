@@ -32,5 +32,5 @@ async def lifespan(_app):
 if __name__ == "__main__":
     runpy.run_path(str(DASHBOARD), run_name="__main__")
 else:
-    app = st.App(str(DASHBOARD), lifespan=lifespan, routes=[WebSocketRoute(push.PATH, push.FEED.socket)],  # the change socket
-                 middleware=[Middleware(DashboardGuard)])
+    app = st.App(str(DASHBOARD), lifespan=lifespan, middleware=[Middleware(DashboardGuard)],
+                 routes=[WebSocketRoute(push.PATH, push.FEED.socket)])  # the change socket

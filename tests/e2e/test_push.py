@@ -1,7 +1,8 @@
 """Issue 21 in real Chromium: live areas rerun when the store changes (push), not on a timer; an
-idle tab asks for nothing; with the change route blocked a tab falls back to polling and says
-so. (What a share-link tab may hear of is tests/unit/test_push.py's.) One gateway and one dashboard for the module,
-whose refresh (the polling timer) is 30 s: whatever shows up sooner came by push."""
+idle tab asks for nothing; eight tabs of one browser all update (one change socket per tab: no
+HTTP connection limit); a share-link tab updates by push and is told of its scan only; with the
+change socket blocked a tab falls back to polling and says so. One gateway and one dashboard for
+the module, whose refresh (the polling timer) is 30 s: whatever shows up sooner came by push."""
 import re
 
 import pytest
@@ -36,6 +37,13 @@ def publish(gateway, event, data):
 
 def sidebar(page):
     return page.locator('[data-testid="stSidebar"]')
+
+
+def change_sockets(page) -> list:
+    """The change sockets the tab opens (Streamlit's own WebSocket is another)."""
+    opened = []
+    page.on("websocket", lambda ws: opened.append(ws) if PATH in ws.url else None)
+    return opened
 
 
 def count_reruns(page) -> list[int]:
@@ -79,11 +87,13 @@ def test_an_event_shows_without_a_timer_tick_and_an_idle_tab_asks_for_nothing(st
 
 def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
     gateway, app = stack
-    page.route(f"**{PATH}**", lambda route: route.abort())
+    blocked = []
+    page.route_web_socket(re.compile(re.escape(PATH)), lambda ws: (blocked.append(ws.url), ws.close(code=1008)))
     page.goto(app.url)
     expect(sidebar(page).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
     expect(sidebar(page).get_by_text(re.compile(r"Live updates: polling fallback, every 30 s — push unavailable"))
            ).to_be_visible(timeout=TIMEOUT)
+    assert blocked and page.evaluate("globalThis.__bughuntChanges.up") is False  # the socket never got through
 
     slider = sidebar(page).get_by_role("slider")
     slider.focus()
@@ -91,3 +101,45 @@ def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
     expect(sidebar(page).get_by_text(re.compile(r"polling fallback, every 0.5 s"))).to_be_visible(timeout=TIMEOUT)
     publish(gateway, "notification", {"title": "POLLED-1", "message": "by the timer", "type": "info"})
     expect(page.get_by_text("POLLED-1")).to_be_visible(timeout=SOON)
+
+
+def test_eight_tabs_of_one_browser_all_update_by_push(stack, page):
+    """A browser allows six HTTP connections per host: one long poll per tab (or per area) would
+    leave the seventh tab waiting. One WebSocket per tab does not count against them."""
+    gateway, app = stack
+    tabs = [page] + [page.context.new_page() for _ in range(7)]
+    sockets = [change_sockets(tab) for tab in tabs]
+    for tab in tabs:
+        tab.goto(app.url)
+    for tab in tabs:
+        expect(sidebar(tab).get_by_text("Live updates: push (on change)")).to_be_visible(timeout=TIMEOUT)
+    publish(gateway, "notification", {"title": "EIGHT-TABS", "message": "to every tab", "type": "info"})
+    for tab in tabs:
+        expect(tab.get_by_text("EIGHT-TABS").first).to_be_visible(timeout=SOON)
+    # all live areas of a tab (the sidebar's, the Dashboard's two) share one socket
+    assert [len([ws for ws in opened if not ws.is_closed()]) for opened in sockets] == [1] * 8
+
+
+def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page):
+    gateway, app = stack
+    for scan in ("shared-1", "other-1"):
+        publish(gateway, "scan_started", {"scan_id": scan, "scan_name": f"Scan {scan}", "target": "https://s.example"})
+    token = AUTH.mint("share-shared-1", "viewer", ["shared-1"], ttl=3600)
+    sockets = change_sockets(page)
+    page.goto(f"{app.url}/scan?id=shared-1&token={token}")
+    expect(page.get_by_text("Scan shared-1")).to_be_visible(timeout=TIMEOUT)
+    # no sidebar in a share tab: its socket's hello says push works
+    page.wait_for_function("globalThis.__bughuntChanges && globalThis.__bughuntChanges.up", timeout=TIMEOUT)
+    told = []
+    sockets[0].on("framereceived", lambda frame: told.append(frame))
+
+    other = page.context.new_page()  # a signed-in tab on the other scan: shows when its event is in
+    other.goto(f"{app.url}/scan?id=other-1")
+    expect(other.get_by_text("Scan other-1")).to_be_visible(timeout=TIMEOUT)
+    publish(gateway, "scan_progress", {"scan_id": "other-1", "progress": 50, "current_step": "OTHER-STEP"})
+    expect(other.get_by_text("OTHER-STEP")).to_be_visible(timeout=SOON)
+    assert not [frame for frame in told if "version" in frame], "a share tab was told of another scan"
+
+    publish(gateway, "scan_progress", {"scan_id": "shared-1", "progress": 60, "current_step": "SHARED-STEP"})
+    expect(page.get_by_text("SHARED-STEP")).to_be_visible(timeout=SOON)
+    assert [frame for frame in told if "version" in frame]

@@ -1,18 +1,19 @@
 """Issue 21's server side without a browser: what each kind of change counts, who may hear of
-what (tickets), and the change route's answers."""
+what (tickets), and the change socket's answers."""
 import asyncio
-import time
+import json
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from realtime import changes
 from realtime.live import allowed
-from realtime.push import ChangeFeed
+from realtime.push import MAX_WATCHES, ChangeFeed, Tab
 from realtime.store import EventStore
 
 
 def feed_of(store, min_interval=0.0):
-    feed = ChangeFeed(hold=0.5, tick=0.005)
+    feed = ChangeFeed(hold=5, tick=0.005)
     feed.attach(store, min_interval)
     return feed
 
@@ -84,49 +85,92 @@ def test_a_share_link_tab_may_hear_of_its_scan_only():
         allowed(["everything"], read_only=False, shared_scan="")
 
 
-def test_the_route_answers_on_change_and_holds_otherwise():
+class FakeSocket:
+    """The WebSocket side the change socket uses: what a tab sends, what it is told."""
+
+    def __init__(self):
+        self.inbox, self.told, self.closed = asyncio.Queue(), asyncio.Queue(), None
+
+    async def accept(self):
+        pass
+
+    async def close(self, code=1000):
+        self.closed = code
+
+    async def send_json(self, message):
+        await self.told.put(message)
+
+    async def receive_text(self):
+        text = await self.inbox.get()
+        if text is None:
+            raise WebSocketDisconnect(1001)
+        return text
+
+    async def next(self, timeout=2.0):
+        return await asyncio.wait_for(self.told.get(), timeout)
+
+
+def watch(feed, key, kinds, since):
+    return json.dumps({"watch": key, "ticket": feed.tickets.mint(kinds, ttl=60), "since": since})
+
+
+def test_one_socket_tells_each_area_of_its_kinds_only_and_a_share_tab_of_its_scan_only():
     store = EventStore()
     feed = feed_of(store)
-    ticket = feed.tickets.mint(["scan:mine", changes.OTHER], ttl=60)
 
     async def scenario():
-        first = await feed.wait(["scan:mine"], -1)  # a first look answers at once
-        started = time.monotonic()
-        held = await feed.wait(["scan:mine"], first)  # nothing changes: held, then the same
-        waited = time.monotonic() - started
-        waiting = asyncio.create_task(feed.wait(["scan:mine"], first))
+        tab, share = FakeSocket(), FakeSocket()
+        tasks = [asyncio.create_task(feed.socket(ws)) for ws in (tab, share)]
+        assert await tab.next() == {"hello": 1} and await share.next() == {"hello": 1}
+        tab.inbox.put_nowait(watch(feed, "scans", ["scans", changes.OTHER], 0))
+        tab.inbox.put_nowait(watch(feed, "mine", ["scan:mine"], 0))
+        share.inbox.put_nowait(watch(feed, "live", list(allowed(["scan:mine"], True, "mine")), 0))
         await asyncio.sleep(0.05)
-        store.apply("scan_progress", {"scan_id": "other", "progress": 1})  # not its scan
-        await asyncio.sleep(0.05)
-        assert not waiting.done()
+        store.apply("scan_progress", {"scan_id": "other", "progress": 1})  # not the share tab's scan
+        assert await tab.next() == {"key": "scans", "version": 1}
         store.apply("scan_progress", {"scan_id": "mine", "progress": 1})
-        moved = await asyncio.wait_for(waiting, 2)
+        told = [await tab.next(), await tab.next()]
+        assert sorted(told, key=str) == [{"key": "mine", "version": 1}, {"key": "scans", "version": 2}]
+        assert await share.next() == {"key": "live", "version": 1}  # its scan, and nothing before
+        assert share.told.empty()
+        tab.inbox.put_nowait(json.dumps({"drop": "scans"}))
+        await asyncio.sleep(0.05)
+        store.apply("scan_started", {"scan_id": "third"})
+        await asyncio.sleep(0.1)
+        assert tab.told.empty() and share.told.empty()  # a dropped area, another scan: silence
+        for ws in (tab, share):
+            ws.inbox.put_nowait(None)  # the tabs close
+        await asyncio.gather(*tasks)
+        assert not feed.tabs
         await feed.stop()
-        return first, held, waited, moved
 
-    first, held, waited, moved = asyncio.run(scenario())
-    assert held == first and waited >= 0.4 and moved > first
-    assert feed.tickets.check(ticket) == [changes.OTHER, "scan:mine"]
+    asyncio.run(scenario())
 
 
-def test_the_route_refuses_what_a_client_may_send():
-    import json
-    from urllib.parse import urlencode
-
-    from starlette.requests import Request
-
+def test_the_socket_refuses_what_a_client_may_send():
     feed = feed_of(EventStore())
-
-    def get(**params):
-        scope = {"type": "http", "method": "GET", "path": "/c", "headers": [],
-                 "query_string": urlencode(params).encode()}
-        answer = asyncio.run(feed.endpoint(Request(scope)))
-        return answer.status_code, json.loads(answer.body), answer.headers
-
-    assert get()[0] == 403
-    assert get(ticket="forged.ticket")[1]["error"].startswith("ticket")
+    tab = Tab()
     good = feed.tickets.mint(["scans"], ttl=60)
-    assert get(ticket=good, since="NaN")[0] == 400
-    status, body, headers = get(ticket=good, since="-1")
-    assert status == 200 and body == {"version": 0} and headers["cache-control"] == "no-store"
+    assert "error" in feed.take(tab, "not json")
+    assert "error" in feed.take(tab, "x" * 5000)
+    assert "error" in feed.take(tab, json.dumps({"watch": "a", "ticket": good, "since": "1"}))
+    refused = feed.take(tab, json.dumps({"watch": "a", "ticket": "forged.ticket", "since": 0}))
+    assert refused["key"] == "a" and refused["error"].startswith("ticket")
+    share = feed.tickets.mint(["scan:mine"], ttl=60)
+    forged = share.replace("scan:mine", "scans")  # a share tab's ticket widened by hand
+    assert "error" in feed.take(tab, json.dumps({"watch": "a", "ticket": forged, "since": 0}))
+    for i in range(MAX_WATCHES):
+        assert feed.take(tab, json.dumps({"watch": f"k{i}", "ticket": good, "since": 0})) is None
+    assert "error" in feed.take(tab, json.dumps({"watch": "one-more", "ticket": good, "since": 0}))
+    assert len(tab.watches) == MAX_WATCHES
+    tab.watches["k0"].ticket = feed.tickets.mint(["scans"], ttl=-1)  # expired while watched
+    assert {"key": "k0", "error": "ticket expired: reload the page"} in feed.news(tab)
+    assert "k0" not in tab.watches
     assert ChangeFeed().total(["scans"]) == 0  # no store yet: nothing to hear
+
+    async def starting():
+        ws = FakeSocket()
+        await ChangeFeed().socket(ws)  # no store attached yet
+        return ws.closed
+
+    assert asyncio.run(starting()) == 1013
