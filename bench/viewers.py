@@ -120,8 +120,9 @@ def open_tab(context, url: str, path: str, ready: str, frames: list[int]):
     index = len(frames)
     frames.append(0)
 
-    def on_socket(ws):
-        ws.on("framesent", lambda _payload: frames.__setitem__(index, frames[index] + 1))
+    def on_socket(ws):  # Streamlit's own socket: what the tab sends there asks for reruns
+        if "_stcore/stream" in ws.url:
+            ws.on("framesent", lambda _payload: frames.__setitem__(index, frames[index] + 1))
 
     page.on("websocket", on_socket)
     page.goto(url + path, timeout=60_000)
