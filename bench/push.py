@@ -44,17 +44,12 @@ def watch(context, url: str, tabs: int, frames: list[int]) -> list:
     return [open_tab(context, url, *READY, frames) for _ in range(tabs)]
 
 
-def window(server: psutil.Process, tabs: list, frames: list[int], gateway: str | None, seconds: float) -> dict:
-    """CPU and reruns over `seconds`; emit → DOM on the first tab meanwhile when `gateway`."""
+def window(server: psutil.Process, tabs: list, frames: list[int], seconds: float) -> dict:
+    """The server's CPU seconds and the tabs' reruns over `seconds`."""
     sent0, cpu0, t0 = sum(frames), cpu_seconds(server), time.perf_counter()
-    latencies: list[float] = []
     while time.perf_counter() - t0 < seconds:
-        if gateway:
-            latencies += emit_to_dom(tabs[0], gateway, 1)
-        else:
-            tabs[0].wait_for_timeout(500)  # sleeping would not dispatch the browser's events
-    return {"elapsed": time.perf_counter() - t0, "cpu": cpu_seconds(server) - cpu0,
-            "reruns": sum(frames) - sent0, "latencies": latencies}
+        tabs[0].wait_for_timeout(500)  # sleeping would not dispatch the browser's events
+    return {"elapsed": time.perf_counter() - t0, "cpu": cpu_seconds(server) - cpu0, "reruns": sum(frames) - sent0}
 
 
 def measure(env: dict, args, push: bool, figures: dict) -> None:
@@ -77,20 +72,20 @@ def measure(env: dict, args, push: bool, figures: dict) -> None:
             lat = emit_to_dom(tabs[0], gateway_url, args.samples)
             figures[f"{tag}_emit_to_dom_p50_ms_1_tab"] = ms(lat, 50)
             figures[f"{tag}_emit_to_dom_p95_ms_1_tab"] = ms(lat, 95)
-            one = window(server, tabs, frames, None, args.window)
+            one = window(server, tabs, frames, args.window)
             figures[f"{tag}_cpu_ms_per_viewer_s_1_tab"] = round(one["cpu"] * 1000 / one["elapsed"], 1)
             figures[f"{tag}_reruns_per_s_1_tab"] = round(one["reruns"] / one["elapsed"], 2)
             figures[f"{tag}_cpu_ms_per_served_rerun_1_tab"] = round(
                 (one["cpu"] - background * one["elapsed"]) * 1000 / max(one["reruns"], 1), 1)
             tabs += watch(context, url, 9, frames)
             tabs[0].wait_for_timeout(3000)
-            ten = window(server, tabs, frames, gateway_url, args.window)
-            figures[f"{tag}_emit_to_dom_p50_ms_10_tabs"] = ms(ten["latencies"], 50)
-            figures[f"{tag}_emit_to_dom_p95_ms_10_tabs"] = ms(ten["latencies"], 95)
+            lat = emit_to_dom(tabs[0], gateway_url, args.samples)
+            figures[f"{tag}_emit_to_dom_p50_ms_10_tabs"] = ms(lat, 50)
+            figures[f"{tag}_emit_to_dom_p95_ms_10_tabs"] = ms(lat, 95)
             scanner.running = False
             if push:
                 tabs[0].wait_for_timeout(2000)  # the last events' reruns are over
-                idle = window(server, tabs, frames, None, args.idle)
+                idle = window(server, tabs, frames, args.idle)
                 figures["idle_10_tabs_cpu_share_of_one_core"] = round(idle["cpu"] / idle["elapsed"], 4)
                 figures["idle_reruns_per_tab_per_min"] = round(idle["reruns"] / 10 / idle["elapsed"] * 60, 2)
             figures[f"{tag}_background_cpu_ms_per_s"] = round(background * 1000, 1)

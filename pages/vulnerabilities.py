@@ -48,7 +48,7 @@ def live() -> None:
         finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
 
-@bridge.live("findings", every=bridge.chart_seconds(rt))
+@bridge.live("findings", every=bridge.chart_seconds(rt), heartbeat=False)
 def chart() -> None:
     filtered = any(filters[:4]) or set(filters[4]) != set(views.DEFAULT_SHOW)
     st.subheader("By severity" + (" (filtered)" if filtered else ""))

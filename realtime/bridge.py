@@ -115,12 +115,12 @@ def read_only() -> bool:
     return bool(st.session_state.get(READ_ONLY))
 
 
-def live(*kinds: str, every: float | None = None, enabled: bool = True) -> Any:
+def live(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True) -> Any:
     """The decorator of a page's live area: reruns on change (push) or every refresh (see
     realtime/live.py, which imports this module)."""
     from realtime import live as areas
 
-    return areas.fragment(*kinds, every=every, enabled=enabled)
+    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat)
 
 
 def live_note(rt: Runtime, refresh: float) -> str:
@@ -231,7 +231,7 @@ def _environment() -> Mapping[str, str]:
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
     rt = build_runtime(_environment())
-    push.FEED.attach(rt.store, rt.settings.push_min_interval)  # the change socket follows this store
+    push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)  # the change socket follows this store
     atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
     try:
         return rt.start()

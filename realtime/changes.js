@@ -85,7 +85,9 @@ function connect() {
     }
     const area = hub.areas.get(message.key);
     if (!area) return;
-    if (message.error) {
+    if (message.renew) {
+      fire(area, "changed", `renew ${Date.now()}`);  // its next render brings a fresh ticket
+    } else if (message.error) {
       area.refused = message.error;  // this area polls until its next render brings a fresh ticket
       report(area, `polling: push unavailable (${String(message.error).slice(0, 120)})`);
     } else if (typeof message.version === "number") {

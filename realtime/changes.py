@@ -3,7 +3,9 @@
 Each kind (scans, findings, notifications, one scan's events, ...) has a counter that grows when
 the store changes in a way that kind's readers would see. A live area waits for the sum of its
 kinds' counters to pass the sum it last saw. Counters advance at most once per `min_interval`,
-so a flood of events costs each tab a few reruns a second, not one per event. No Streamlit here.
+and for routine changes only (progress, metrics, findings below high) at most once per
+`routine_interval`: a flood of them costs each tab about one rerun a second, not one per event,
+while a notification, a scan's start or end or a high finding shows at once. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ OTHER = "other"
 SCAN_PREFIX = "scan:"
 SCAN_EVENTS = frozenset(("scan_started", "scan_progress", "scan_completed", "scan_failed"))
 TOAST_EVENTS = frozenset(("scan_started", "scan_completed", "scan_failed", "notification"))
+ROUTINE_EVENTS = frozenset(("scan_progress", "metrics_update", "vulnerability_found"))
 
 
 def scan_kind(scan_id: str) -> str:
@@ -56,18 +59,26 @@ def kinds_of(event: str, data: Any) -> set[str]:
     return kinds
 
 
+def routine(event: str, data: Any) -> bool:
+    """A change that may wait for the next routine advance."""
+    if event == "vulnerability_found":
+        return isinstance(data, dict) and data.get("severity") not in ("critical", "high")
+    return event in ROUTINE_EVENTS
+
+
 class Changes:
     """Per-kind change counters over one store. `refresh()` looks at the store (cheap when its
     version did not move) and advances the counters; any thread may call it."""
 
-    def __init__(self, store: Any, min_interval: float = 0.2):
-        self.store, self.min_interval = store, min_interval
+    def __init__(self, store: Any, min_interval: float = 0.2, routine_interval: float = 0.0):
+        self.store, self.min_interval, self.routine_interval = store, min_interval, routine_interval
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._everything = 0  # a change of every kind at once (a resync, a gap in the log)
         self._version = store.version
         self._logged = store.snapshot().logged
         self._published = 0.0  # monotonic time the counters last advanced
+        self._looked = 0.0  # monotonic time of the last look that found routine changes only
 
     def total(self, kinds: Iterable[str]) -> int:
         """The sum a reader of these kinds compares with: it only grows."""
@@ -76,17 +87,23 @@ class Changes:
 
     def due(self) -> float:
         """Seconds until `refresh()` may advance the counters again (0: now)."""
-        return max(0.0, self._published + self.min_interval - time.monotonic())
+        return max(0.0, max(self._published, self._looked) + self.min_interval - time.monotonic())
 
     def refresh(self) -> bool:
-        """Advance the counters for what changed since the last call; False when nothing did
-        or when the last advance was under `min_interval` ago (the change waits for the next)."""
+        """Advance the counters for what changed since the last call; False when nothing did,
+        when the last advance was under `min_interval` ago, or when only routine changes came
+        within `routine_interval` of it (the changes wait for the next)."""
         if self.store.version == self._version or self.due() > 0:
             return False
         snap = self.store.snapshot()  # shared with the reruns this causes
+        fresh = _newest(snap.events, self._logged)
+        now = time.monotonic()
+        if (now < self._published + self.routine_interval and fresh and fresh[-1].index <= self._logged
+                and all(routine(r.event, r.data) for r in fresh)):
+            self._looked = now  # look again after `min_interval`: a notice among them goes at once
+            return False
         with self._lock:
-            self._version, self._published = snap.version, time.monotonic()
-            fresh = [r for r in _newest(snap.events, self._logged)]
+            self._version, self._published = snap.version, now
             if fresh and fresh[-1].index > self._logged:  # the bounded log dropped some: assume all
                 self._everything += 1
             for record in fresh:

@@ -20,16 +20,19 @@ from realtime import changes, views
 from realtime.push import FEED, PATH
 
 PUSH = "push"
+TICKET_SECONDS = 600.0
 MODE = "live_mode"  # session: "push", or "polling: <why>" as this tab's watchers last reported
 KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
                    changes.CONNECTION, changes.TOASTS))
 _watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text())
 
 
-def fragment(*kinds: str, every: float | None = None, enabled: bool = True) -> Callable[[Callable], Callable]:
+def fragment(*kinds: str, every: float | None = None, enabled: bool = True,
+             heartbeat: bool = True) -> Callable[[Callable], Callable]:
     """`@st.fragment` for a live area showing `kinds` of change (see realtime/changes.py; a scan:
     `changes.scan_kind(id)`). Polling, it reruns every `every` seconds (default: the tab's
-    refresh); with push, on change (at most once per `every`) and every heartbeat. Disabled
+    refresh); with push, on change (at most once per `every`) and every heartbeat unless
+    `heartbeat=False` (an area without relative times: nothing in it moves by itself). Disabled
     (`enabled=False`), it reruns only when the page does."""
     from realtime import bridge  # bridge re-exports this module's decorator
 
@@ -39,7 +42,8 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True) -> C
     watching = enabled and settings.push
     # With push the watcher reruns the area on change, or every refresh while the socket fails (a
     # share-link tab re-checks its link's token with each run: on change and every heartbeat).
-    run_every = (max(settings.push_heartbeat, refresh) if watching else refresh) if enabled else None
+    beat = max(settings.push_heartbeat, refresh) if heartbeat else None
+    run_every = (beat if watching else refresh) if enabled else None
     heard = allowed(kinds, bridge.read_only(), st.query_params.get("id", ""))
 
     def wrap(func: Callable) -> Callable:
@@ -87,7 +91,8 @@ def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     every, refresh = pace
     data = {"url": (f"/{base}" if base else "") + PATH, "since": since,
-            "ticket": FEED.tickets.mint(kinds, ttl=max(60.0, 4 * heartbeat)),  # outlives a heartbeat's wait
+            # outlives a heartbeat's wait; an area quiet for longer reruns once for a fresh one
+            "ticket": FEED.tickets.mint(kinds, ttl=max(TICKET_SECONDS, 4 * heartbeat)),
             "every": round(every * 1000), "refresh": round(refresh * 1000), "mode": st.session_state.get(MODE),
             "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over
     _watcher(key=key, data=data, on_changed_change=_nothing, on_mode_change=_nothing, height=1)

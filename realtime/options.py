@@ -52,13 +52,19 @@ class DashboardOptions:
         "reach it (a proxy refuses it) falls back to rerunning every refresh, and "
         "the sidebar says so. `false`: every tab reruns every refresh, as before.")
     push_heartbeat: float = setting(
-        15.0, "BUGHUNT_PUSH_HEARTBEAT",
-        "With push: seconds between reruns of a live area when nothing changed (relative times such as "
-        "\"3 s ago\" move on), never more often than the tab's refresh.")
+        30.0, "BUGHUNT_PUSH_HEARTBEAT",
+        "With push: seconds between reruns of a live area showing relative times when nothing changed "
+        "(\"3 s ago\" moves on), never more often than the tab's refresh. Areas without any (the sidebar, "
+        "charts) rerun on change only.")
     push_min_interval: float = setting(
         0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
         "With push: shortest time between two change notices; under a flood of events each live area "
         "reruns at most once per this many seconds.")
+    push_routine_interval: float = setting(
+        1.0, "BUGHUNT_PUSH_ROUTINE_INTERVAL",
+        "With push: shortest time between two notices of routine changes only (scan progress, metrics, "
+        "findings below high); a notification, a scan's start or end, a high or critical finding is "
+        "told within `BUGHUNT_PUSH_MIN_INTERVAL` (and brings the routine changes with it).")
     public_url: str = setting(
         "", "BUGHUNT_PUBLIC_URL",
         "The dashboard's address as people reach it (e.g. `https://bughunt.example.com` behind a proxy), for "

@@ -5,7 +5,9 @@ of the browser's six HTTP connections per host, so any number of tabs and areas 
 The tab sends `{"watch": key, "ticket": …, "since": N}` for each live area it shows (again with
 each render of the area) and `{"drop": key}` when an area goes; the socket answers
 `{"key": key, "version": M}` once the kinds the area's ticket names have changed past N, and
-`{"key": key, "error": why}` for a ticket it refuses (that area polls until its next render).
+`{"key": key, "error": why}` for a ticket it refuses (that area polls until its next render),
+`{"key": key, "renew": 1}` when the ticket of an area quiet for long expired (it reruns for a
+fresh one).
 It says `{"hello": 1}` first, so a tab knows the route (not a proxy's stand-in) answers, and
 `{"alive": 1}` when it has said nothing for `HOLD` seconds, under proxies' idle timeouts.
 
@@ -54,9 +56,9 @@ class ChangeFeed:
         self.tabs: set[Tab] = set()
         self._watcher: asyncio.Task | None = None
 
-    def attach(self, store: Any, min_interval: float) -> None:
+    def attach(self, store: Any, min_interval: float, routine_interval: float = 0.0) -> None:
         """Follow this store (the dashboard's runtime calls it when it builds one)."""
-        self.changes = Changes(store, min_interval)
+        self.changes = Changes(store, min_interval, routine_interval)
 
     def total(self, kinds: Any) -> int:
         return self.changes.total(kinds) if self.changes is not None else 0
@@ -131,7 +133,7 @@ class ChangeFeed:
         for key, watch in list(tab.watches.items()):
             if self.tickets.check(watch.ticket) is None:
                 del tab.watches[key]
-                out.append({"key": key, "error": "ticket expired: reload the page"})
+                out.append({"key": key, "renew": 1})  # the area reruns for a fresh one
             elif (total := self.changes.total(watch.kinds)) != watch.since:
                 watch.since = total
                 out.append({"key": key, "version": total})

@@ -164,7 +164,7 @@ def test_the_socket_refuses_what_a_client_may_send():
     assert "error" in feed.take(tab, json.dumps({"watch": "one-more", "ticket": good, "since": 0}))
     assert len(tab.watches) == MAX_WATCHES
     tab.watches["k0"].ticket = feed.tickets.mint(["scans"], ttl=-1)  # expired while watched
-    assert {"key": "k0", "error": "ticket expired: reload the page"} in feed.news(tab)
+    assert {"key": "k0", "renew": 1} in feed.news(tab)
     assert "k0" not in tab.watches
     assert ChangeFeed().total(["scans"]) == 0  # no store yet: nothing to hear
 
@@ -174,3 +174,21 @@ def test_the_socket_refuses_what_a_client_may_send():
         return ws.closed
 
     assert asyncio.run(starting()) == 1013
+
+
+def test_routine_changes_wait_for_the_routine_interval_and_a_notice_brings_them_at_once():
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=0, routine_interval=60)
+    store.apply("scan_started", {"scan_id": "a"})
+    assert hub.refresh()
+    for i in range(5):  # progress, metrics, a medium finding: routine, they wait
+        store.apply("scan_progress", {"scan_id": "a", "progress": i})
+    store.apply("vulnerability_found", {"scan_id": "a", "title": "m", "severity": "medium"})
+    assert not hub.refresh() and hub.total(("findings",)) == 0
+    store.apply("vulnerability_found", {"scan_id": "a", "title": "h", "severity": "high"})  # at once
+    assert hub.refresh()
+    assert hub.total(("findings",)) == 2 and hub.total(("scan:a",)) == 8  # the waiting ones came along
+    store.apply("scan_progress", {"scan_id": "a", "progress": 9})
+    assert not hub.refresh()
+    store.apply("notification", {"message": "hello"})
+    assert hub.refresh() and hub.total(("notifications",)) == 1
