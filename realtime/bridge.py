@@ -231,7 +231,8 @@ def _environment() -> Mapping[str, str]:
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
     rt = build_runtime(_environment())
-    push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)  # the change socket follows this store
+    # the change socket follows this store
+    push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)
     atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
     try:
         return rt.start()

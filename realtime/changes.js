@@ -8,7 +8,7 @@
 // reach it; then the area reruns every `refresh` ms itself (timer polling) while the hub tries
 // the socket again now and then, going back to push once it answers.
 const hub = (globalThis.__bughuntChanges ||= {
-  areas: new Map(), ws: null, up: false, failures: 0, url: null,
+  areas: new Map(), ws: null, up: false, failures: 0, url: null, retry: null,
   busy: null, until: 0, drawn: 0, settled: false,
 });
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
@@ -42,7 +42,7 @@ export default function (component) {
   hub.drawn = Date.now();
   if (hub.busy === area) hub.busy = null;  // its run is over
   hub.url = new URL(data.url, location.href).href.replace(/^http/, "ws");
-  if (!hub.ws) connect();
+  if (!hub.ws && !hub.retry) connect();  // (while it waits to try again, the retry's timer connects)
   send({ watch: key, ticket: data.ticket, since: data.since });
   if (hub.up) report(area, "push");
   sync(area);
@@ -105,7 +105,11 @@ function connect() {
 function down(why) {
   hub.failures += 1;
   for (const area of hub.areas.values()) report(area, `polling: push unavailable (${why})`);
-  setTimeout(() => hub.ws || connect(), Math.min(30000, 500 * 2 ** Math.min(hub.failures, 6)));
+  if (hub.retry) return;
+  hub.retry = setTimeout(() => {
+    hub.retry = null;
+    if (!hub.ws) connect();
+  }, Math.min(30000, 500 * 2 ** Math.min(hub.failures, 6)));
 }
 
 async function changed(area, version) {

@@ -79,6 +79,7 @@ class Changes:
         self._logged = store.snapshot().logged
         self._published = 0.0  # monotonic time the counters last advanced
         self._looked = 0.0  # monotonic time of the last look that found routine changes only
+        self.advances = 0  # how often the counters advanced, by whichever thread
 
     def total(self, kinds: Iterable[str]) -> int:
         """The sum a reader of these kinds compares with: it only grows."""
@@ -113,6 +114,7 @@ class Changes:
             if not fresh:
                 self._counts[OTHER] += 1
             self._logged = snap.logged
+            self.advances += 1
         return True
 
 

@@ -52,6 +52,7 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True,
             key = f"changes_{func.__qualname__}"
             # Before the area reads the store: every change counted by then is in what it shows
             # (the change socket's look at the store is the snapshot viewers share).
+            FEED.sync()
             since = FEED.total(heard)
             if watching:
                 take_report(key)

@@ -143,9 +143,18 @@ class ChangeFeed:
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.get_running_loop().create_task(self._run(), name="bughunt-changes")
 
+    def sync(self) -> None:
+        """Count what changed up to now (a render does, before it reads the store and the total
+        it shows: else the watcher's later count would tell it of changes it already shows)."""
+        if self.changes is not None:
+            self.changes.refresh()
+
     async def _run(self) -> None:
+        told = -1
         while self.tabs:
-            if self.changes.refresh():
+            self.changes.refresh()
+            if self.changes.advances != told:  # advanced here, or by a render's sync
+                told = self.changes.advances
                 for tab in self.tabs:
                     tab.dirty.set()
             await asyncio.sleep(self.tick)
