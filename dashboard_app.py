@@ -34,7 +34,7 @@ if identify() != me:
     st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
 
 
-@bridge.live("toasts", "connection", "notifications")
+@bridge.live("toasts", "connection", "notifications", note=True)
 def sidebar_live() -> None:
     """The connection panel, and toasts for what arrived since this tab's last look (once per
     event per tab). One fragment: each costs a rerun per viewer per tick."""
@@ -57,7 +57,8 @@ def sidebar_live() -> None:
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
     st.caption(f"{rt.reads.unread(snap, me)} unread notifications · {len(views.active_scans(snap))} active scans")
-    st.caption(bridge.live_note(rt, refresh))
+    if note := bridge.live_note(rt, refresh):
+        st.caption(note)
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

@@ -115,16 +115,18 @@ def read_only() -> bool:
     return bool(st.session_state.get(READ_ONLY))
 
 
-def live(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True) -> Any:
+def live(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
+         note: bool = False) -> Any:
     """The decorator of a page's live area: reruns on change (push) or every refresh (see
     realtime/live.py, which imports this module)."""
     from realtime import live as areas
 
-    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat)
+    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat, note=note)
 
 
 def live_note(rt: Runtime, refresh: float) -> str:
-    """How this tab's live areas update (push, or polling and why), for the connection panel."""
+    """How this tab's live areas update when push is off, for the connection panel ("" with push:
+    the sidebar's watcher shows it)."""
     from realtime import live as areas
 
     return areas.mode_note(rt.settings.push, refresh)

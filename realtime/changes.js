@@ -4,9 +4,9 @@
 // six HTTP connections per host, so any number of tabs works. Each render of an area sends the
 // socket a watch (the area's fresh ticket, and the version its render shows); the socket says
 // when that version moved, and the area reruns (a trigger value), at most once per `every` ms.
-// Each area reports "push" once the socket says hello, and "polling: <why>" while it cannot
-// reach it; then the area reruns every `refresh` ms itself (timer polling) while the hub tries
-// the socket again now and then, going back to push once it answers.
+// While the socket cannot be reached (or says no hello) each area reruns every `refresh` ms
+// itself (timer polling) while the hub tries the socket again now and then, going back to push
+// once it answers. The watcher of the area with `note` (the sidebar's) shows which it does.
 const hub = (globalThis.__bughuntChanges ||= {
   areas: new Map(), ws: null, up: false, failures: 0, url: null, retry: null,
   busy: null, until: 0, drawn: 0, settled: false,
@@ -33,19 +33,18 @@ export default function (component) {
   const { data, key, setTriggerValue } = component;
   let area = hub.areas.get(key);
   if (!area) {
-    area = { key, last: 0, stopped: false, sends: 0, pending: false, refused: null };
+    area = { key, last: 0, stopped: false, pending: false, refused: null };
     hub.areas.set(key, area);
     area.data = data;
     poll(area);
   }
-  Object.assign(area, { data, trigger: setTriggerValue, mounted: true, refused: null });
+  Object.assign(area, { data, trigger: setTriggerValue, mounted: true, refused: null, root: component.parentElement });
   hub.drawn = Date.now();
   if (hub.busy === area) hub.busy = null;  // its run is over
   hub.url = new URL(data.url, location.href).href.replace(/^http/, "ws");
   if (!hub.ws && !hub.retry) connect();  // (while it waits to try again, the retry's timer connects)
   send({ watch: key, ticket: data.ticket, since: data.since });
-  if (hub.up) report(area, "push");
-  sync(area);
+  show();
   return () => {
     area.mounted = false;
     setTimeout(() => {
@@ -76,20 +75,17 @@ function connect() {
     try { message = JSON.parse(event.data); } catch (error) { return; }
     if (message.hello) {
       clearTimeout(silent);
-      Object.assign(hub, { up: true, failures: 0 });
-      for (const area of hub.areas.values()) {
-        send({ watch: area.key, ticket: area.data.ticket, since: area.data.since });
-        report(area, "push");
-      }
-      return;
+      Object.assign(hub, { up: true, failures: 0, why: null });
+      for (const area of hub.areas.values()) send({ watch: area.key, ticket: area.data.ticket, since: area.data.since });
+      return show();
     }
     const area = hub.areas.get(message.key);
     if (!area) return;
     if (message.renew) {
       fire(area, "changed", `renew ${Date.now()}`);  // its next render brings a fresh ticket
     } else if (message.error) {
-      area.refused = message.error;  // this area polls until its next render brings a fresh ticket
-      report(area, `polling: push unavailable (${String(message.error).slice(0, 120)})`);
+      area.refused = String(message.error).slice(0, 120);  // it polls until a render brings a fresh ticket
+      show();
     } else if (typeof message.version === "number") {
       changed(area, message.version);
     }
@@ -104,7 +100,8 @@ function connect() {
 
 function down(why) {
   hub.failures += 1;
-  for (const area of hub.areas.values()) report(area, `polling: push unavailable (${why})`);
+  hub.why = why;
+  show();
   if (hub.retry) return;
   hub.retry = setTimeout(() => {
     hub.retry = null;
@@ -119,7 +116,7 @@ async function changed(area, version) {
   if (wait > 0) await sleep(wait);
   area.last = Date.now();
   area.pending = false;
-  await fire(area, "changed", `${version}|${Date.now()}`);  // unique, as the mode's
+  await fire(area, "changed", `${version}|${Date.now()}`);  // unique: a repeated value may not be sent
 }
 
 // Timer polling while the socket is down or refuses this area's ticket.
@@ -130,19 +127,20 @@ async function poll(area) {
   }
 }
 
-// The mode this area sees ("push", or "polling: why") goes to the server until the server's
-// render says it has it; a report lost on the way (a page rerun dropped it) is sent again.
-function report(area, mode) {
-  if (area.state !== mode) area.sends = 0;
-  area.state = mode;
-  sync(area);
-}
-
-function sync(area) {
-  if (!area.state || area.data.mode === area.state || area.stopped || area.sends >= 3) return;
-  if (Date.now() - (area.reportedAt || 0) < 1500) return;
-  area.reportedAt = Date.now();
-  area.sends += 1;
-  fire(area, "mode", `${area.state}|${area.reportedAt}`);  // unique: a repeated value may not be sent
-  setTimeout(() => sync(area), 1600);
+// How the tab's live areas update, in the watcher that shows it (text only: inert).
+function show() {
+  for (const area of hub.areas.values()) {
+    if (!area.data.note || !area.root) continue;
+    let line = area.root.querySelector("p");
+    if (!line) {
+      line = document.createElement("p");
+      line.style.cssText = "margin:0;font-size:0.875rem;opacity:0.6;font-family:sans-serif";
+      area.root.appendChild(line);
+    }
+    const every = `every ${area.data.refresh / 1000} s`;
+    const why = hub.why || [...hub.areas.values()].map((a) => a.refused).find(Boolean);
+    line.textContent = hub.up && !why ? "Live updates: push (on change)"
+      : why ? `Live updates: polling fallback, ${every} — push unavailable (${why})`
+        : `Live updates: polling ${every} until the change socket answers`;
+  }
 }

@@ -16,24 +16,23 @@ from typing import Any
 
 import streamlit as st
 
-from realtime import changes, views
+from realtime import changes
 from realtime.push import FEED, PATH
 
-PUSH = "push"
 TICKET_SECONDS = 600.0
-MODE = "live_mode"  # session: "push", or "polling: <why>" as this tab's watchers last reported
 KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
                    changes.CONNECTION, changes.TOASTS))
 _watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text())
 
 
-def fragment(*kinds: str, every: float | None = None, enabled: bool = True,
-             heartbeat: bool = True) -> Callable[[Callable], Callable]:
+def fragment(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
+             note: bool = False) -> Callable[[Callable], Callable]:
     """`@st.fragment` for a live area showing `kinds` of change (see realtime/changes.py; a scan:
     `changes.scan_kind(id)`). Polling, it reruns every `every` seconds (default: the tab's
     refresh); with push, on change (at most once per `every`) and every heartbeat unless
     `heartbeat=False` (an area without relative times: nothing in it moves by itself). Disabled
-    (`enabled=False`), it reruns only when the page does."""
+    (`enabled=False`), it reruns only when the page does. `note=True`: its watcher shows how the
+    tab's live areas update (the connection panel's)."""
     from realtime import bridge  # bridge re-exports this module's decorator
 
     rt = bridge.runtime()
@@ -54,11 +53,9 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True,
             # (the change socket's look at the store is the snapshot viewers share).
             FEED.sync()
             since = FEED.total(heard)
-            if watching:
-                take_report(key)
             result = func(*args, **kwargs)
             if watching:  # last: its render in the browser says the run is over
-                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat)
+                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note)
             return result
 
         return st.fragment(run_every=run_every)(run)
@@ -78,25 +75,19 @@ def allowed(kinds: Iterable[str], read_only: bool, shared_scan: str) -> tuple[st
     return (*kinds, changes.OTHER)
 
 
-def take_report(key: str) -> None:
-    """The watcher's report of how it updates its area (push, or polling and why), when this run
-    is the one the report caused: for the connection panel."""
-    report = (st.session_state.get(key) or {}).get("mode")  # a trigger: "<mode>|<when>"
-    if report:
-        st.session_state[MODE] = str(report).rpartition("|")[0][:200]
-
-
-def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float], heartbeat: float) -> None:
+def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float], heartbeat: float,
+          note: bool) -> None:
     """Mount the area's change watcher with a fresh ticket for `kinds`; `since`: the total its
-    render shows; `pace`: (shortest time between its reruns, its refresh when polling)."""
+    render shows; `pace`: (shortest time between its reruns, its refresh when polling); `note`:
+    it shows how the tab's live areas update."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     every, refresh = pace
     data = {"url": (f"/{base}" if base else "") + PATH, "since": since,
             # outlives a heartbeat's wait; an area quiet for longer reruns once for a fresh one
             "ticket": FEED.tickets.mint(kinds, ttl=max(TICKET_SECONDS, 4 * heartbeat)),
-            "every": round(every * 1000), "refresh": round(refresh * 1000), "mode": st.session_state.get(MODE),
+            "every": round(every * 1000), "refresh": round(refresh * 1000), "note": note,
             "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over
-    _watcher(key=key, data=data, on_changed_change=_nothing, on_mode_change=_nothing, height=1)
+    _watcher(key=key, data=data, on_changed_change=_nothing, height="content" if note else 1)
 
 
 def _nothing() -> None:
@@ -104,12 +95,7 @@ def _nothing() -> None:
 
 
 def mode_note(push_setting: bool, refresh: float) -> str:
-    """How this tab's live areas update, for the connection panel."""
-    mode = st.session_state.get(MODE)
-    if not push_setting:
-        return f"Live updates: every {refresh:g} s (push is off: BUGHUNT_PUSH=false)"
-    if mode == PUSH:
-        return "Live updates: push (on change)"
-    if mode:
-        return f"Live updates: polling fallback, every {refresh:g} s — {views.literal(mode.removeprefix('polling: '))}"
-    return f"Live updates: polling every {refresh:g} s until the change socket answers"
+    """How this tab's live areas update, for the connection panel, when push is off. With push
+    the sidebar area's watcher shows it (push, or polling and why): the browser knows, and
+    telling the server would cost a rerun each time it changes."""
+    return "" if push_setting else f"Live updates: every {refresh:g} s (push is off: BUGHUNT_PUSH=false)"
