@@ -121,9 +121,12 @@ async function changed(area, version) {
 
 // Timer polling while the socket is down or refuses this area's ticket.
 async function poll(area) {
+  let last = Date.now();
   while (!area.stopped) {
-    await sleep(area.data.refresh);
-    if (!area.stopped && (!hub.up || area.refused)) await fire(area, "changed", `tick ${Date.now()}`);
+    await sleep(250);  // short steps: a new refresh (the sidebar's slider) applies at once
+    if (Date.now() - last < area.data.refresh) continue;
+    last = Date.now();
+    if (!area.stopped && (!hub.up || area.refused)) await fire(area, "changed", `tick ${last}`);
   }
 }
 

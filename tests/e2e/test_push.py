@@ -110,9 +110,9 @@ def test_eight_tabs_of_one_browser_all_update_by_push(stack, page):
     tabs = [page] + [page.context.new_page() for _ in range(7)]
     sockets = [change_sockets(tab) for tab in tabs]
     for tab in tabs:
-        tab.goto(app.url)
+        tab.goto(app.url, wait_until="commit")  # all load at once
     for tab in tabs:
-        expect(sidebar(tab).get_by_text("Live updates: push (on change)")).to_be_visible(timeout=TIMEOUT)
+        expect(sidebar(tab).get_by_text("Live updates: push (on change)")).to_be_visible(timeout=2 * TIMEOUT)
     publish(gateway, "notification", {"title": "EIGHT-TABS", "message": "to every tab", "type": "info"})
     for tab in tabs:
         expect(tab.get_by_text("EIGHT-TABS").first).to_be_visible(timeout=SOON)
