@@ -144,7 +144,7 @@ class HttpApi:
         return JSONResponse({
             "status": "ok", "version": VERSION, "mode": self.mode,
             "uptime": round(time.time() - self.started_at, 3), "clients": len(self.sessions),
-            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch,
+            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch, "stream": self.stream.health(),
             "last_seq": self.store.snapshot().last_seq,
         })
 

@@ -156,7 +156,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
         rooms, refused = self.resume_rooms(session, request)
         job = self.replays.begin(sid, self.replay(sid, session, request, rooms).run())
         await asyncio.wait([job])  # not `await job`: its cancellation is not ours
-        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq,
+        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq, "stream": self.stream.health(),
                   "capabilities": self.controls.capabilities(session.identity)}
         if refused:
             answer["refused_rooms"] = refused
