@@ -62,8 +62,16 @@ def active_scans(snap: Snapshot) -> list[Scan]:
 
 def elapsed(scan: Scan, now: float) -> float:
     """How long the scan took (its duration once it ended: the reported one when there is one),
-    or has run so far."""
-    return scan.duration if scan.duration is not None else now - scan.started_at
+    or has run so far; a scan that lost contact stops at its last event: what it did since is unknown."""
+    if scan.duration is not None:
+        return scan.duration
+    return max(0.0, (scan.updated_at if scan.status == protocol.LOST_CONTACT else now) - scan.started_at)
+
+
+def duration_text(scan: Scan, now: float) -> str:
+    """"4 min 2 s", or "4 min 2 s until contact was lost" (not a duration that keeps growing)."""
+    text = span(elapsed(scan, now))
+    return f"{text} until contact was lost" if scan.status == protocol.LOST_CONTACT else text
 
 
 def lost_scans(snap: Snapshot) -> list[Scan]:
@@ -79,7 +87,7 @@ def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[
         "status": status_text(s, now, stuck_after),
         "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
         "phase": shown(s.phase or ""), "started": utc_datetime(s.started_at),
-        "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,
+        "duration": duration_text(s, now), "findings": s.vulnerability_count,
         "last event": ago(now - s.updated_at), "scan_id": s.scan_id, "open": scan_url(s.scan_id),
     } for s in scans_by_start(snap) if (not statuses or s.status in statuses) and (not target or s.target == target)]
     return pd.DataFrame(rows, columns=["status", "name", "target", "progress", "phase", "started",
