@@ -12,6 +12,8 @@ def test_the_sidebar_says_the_gateway_cannot_receive_events_while_its_stream_is_
     assert not at.sidebar.success
     assert [e.value for e in at.sidebar.warning] == [views.literal(stream_health.down_text(down))]
     assert "its Redis stream is down since `19:40:12` UTC" in at.sidebar.warning[0].value  # shown inert
+    events = open_page("pages/events.py")  # the Live events page's connection details agree
+    assert {m.label: m.value for m in events.metric}["State"] == "Connected, stream down"
     rt.store.set_connection(ConnectionState(connected=True, url="u", stream=stream_health.read(
         {"ok": True, "since": "2026-11-27T19:41:00Z"})))
     at.run()
