@@ -36,6 +36,9 @@ def test_unknown_fields_are_named_with_the_likely_meant_field_and_bounded():
     assert extra_fields.in_batch([{"event": "scan_started", "data": {"scan_id": "1"}},
                                   {"event": "vulnerability_found", "data": finding}]) == [
         {"index": 1, "event": "vulnerability_found", "fields": ["cve_id (did you mean cve?)"]}]
+    batch = [{"event": "notification", "data": {"message": "m", f"mesage{i}": 1}} for i in range(200)]
+    labels = [name for item in extra_fields.in_batch(batch) for name in item["fields"]]
+    assert len(labels) == 200 and sum("did you mean" in name for name in labels) == extra_fields.HINTS  # bounded work
     note = extra_fields.notification("scanner1", extra_fields.in_batch([{"event": "vulnerability_found",
                                                                           "data": finding}]))
     assert protocol.parse("notification", note).type == "warning"
