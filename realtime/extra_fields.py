@@ -87,9 +87,9 @@ class Reported:
 
     def __init__(self, seconds: float = 3600.0, limit: int = 1000):
         self.seconds, self.limit = seconds, limit
-        self._at: OrderedDict[tuple, float] = OrderedDict()
+        self._at: OrderedDict[Any, float] = OrderedDict()
 
-    def first(self, key: tuple, now: float | None = None) -> bool:
+    def first(self, key: Any, now: float | None = None) -> bool:
         """Whether `key` is news (and remember it)."""
         now = time.time() if now is None else now
         if (at := self._at.get(key)) is not None and now - at < self.seconds:
