@@ -80,13 +80,17 @@ def test_a_lost_contact_scans_duration_stops_at_its_last_event_and_says_so():
     store = EventStore()
     store.set_epoch("a")
     store.apply("scan_started", {"scan_id": "s"}, at=1000.0)
-    store.apply("scan_progress", {"scan_id": "s", "progress": 40}, at=1030.0)
+    for i in range(6):
+        store.apply("scan_progress", {"scan_id": "s", "progress": 15 + 5 * i, "phase": "active_recon"},
+                    at=1005.0 + 5 * i)
     store.set_epoch("b", at=1100.0)  # the gateway restarted without its state
     scan = store.snapshot().scans["s"]
     assert scan.status == protocol.LOST_CONTACT
     assert views.elapsed(scan, now=5000.0) == 30.0
     assert views.duration_text(scan, now=5000.0) == "30 s until contact was lost"
     assert views.scans_frame(store.snapshot(), 5000.0, 120)["duration"][0] == "30 s until contact was lost"
+    assert views.phase_spans(scan, now=5000.0) == [("active_recon", 1005.0, 1030.0)]  # the timeline stops too
+    assert views.eta(scan, now=5000.0) is None  # and no ETA for a scan whose fate is unknown
     store.apply("scan_progress", {"scan_id": "s", "progress": 50}, at=1200.0)  # back in contact: runs on
     assert views.duration_text(store.snapshot().scans["s"], now=1260.0) == views.span(260.0)
 
