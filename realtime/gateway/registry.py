@@ -9,8 +9,9 @@ gains `diff`; `GET /api/scans/{id}/diff` lists them).
 
 Bounded: at most BUGHUNT_REGISTRY_MAX_FINGERPRINTS fingerprints (the least recently seen go
 first, their triage with them), BUGHUNT_REGISTRY_MAX_SCANS scans and BUGHUNT_REGISTRY_SCAN_FINDINGS
-findings in all scans' sets (the oldest scans go first). A fingerprint's record is packed in a
-few bytes (scan ids by number), so a million fit in well under 200 MB.
+findings in all scans' sets (the oldest scans go first). A fingerprint's history is packed in one
+int (realtime.gateway.seen), and scan sets share the registry's keys, so a million fingerprints
+and full scan sets fit in well under 200 MB.
 
 This is the one-gateway registry (kept in --state-db: `changes()` is written in the same
 transaction as the events it stamped); realtime.gateway.shared_registry keeps the same in Redis.
@@ -201,7 +202,7 @@ class FindingRegistry:
 
     def stamp_finding(self, wire: dict, now: float) -> dict:
         scan_id = wire["scan_id"]
-        scan = self.scan(scan_id)
+        scan = self.scans.get(scan_id) or self.scan(scan_id)
         fp = wire.get("fingerprint")
         if fp:
             key = compact_key(fp)
