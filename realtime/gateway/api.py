@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from realtime import protocol
+from realtime import extra_fields, protocol
 from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
 from realtime.gateway.origins import Origins
@@ -114,6 +114,7 @@ class HttpApi:
         self.origins, self.triages = origins, triages
         self.store = stream.store
         self.started_at = time.time()
+        self.reported = extra_fields.Reported()
 
     def routes(self) -> list[Route]:
         return [Route("/healthz", self.healthz), Route("/api/state", self.state),
@@ -144,7 +145,7 @@ class HttpApi:
         return JSONResponse({
             "status": "ok", "version": VERSION, "mode": self.mode,
             "uptime": round(time.time() - self.started_at, 3), "clients": len(self.sessions),
-            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch,
+            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch, "stream": self.stream.health(),
             "last_seq": self.store.snapshot().last_seq,
         })
 
@@ -223,7 +224,23 @@ class HttpApi:
         except Refused as refused:
             return refused.response()
         log.debug("accepted %d events from %s", len(accepted), producer)
-        return JSONResponse({"accepted": len(accepted)}, status_code=202)
+        if not (ignored := extra_fields.in_batch(items)):
+            return JSONResponse({"accepted": len(accepted)}, status_code=202)
+        await self.report_ignored(producer, ignored)
+        return JSONResponse({"accepted": len(accepted), "ignored": ignored}, status_code=202)
+
+    async def report_ignored(self, producer: str, ignored: list[dict]) -> None:
+        """Unknown fields were dropped from an accepted batch: tell every dashboard (a warning
+        notification), once per producer and fields a while."""
+        said = sorted({(i["event"], *i["fields"]) for i in ignored})
+        if not self.reported.first(hashlib.sha1(repr((producer, said)).encode()).hexdigest()):  # small keys
+            return
+        log.info(fields("unknown fields ignored", producer=producer, fields=ignored[:3]))
+        try:
+            await (await self.stream.submit("notification", protocol.wire(
+                "notification", extra_fields.notification(producer, ignored), self.options.clock_window)))
+        except StreamUnavailable as exc:  # the batch is delivered; its answer names the fields anyway
+            log.warning("could not tell dashboards about ignored fields: %s", exc)
 
     async def deliver(self, accepted: list[tuple[str, dict]], key: str | None) -> None:
         """Hand the batch to the stream and wait until it is delivered (202 means delivered: a
