@@ -27,7 +27,9 @@ def live() -> None:
                    border=True, help=card.help, delta_color="inverse" if key in FINDINGS else "off")
     st.subheader("Active Scans")
     scans = views.active_scans(snap)
-    if not scans:
+    if not snap.scans:
+        bridge.teach(views.no_scans(snap.connection.url))
+    elif not scans:
         st.info("No active scans")
     for scan in scans[:ACTIVE_CARDS]:
         with st.container(border=True):  # few elements per card: each costs every viewer every tick

@@ -34,8 +34,10 @@ def live() -> None:
     unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
     button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(viewer, unread_shown, snap),
                   help="Every notification the type filter shows, for you only")
-    if not shown:
-        st.info("No notifications yet")
+    if not snap.notifications:
+        bridge.teach(views.no_notifications(snap.connection.url))
+    elif not shown:
+        st.info("No notifications match the type filter")
     for n in paging.of_items(shown):
         with st.container(border=True):
             text, action = st.columns([5, 1])
