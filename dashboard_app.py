@@ -5,7 +5,8 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, views
-from realtime.viewer import identify, me as last_viewer
+from realtime.viewer import identify
+from realtime.viewer import me as last_viewer
 from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")

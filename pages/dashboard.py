@@ -85,7 +85,7 @@ def charts() -> None:
         st.plotly_chart(views.severity_figure(snap), key="severity")
     with right:
         st.subheader("Findings over time")
-        st.plotly_chart(views.findings_over_time_figure(snap), key="over_time")
+        st.plotly_chart(views.findings_over_time_figure(snap, zone()), key="over_time")
 
 
 charts()

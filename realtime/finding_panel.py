@@ -30,7 +30,8 @@ def finding_details(v: Vulnerability, last_seen: float | None = None) -> list[tu
     extras, here = {**(v.extras or {}), "description": v.description}, zone()  # times in the viewer's zone, named
     rows = [("id", v.id), ("severity", v.severity), ("title", v.title), ("url", v.url or ""),
             ("type", v.vulnerability_type or ""), ("cvss", "" if v.cvss_score is None else f"{v.cvss_score:g}"),
-            ("found at", views.clock(v.found_at, here)), ("last seen", views.clock(last_seen, here)), ("new", views.badge(v)),
+            ("found at", views.clock(v.found_at, here)), ("last seen", views.clock(last_seen, here)),
+            ("new", views.badge(v)),
             ("fingerprint", v.fingerprint or ""), ("first seen", views.clock(v.first_seen_at, here)),
             ("previous scan", v.previous_scan_id or ""), ("triage", views.triage_text(v.triage))]
     rows += [(label, views.extra_text(extras.get(name))) for label, name in views.EXTRA_COLUMNS.items()]

@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from realtime.views import text as views_text, times
+from realtime.views import text as views_text
+from realtime.views import times
 
 VIEWER = "viewer"  # session key: whose read flags this tab shows
 LOCAL_ID = "local_viewer"  # the key of the component that reads the browser's id

@@ -99,7 +99,8 @@ def test_from_vulnerabilities_into_a_finding_then_its_scan_and_target(stack, tab
     for line in ("cve: CVE-2024-1234", "cwe: CWE-79", "cvss: 6.1", "references: https://ref.example/xss",
                  "extracted: q=<svg>"):
         expect(finding.get_by_text(line, exact=True)).to_be_visible()
-    expect(finding.get_by_text(re.compile(r"First seen \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ · last seen"))).to_be_visible()
+    first_seen = re.compile(r"First seen \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ · last seen")
+    expect(finding.get_by_text(first_seen)).to_be_visible()
     assert finding.locator("a", has_text="not a link").count() == 0  # untrusted text stays inert
 
     finding.get_by_role("link", name=re.compile("^Scan: Shop Tuesday")).click()
