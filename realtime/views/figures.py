@@ -31,8 +31,13 @@ def figure(traces: list[dict], **layout: Any) -> go.Figure:
 def time_axis(first: float, last: float, zone: tzinfo, minimum: float = 60) -> dict:
     """A clock axis in the viewer's zone, named, spanning at least `minimum` seconds: one point
     alone would otherwise get sub-millisecond ticks."""
+    return {**zone_axis(zone), "tickformat": "%H:%M:%S", "range": time_range(first, last, zone, minimum)}
+
+
+def time_range(first: float, last: float, zone: tzinfo, minimum: float) -> list[str]:
+    """[first, last] widened to `minimum` seconds around its middle, as the viewer's clock."""
     pad = max(0.0, minimum - (last - first)) / 2
-    return {**zone_axis(zone), "tickformat": "%H:%M:%S", "range": [wall(first - pad, zone), wall(last + pad, zone)]}
+    return [wall(first - pad, zone), wall(last + pad, zone)]
 
 
 def zone_axis(zone: tzinfo) -> dict:
@@ -110,7 +115,9 @@ def findings_over_time_figure(snap: Snapshot, zone: tzinfo = UTC) -> go.Figure:
     return figure([{"type": "bar", "x": [wall(x + bucket / 2, zone) for x in xs],
                     "y": [counts[x] for x in xs], "width": bucket * 1000 * 0.9,
                     "hovertemplate": "%{x}: %{y} findings<extra></extra>"}],
-                  xaxis=zone_axis(zone), yaxis=count_axis(max(counts.values())))
+                  # a few buckets wide at least: one bar alone would otherwise fill the chart
+                  xaxis={**zone_axis(zone), "range": time_range(xs[0], xs[-1] + bucket, zone, 6 * bucket)},
+                  yaxis=count_axis(max(counts.values())))
 
 
 def metric_series(snap: Snapshot, key: str) -> list[int]:

@@ -33,3 +33,11 @@ def test_every_time_axis_is_the_viewers_clock_with_the_zone_named():
     utc = views.progress_figure(scan, views.times.UTC)
     assert utc["data"][0]["x"][0].startswith("2026-11-18T11:06:40")
     assert utc["layout"]["xaxis"]["title"]["text"] == "time (UTC)"
+
+
+def test_one_bucket_of_findings_is_a_bar_not_the_whole_chart():
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": "s", "title": "x", "severity": "high"}, at=AT)
+    fig = views.findings_over_time_figure(store.snapshot(), LA)
+    first, last = (datetime.fromisoformat(t).timestamp() for t in fig["layout"]["xaxis"]["range"])
+    assert last - first >= 6 * fig["data"][0]["width"] / 1000 / 0.9  # six buckets wide, the bar one of them
