@@ -51,7 +51,7 @@ def test_empty_pages_teach_then_the_navigation_count_follows_live(stack, browser
     teaching = page.get_by_text("No scans yet — publish one with this command")
     expect(teaching).to_be_visible(timeout=TIMEOUT)
     command = page.locator('[data-testid="stCode"]').filter(has_text=f"curl -X POST {gateway.url}/api/events")
-    expect(command).to_be_visible()
+    expect(command).to_be_visible(timeout=TIMEOUT)  # drawn after the text: a busy machine may take a while
     assert command.bounding_box()["x"] + command.bounding_box()["width"] <= 390  # wrapped, on the screen
     phone.close()
 
@@ -59,22 +59,23 @@ def test_empty_pages_teach_then_the_navigation_count_follows_live(stack, browser
     expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
     go(page, "Notifications")
     expect(page.get_by_text("No notifications yet — ")).to_be_visible(timeout=TIMEOUT)
-    expect(page.locator('[data-testid="stCode"]').filter(has_text='"event": "notification"')).to_be_visible()
+    expect(page.locator('[data-testid="stCode"]').filter(has_text='"event": "notification"')).to_be_visible(
+        timeout=TIMEOUT)
     go(page, "Live events")
     expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
 
     gateway.publish("notification", {"type": "info", "title": "One", "message": "first"})
     gateway.publish("notification", {"type": "error", "title": "Two", "message": "second"})
     expect(nav_link(page, "Notifications (2)")).to_be_visible(timeout=TIMEOUT)  # no click: it follows
-    expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible()  # no scan yet
+    expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
     go(page, "Notifications (2)")
     page.get_by_role("button", name="Mark all as read").click()
     expect(nav_link(page, "Notifications")).to_be_visible(timeout=TIMEOUT)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.get_by_text("0 unread notifications", exact=False)).to_be_visible()
+    expect(sidebar.get_by_text("0 unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
     gateway.publish("notification", {"type": "info", "title": "Three", "message": "third"})
     expect(nav_link(page, "Notifications (1)")).to_be_visible(timeout=TIMEOUT)
-    expect(sidebar.get_by_text("1 unread notifications", exact=False)).to_be_visible()
+    expect(sidebar.get_by_text("1 unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
     context.close()
 
 
