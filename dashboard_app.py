@@ -4,8 +4,8 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, controls, views
-from realtime.viewer import identify
+from realtime import bridge, controls, stream_health, views
+from realtime.viewer import identify, zone
 from realtime.viewer import me as last_viewer
 from realtime.views import style
 
@@ -43,7 +43,10 @@ def sidebar_live() -> None:
     snap = rt.snapshot()
     status = snap.connection
     if status.connected:
-        st.success("Connected", icon=":material/wifi:")
+        if down := stream_health.down_text(status.stream, zone()):  # up, but nothing can arrive
+            st.warning(views.literal(down), icon=":material/cloud_off:")
+        else:
+            st.success("Connected", icon=":material/wifi:")
         if status.note:
             st.caption(views.literal(status.note))
     elif status.reason == "connecting":

@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, debug, protocol, troubleshoot, views
+from realtime import bridge, debug, protocol, stream_health, troubleshoot, views
 from realtime.viewer import time_column, zone
 
 bridge.take_routing()
@@ -27,12 +27,15 @@ def live() -> None:
     status = snap.connection
     st.subheader("Connection")
     a, b, c, d = st.columns(4)
-    a.metric("State", "Connected" if status.connected else "Disconnected")
+    down = stream_health.down_text(status.stream, zone()) if status.connected else None
+    a.metric("State", ("Connected, stream down" if down else "Connected") if status.connected else "Disconnected")
     b.metric("Attempts", status.attempts)
     rates = views.event_rates(snap)
     c.metric("Events/s", rates[-1] if rates else 0, chart_data=rates or None)
     d.metric("Last seq", snap.last_seq if snap.last_seq is not None else "—",
              help=f"Stream {snap.epoch or '—'}; {snap.seq_skipped} events skipped as already applied")
+    if down:
+        st.warning(views.literal(down), icon=":material/cloud_off:")
     if status.note:
         st.info(views.literal(status.note))
     for problem in rt.journal_problems():

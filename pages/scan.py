@@ -54,7 +54,7 @@ def live() -> None:
     a.metric("Status", scan.status)
     b.metric("Progress", f"{scan.progress:.0f}%")
     c.metric("Findings", scan.vulnerability_count)
-    d.metric("Duration", views.span(views.elapsed(scan, now)))
+    d.metric("Duration", views.duration_text(scan, now))
     st.progress(min(scan.progress, 100) / 100, text=f"Current phase: {views.literal(scan.phase or '—')}")
     if scan.current_step and not scan.finished:
         st.caption(views.literal(scan.current_step))

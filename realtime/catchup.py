@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import socketio
 
-from realtime import protocol
+from realtime import protocol, stream_health
 from realtime.debug import fields
 from realtime.options import ClientOptions
 from realtime.store import EventStore
@@ -23,6 +23,7 @@ class CatchUp:
     joined: bool = False  # the gateway joined our rooms (False: a gateway that does not resume)
     refused: dict[str, str] | None = None  # room → the gateway's reason (None: it did not say)
     capabilities: dict[str, Any] | None = None  # what the gateway lets this client do (None: it did not say)
+    stream: dict[str, Any] | None = None  # whether the gateway's stream takes events (None: it did not say)
 
 
 async def catch_up(sio: socketio.AsyncClient, store: EventStore, options: ClientOptions, url: str, auth: Any,
@@ -40,19 +41,20 @@ async def catch_up(sio: socketio.AsyncClient, store: EventStore, options: Client
         log.warning(fields("join refused", room=room, reason=protocol.preview(why, 200)))
     refused = {r: protocol.preview(w, 200) for r, w in refused.items()}
     caps = ack.get("capabilities") if isinstance(ack.get("capabilities"), dict) else None
+    stream = stream_health.read(ack.get("stream"))
     if ack.get("ok"):
         note = f"Reconnected — replayed {ack.get('replayed', 0)} missed events" if since is not None else None
-        return CatchUp(note, True, refused, caps)
+        return CatchUp(note, True, refused, caps, stream)
     if not ack.get("resync_required"):
-        return CatchUp(refused=refused, capabilities=caps)
+        return CatchUp(refused=refused, capabilities=caps, stream=stream)
     try:
         doc = await fetch_state(url, auth, options.connect_timeout)
         loaded = store.load_state(doc)
     except Exception as exc:  # noqa: BLE001 - live events still flow; say what is missing
         store.set_epoch(ack.get("epoch"))
         return CatchUp(f"Could not load the gateway's state ({describe(exc)}): live events only", True, refused,
-                       caps)
-    return CatchUp(resync_note(epoch, since, doc, loaded), True, refused, caps)
+                       caps, stream)
+    return CatchUp(resync_note(epoch, since, doc, loaded), True, refused, caps, stream)
 
 
 MISSING = (("findings_not_loaded", "older findings (beyond the snapshot)"),

@@ -26,7 +26,7 @@ from typing import Any
 
 import socketio
 
-from realtime import protocol
+from realtime import protocol, stream_health
 from realtime.catchup import CatchUp, catch_up, describe
 from realtime.debug import fields
 from realtime.options import ClientOptions
@@ -271,6 +271,7 @@ class RealtimeClient:
         sio.on("connect_error", on_connect_error)
         transports = [t.strip() for t in self.options.transports.split(",") if t.strip()]
         self._pending = []  # from the first event on, hold everything until we have caught up
+        self._publish_status(stream=None)  # this gateway's word only
         try:
             await asyncio.wait_for(sio.connect(url, auth={**(auth or {}), "resume": True}, transports=transports,
                                                wait_timeout=self.options.connect_timeout),
@@ -309,7 +310,8 @@ class RealtimeClient:
             self._out = out
         self._connected.set()
         self._publish_status(connected=True, reason=None, attempts=0, since=time.time(), queued=0,
-                             note=caught_up.note, trying=False, next_try=None, capabilities=caught_up.capabilities)
+                             note=caught_up.note, trying=False, next_try=None, capabilities=caught_up.capabilities,
+                             stream=stream_health.newer(self._status.stream, caught_up.stream))
         return out
 
     async def _shut(self, sio: socketio.AsyncClient, out: asyncio.Queue, sender: asyncio.Task) -> None:
@@ -357,6 +359,10 @@ class RealtimeClient:
     async def _receive(self, event: str, *args: Any) -> bool | None:
         if event == protocol.BACKLOG_CHECK:
             return True  # the acknowledgement is the answer: everything before it has arrived
+        if event == stream_health.STREAM_STATUS:  # the connection's state, not the stream's content
+            news = stream_health.read(args[0] if args else None)
+            self._publish_status(stream=stream_health.newer(self._status.stream, news))
+            return
         if self._pending is not None:
             self._pending.append((event, args))
             return

@@ -164,6 +164,7 @@ class ConnectionState:
     trying: bool = False  # a connection attempt is under way
     next_try: float | None = None  # when the next attempt is due (epoch seconds), while waiting
     capabilities: Mapping[str, Any] | None = None  # what the gateway lets this client do (resume's answer)
+    stream: Mapping[str, Any] | None = None  # whether the gateway's stream can take events (realtime.stream_health)
 
 
 @dataclass(frozen=True, slots=True)

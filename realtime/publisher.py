@@ -80,7 +80,11 @@ class Publisher:
             request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.loads(response.read())["accepted"]
+                    answer = json.loads(response.read())
+                for item in answer.get("ignored", ())[:10]:  # accepted, but not all of it: say so
+                    print(f"item {item.get('index')} ({item.get('event')}): the gateway ignored unknown fields "
+                          f"{', '.join(map(str, item.get('fields', ())))}", file=sys.stderr)
+                return answer["accepted"]
             except urllib.error.HTTPError as exc:
                 if exc.code not in RETRIED:
                     raise PublishError(exc.code, _json_or_text(exc.read())) from None

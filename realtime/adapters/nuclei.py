@@ -16,9 +16,11 @@ The scan completes when the output ends normally. It fails, with nuclei's reason
 fatal log line (`[FTL] Could not run nuclei: …`) or when the last statistics line says the
 run stopped short of 100 % (killed or interrupted).
 
-Times: when the scan starts at a statistics line's `startedAt` (nuclei's clock), its progress
-and its end carry nuclei's time too (`startedAt` + `duration`); otherwise the receiver's clock
-times the whole scan.
+Times: a scan keeps one clock. When the scan starts at a statistics line's `startedAt` (nuclei's
+clock), its progress, its end and its findings' `found_at` carry nuclei's time too (`startedAt` +
+`duration`, each result's `timestamp`); otherwise the receiver's clock times the whole scan,
+findings included, and a result's own `timestamp` is kept in the finding's details as
+`nuclei time` (a file replayed later would otherwise show findings years before their scan).
 """
 from __future__ import annotations
 
@@ -189,7 +191,7 @@ class Run:
         if is_result(record):
             if not is_match(record):
                 return None  # -ms: a check that ran and did not match
-            return "vulnerability_found", finding(record, self.scan)
+            return "vulnerability_found", self.on_scan_clock(finding(record, self.scan))
         if is_stats(record):
             self.took = seconds(record.get("duration")) or self.took
             self.tool_now = stats_time(record) or self.tool_now
@@ -198,6 +200,14 @@ class Run:
                 return None
             return "scan_progress", progress(record, self.scan, self.found, self.done)
         raise ValueError("neither a nuclei result nor a statistics line")
+
+    def on_scan_clock(self, data: dict) -> dict:
+        """A finding timed like its scan: nuclei's time as `found_at` only when the scan is on
+        nuclei's clock; else the receiver's time applies and nuclei's is a named detail."""
+        if self.on_tool_clock or data.get("found_at") is None:
+            return data
+        details = {**(data.get("details") or {}), "nuclei time": data["found_at"]}
+        return data | {"found_at": None, "details": details}
 
     def start(self, record: dict | None) -> dict:
         self.announced = True

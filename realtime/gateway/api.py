@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from realtime import protocol
+from realtime import extra_fields, protocol
 from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
 from realtime.gateway.origins import Origins
@@ -35,6 +35,7 @@ from realtime.options import GatewayOptions
 VERSION = "0.1.0"
 log = logging.getLogger("bughunt.gateway")
 RETRY_AFTER = 1  # seconds a producer waits after a 503
+DRAIN = 4  # a body up to this many times the limit is read before its 413 (bounded work, a readable answer)
 ITEM_SHAPE = 'each item must be {"event": "<name>", "data": {...}}'
 
 
@@ -56,15 +57,21 @@ def check_content_type(request: Request) -> None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to pass `limit` bytes (never read whole first)."""
+    """The body, never held past `limit` bytes. A larger body is still read (and dropped) up to
+    DRAIN times the limit before the 413: a producer answered while still sending gets a broken
+    pipe instead of the reason. Past that, the answer comes at once."""
     too_large = Refused(413, f"body larger than {limit} bytes")
-    if int(request.headers.get("content-length") or 0) > limit:
+    if int(request.headers.get("content-length") or 0) > DRAIN * limit:
         raise too_large
-    body = bytearray()
+    body, seen = bytearray(), 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
+        seen += len(chunk)
+        if seen > DRAIN * limit:
+            break
+        if seen <= limit:
+            body += chunk
+    if seen > limit:
+        raise too_large
     return bytes(body)
 
 
@@ -114,6 +121,7 @@ class HttpApi:
         self.origins, self.triages = origins, triages
         self.store = stream.store
         self.started_at = time.time()
+        self.reported = extra_fields.Reported()
 
     def routes(self) -> list[Route]:
         return [Route("/healthz", self.healthz), Route("/api/state", self.state),
@@ -144,7 +152,7 @@ class HttpApi:
         return JSONResponse({
             "status": "ok", "version": VERSION, "mode": self.mode,
             "uptime": round(time.time() - self.started_at, 3), "clients": len(self.sessions),
-            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch,
+            "events_emitted": self.stream.emitted, "epoch": self.stream.epoch, "stream": self.stream.health(),
             "last_seq": self.store.snapshot().last_seq,
         })
 
@@ -223,7 +231,23 @@ class HttpApi:
         except Refused as refused:
             return refused.response()
         log.debug("accepted %d events from %s", len(accepted), producer)
-        return JSONResponse({"accepted": len(accepted)}, status_code=202)
+        if not (ignored := extra_fields.in_batch(items)):
+            return JSONResponse({"accepted": len(accepted)}, status_code=202)
+        await self.report_ignored(producer, ignored)
+        return JSONResponse({"accepted": len(accepted), "ignored": ignored}, status_code=202)
+
+    async def report_ignored(self, producer: str, ignored: list[dict]) -> None:
+        """Unknown fields were dropped from an accepted batch: tell every dashboard (a warning
+        notification), once per producer and fields a while."""
+        said = sorted({(i["event"], *i["fields"]) for i in ignored})
+        if not self.reported.first(hashlib.sha1(repr((producer, said)).encode()).hexdigest()):  # small keys
+            return
+        log.info(fields("unknown fields ignored", producer=producer, fields=ignored[:3]))
+        try:
+            await (await self.stream.submit("notification", protocol.wire(
+                "notification", extra_fields.notification(producer, ignored), self.options.clock_window)))
+        except StreamUnavailable as exc:  # the batch is delivered; its answer names the fields anyway
+            log.warning("could not tell dashboards about ignored fields: %s", exc)
 
     async def deliver(self, accepted: list[tuple[str, dict]], key: str | None) -> None:
         """Hand the batch to the stream and wait until it is delivered (202 means delivered: a

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import socketio
 
-from realtime import protocol
+from realtime import extra_fields, protocol
 from realtime.auth import Authenticator, AuthError, Identity
 from realtime.debug import fields
 from realtime.gateway.control import ScanControls
@@ -49,6 +49,13 @@ def unknown_profile(request: protocol.StartScan, profiles: Any) -> str | None:
     if profile is None or not profiles or profile in profiles:
         return None
     return f"profile must be one of {', '.join(profiles)}"
+
+
+def named_ignored(answer: Any, event: str, data: Any) -> Any:
+    """A request's ack, naming the fields of `data` the request does not know (never dropped silently)."""
+    if isinstance(answer, dict) and (ignored := extra_fields.of_request(event, data)):
+        return {**answer, "ignored_fields": ignored}
+    return answer
 
 
 def peer_of(environ: dict) -> str:
@@ -90,9 +97,9 @@ class GatewayNamespace(socketio.AsyncNamespace):
         if event == MALFORMED:  # a message too deeply nested to decode (realtime.gateway.limits)
             return await self.refuse_malformed(sid, data)
         if event in REQUESTS:
-            return await getattr(self, f"on_{event}")(sid, data)
+            return named_ignored(await getattr(self, f"on_{event}")(sid, data), event, data)
         if event in CONTROLS:
-            return await self.control(event, sid, data)
+            return named_ignored(await self.control(event, sid, data), event, data)
         return await self.on_other(event, sid, data)
 
     # ---- connections ---------------------------------------------------------------------
@@ -156,7 +163,7 @@ class GatewayNamespace(socketio.AsyncNamespace):
         rooms, refused = self.resume_rooms(session, request)
         job = self.replays.begin(sid, self.replay(sid, session, request, rooms).run())
         await asyncio.wait([job])  # not `await job`: its cancellation is not ours
-        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq,
+        answer = {"epoch": self.stream.epoch, "last_seq": self.stream.last_seq, "stream": self.stream.health(),
                   "capabilities": self.controls.capabilities(session.identity)}
         if refused:
             answer["refused_rooms"] = refused

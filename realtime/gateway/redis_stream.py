@@ -59,6 +59,10 @@ RETRY_MAX = 5.0  # seconds between attempts to reach Redis again
 BLOCK_MS = 1000  # an idle reader checks the epoch this often
 
 
+def unreachable(exc: BaseException) -> str:
+    return f"redis is unreachable ({type(exc).__name__})"
+
+
 def message(event: str, wire: dict) -> str:
     return json.dumps({"event": event, "data": [wire]})
 
@@ -147,7 +151,8 @@ class RedisStream(Stream):
             items = await self.registry.stamp(items)  # before the append: every gateway delivers the same
             seq = await self.emitter.append(self.epoch, [message(e, w) for e, w in items], key)
         except (RedisError, OSError) as exc:
-            raise StreamUnavailable(f"redis is unreachable ({type(exc).__name__})") from None
+            await self.mark(unreachable(exc))
+            raise StreamUnavailable(unreachable(exc)) from None
         if seq == -1:
             raise StreamUnavailable("the stream is changing epoch (redis lost its data)")
         done = asyncio.get_running_loop().create_future()
@@ -161,13 +166,13 @@ class RedisStream(Stream):
         try:
             return await self.registry.lookup(fp)
         except (RedisError, OSError) as exc:
-            raise StreamUnavailable(f"redis is unreachable ({type(exc).__name__})") from None
+            raise StreamUnavailable(unreachable(exc)) from None
 
     async def scan_diff(self, scan_id: str) -> dict | None:
         try:
             return await self.registry.diff(scan_id)
         except (RedisError, OSError) as exc:
-            raise StreamUnavailable(f"redis is unreachable ({type(exc).__name__})") from None
+            raise StreamUnavailable(unreachable(exc)) from None
 
     async def lease(self, name: str, seconds: float) -> bool:
         key, ttl = self.emitter.key(name), int(seconds * 1000)
@@ -192,6 +197,7 @@ class RedisStream(Stream):
                     reply = await self.redis.xread({self.emitter.key("stream"): self._read_id}, block=BLOCK_MS,
                                                    count=500)
                     delay = 0.2
+                    await self.mark(None)  # a publish that failed meanwhile may have marked it down
                     if not reply:
                         await self._check_epoch()
                     for _name, entries in reply:
@@ -199,6 +205,7 @@ class RedisStream(Stream):
             except (RedisError, OSError) as exc:
                 log.warning("lost the redis stream (%s); retrying in %g s", exc, delay)
                 self._fail_waiting("redis connection lost")
+                await self.mark(unreachable(exc))
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 
@@ -207,6 +214,7 @@ class RedisStream(Stream):
         what we delivered (a Redis restarted from an older snapshot)."""
         current = await self.redis.get(self.emitter.key("epoch"))
         counter = int(await self.redis.get(self.emitter.key("seq")) or 0)
+        await self.mark(None)  # Redis answers: clients hear it is back before any resync
         if current is None or (current.decode() == self.epoch and counter < self.last_seq):
             current = (await self.emitter.renew(self.epoch)).encode()
         if current.decode() != self.epoch:

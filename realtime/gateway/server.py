@@ -39,6 +39,7 @@ from realtime.gateway.sessions import Sessions
 from realtime.gateway.triage import Triages
 from realtime.options import GatewayOptions
 from realtime.store import EventStore
+from realtime.stream_health import STREAM_STATUS
 
 log = logging.getLogger("bughunt.gateway")
 
@@ -61,6 +62,7 @@ class Gateway:
         self.sessions = Sessions(options)
         if isinstance(self.stream, RedisStream):
             self.stream.on_new_epoch = self.resync_clients
+        self.stream.on_health = lambda status: self.sio.emit(STREAM_STATUS, status)  # every socket, every room
         self.launcher = self._launcher()
         self.scan_starts = ScanStarts(options, self.store, demo=options.demo)
         self.triages = Triages(options, self.stream)

@@ -19,7 +19,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
-from realtime import protocol
+from realtime import protocol, stream_health
 from realtime.options import GatewayOptions
 from realtime.store import EventStore
 
@@ -125,10 +125,33 @@ class Stream(abc.ABC):
         self.emitted = 0
         self.replay = ReplayBuffer(options.replay_events, options.replay_seconds)
         self._gate = asyncio.Lock()  # delivery and a resume's replay never interleave
+        self.down: tuple[float, str] | None = None  # since when and why the stream cannot take events
+        self.up_since = time.time()
+        self.on_health: Callable[[dict], Awaitable[None]] | None = None  # set by the server: tell every socket
 
     @property
     def last_seq(self) -> int:
         return self.store.stream[1] or 0
+
+    def health(self) -> dict:
+        """What clients are told of the stream (realtime.stream_health)."""
+        return stream_health.health(self.down, self.up_since)
+
+    async def mark(self, down: str | None) -> None:
+        """The stream cannot take events now because of `down` (None: it can again); clients are
+        told when that changes."""
+        if (down is None) == (self.down is None):
+            return
+        if down is None:
+            self.down, self.up_since = None, time.time()
+        else:
+            self.down = (time.time(), down)
+        log.warning("stream %s", f"down: {down}" if down else "back: events can be taken again")
+        if self.on_health is not None:
+            try:
+                await self.on_health(self.health())
+            except Exception:  # noqa: BLE001 - telling clients must not stop the stream
+                log.exception("telling clients the stream's status failed")
 
     @abc.abstractmethod
     async def start(self) -> None: ...

@@ -19,6 +19,7 @@ from realtime.views.figures import (
 from realtime.views.links import SCAN_ID_SHOWN, finding_url, scan_url, target_url
 from realtime.views.scans import (
     active_scans,
+    duration_text,
     elapsed,
     eta,
     events_gone_note,
@@ -80,7 +81,7 @@ __all__ = [
     "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
     "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
-    "stuck_note", "to_csv",
+    "stuck_note", "to_csv", "duration_text",
     "to_json", "type_icon", "visible",
     "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",
     "DEFAULT_SHOW", "SHOW", "SHOW_LABELS", "badge", "diff_line", "diff_rows", "iso_z", "kind", "triage_text",

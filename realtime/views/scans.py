@@ -62,8 +62,21 @@ def active_scans(snap: Snapshot) -> list[Scan]:
 
 def elapsed(scan: Scan, now: float) -> float:
     """How long the scan took (its duration once it ended: the reported one when there is one),
-    or has run so far."""
-    return scan.duration if scan.duration is not None else now - scan.started_at
+    or has run so far; a scan that lost contact stops at its last event: what it did since is unknown."""
+    if scan.duration is not None:
+        return scan.duration
+    return max(0.0, (scan.updated_at if lost(scan) else now) - scan.started_at)
+
+
+def lost(scan: Scan) -> bool:
+    """Lost contact: nothing is known of the scan after its last event (no growing duration, no ETA)."""
+    return scan.status == protocol.LOST_CONTACT
+
+
+def duration_text(scan: Scan, now: float) -> str:
+    """"4 min 2 s", or "4 min 2 s until contact was lost" (not a duration that keeps growing)."""
+    text = span(elapsed(scan, now))
+    return f"{text} until contact was lost" if lost(scan) else text
 
 
 def lost_scans(snap: Snapshot) -> list[Scan]:
@@ -79,7 +92,7 @@ def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[
         "status": status_text(s, now, stuck_after),
         "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
         "phase": shown(s.phase or ""), "started": utc_datetime(s.started_at),
-        "duration": span(elapsed(s, now)), "findings": s.vulnerability_count,
+        "duration": duration_text(s, now), "findings": s.vulnerability_count,
         "last event": ago(now - s.updated_at), "scan_id": s.scan_id, "open": scan_url(s.scan_id),
     } for s in scans_by_start(snap) if (not statuses or s.status in statuses) and (not target or s.target == target)]
     return pd.DataFrame(rows, columns=["status", "name", "target", "progress", "phase", "started",
@@ -90,7 +103,7 @@ def eta(scan: Scan, now: float) -> tuple[float, float] | None:
     """Seconds left as a (low, high) range from the overall and the recent progress rate;
     None until there is enough history to say anything honest."""
     h = scan.history
-    if scan.finished or len(h) < 5 or scan.progress < 5 or h[-1].at - h[0].at < 10:
+    if scan.finished or lost(scan) or len(h) < 5 or scan.progress < 5 or h[-1].at - h[0].at < 10:
         return None
     rates = []
     for first in (h[0], h[max(0, len(h) - 10)]):
@@ -115,7 +128,7 @@ def phase_spans(scan: Scan, now: float) -> list[tuple[str, float, float]]:
                 spans[-1][2] = point.at
             spans.append([point.phase, point.at, point.at])
     if spans:
-        spans[-1][2] = scan.finished_at or (scan.history[-1].at if scan.finished else now)
+        spans[-1][2] = scan.finished_at or (scan.history[-1].at if scan.finished or lost(scan) else now)
     return [tuple(s) for s in spans]
 
 

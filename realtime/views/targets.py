@@ -12,8 +12,8 @@ from realtime import protocol
 from realtime.models import Scan, Snapshot, Vulnerability
 from realtime.views.links import scan_url, target_url
 from realtime.views.memo import per_snapshot
-from realtime.views.scans import elapsed, scans_by_start, status_text
-from realtime.views.text import shown, span
+from realtime.views.scans import duration_text, scans_by_start, status_text
+from realtime.views.text import shown
 
 
 @per_snapshot
@@ -41,7 +41,7 @@ def target_frame(snap: Snapshot, target: str, now: float, stuck_after: float) ->
     by_scan, none = severity_by_scan(snap), Counter()
     rows = [{
         "scan": scan_url(s.scan_id), "status": status_text(s, now, stuck_after), "name": shown(s.name or s.scan_id),
-        "started": datetime.fromtimestamp(s.started_at), "duration": span(elapsed(s, now)),
+        "started": datetime.fromtimestamp(s.started_at), "duration": duration_text(s, now),
         "findings": s.vulnerability_count, **{sev: by_scan.get(s.scan_id, none)[sev] for sev in protocol.SEVERITIES},
     } for s in target_scans(snap, target)]
     return pd.DataFrame(rows, columns=["scan", "status", "name", "started", "duration", "findings",
