@@ -33,6 +33,7 @@ nav = st.navigation(bridge.app_pages(st.session_state[bridge.NAV_UNREAD]))
 # The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
 # asked for before the browser has the page list names the main script and lands on the Dashboard.
 if identify() != me:
+    rt.reads.hand_over(me, last_viewer(), rt.snapshot())
     st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
 
 
