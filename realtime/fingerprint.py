@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import NamedTuple
 from urllib.parse import unquote_plus
 
 PREFIX = "fp-"
@@ -26,11 +25,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ssh
 
 def of(*parts: object) -> str:
     """The fingerprint of these parts (None counts as empty)."""
-    return _digest("\x1f".join("" if part is None else str(part) for part in parts))
+    return PREFIX + digest("\x1f".join("" if part is None else str(part) for part in parts)).hex()
 
 
-def _digest(text: str) -> str:
-    return PREFIX + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+def digest(text: str) -> bytes:
+    """The fingerprint's 32 hex digits as 16 bytes."""
+    return hashlib.sha256(text.encode("utf-8", "replace")).digest()[:16]
 
 
 # scheme, host ([IPv6] or name), port, path, query of `scheme://user@host:port/path?query#fragment`
@@ -38,12 +38,12 @@ URL = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?//(?:[^@/?#]*@)?(\[[^\]/?#]*\]
                  r"(?:\?([^#]*))?")
 
 
-class Parts(NamedTuple):
-    scheme: str
-    host: str  # lower case, without IPv6 brackets
-    port: int | None
-    path: str
-    query: str
+# a query's parameter names: what precedes "=" in each "&"-separated pair
+NAMES = re.compile(r"(?:^|&)([^&=]*)")
+
+# scheme (lower case), host (lower case, without IPv6 brackets), port, path, query; a plain tuple
+# (a NamedTuple costs more to make, on every finding)
+Parts = tuple[str, str, int | None, str, str]
 
 
 def _split(text: str) -> Parts | None:
@@ -56,21 +56,25 @@ def _split(text: str) -> Parts | None:
     scheme, name, port, path, query = found.groups()
     if port and not (port.isdigit() and int(port) <= 65535):
         return None
-    return Parts((scheme or "").lower(), name.strip("[]").lower(), int(port) if port else None, path, query or "")
+    return (scheme or "").lower(), name.strip("[]").lower(), int(port) if port else None, path, query or ""
 
 
 def _host(parts: Parts | None) -> str:
-    if parts is None or not parts.host:
+    if parts is None or not parts[1]:
         return ""
-    default = DEFAULT_PORTS.get(parts.scheme)
-    return parts.host + (f":{parts.port}" if parts.port is not None and parts.port != default else "")
+    port = parts[2]
+    return parts[1] if port is None or port == DEFAULT_PORTS.get(parts[0]) else f"{parts[1]}:{port}"
 
 
 def _location(parts: Parts | None, url: str) -> str:
     if parts is None:
         return url.strip()
-    names = sorted({unquote_plus(pair.partition("=")[0]) for pair in parts.query.split("&")} - {""})
-    return (parts.path or "/") + ("?" + "&".join(names) if names else "")
+    query = parts[4]
+    names = set(NAMES.findall(query))
+    if "%" in query or "+" in query:  # most need no decoding
+        names = {unquote_plus(name) for name in names}
+    names.discard("")
+    return (parts[3] or "/") + ("?" + "&".join(sorted(names)) if names else "")
 
 
 def host(text: str | None) -> str:
@@ -85,9 +89,14 @@ def location(url: str | None) -> str:
 
 def derive(target: str | None, title: str, url: str | None) -> str:
     """The gateway's fingerprint for a finding its producer did not fingerprint."""
+    return PREFIX + derived(target, title, url).hex()
+
+
+def derived(target: str | None, title: str, url: str | None) -> bytes:
+    """`derive`'s fingerprint as 16 bytes (what the registry keeps)."""
     parts = _split(url) if url else None
     where = _host(parts) or host(target)
-    return _digest(f"derived\x1f{where}\x1f{title.strip()}\x1f{_location(parts, url) if url else ''}")  # = of(...)
+    return digest(f"derived\x1f{where}\x1f{title.strip()}\x1f{_location(parts, url) if url else ''}")  # = of(...)
 
 
 def same_target(target: str | None) -> str:
@@ -95,7 +104,7 @@ def same_target(target: str | None) -> str:
     without its trailing slash (`https://Shop.example.com:443/` is `https://shop.example.com`)."""
     text = (target or "").strip()
     parts = _split(text)
-    if parts is None or not parts.host:
+    if parts is None or not parts[1]:
         return text.lower()
-    scheme = parts.scheme + "://" if "://" in text else ""
-    return scheme + _host(parts) + parts.path.rstrip("/") + ("?" + parts.query if parts.query else "")
+    scheme, path, query = parts[0] + "://" if "://" in text else "", parts[3], parts[4]
+    return scheme + _host(parts) + path.rstrip("/") + ("?" + query if query else "")

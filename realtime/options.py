@@ -214,7 +214,8 @@ class GatewayOptions:
     registry_max_fingerprints: int = setting(
         1_000_000, "BUGHUNT_REGISTRY_MAX_FINGERPRINTS",
         "Findings (fingerprints) whose history and triage the gateway keeps; the least recently seen go first "
-        "(and come back as new). About 200 bytes each in the gateway (with Redis: in Redis).")
+        "(and come back as new). About 170 bytes each in the gateway (with Redis: in Redis). At most about "
+        "88 million (larger values are taken as that: scan numbers are packed in 28 bits).")
     registry_max_scans: int = setting(
         1_000, "BUGHUNT_REGISTRY_MAX_SCANS",
         "Scans whose finding sets the gateway keeps to compare a scan with the previous one of its target "

@@ -9,67 +9,41 @@ gains `diff`; `GET /api/scans/{id}/diff` lists them).
 
 Bounded: at most BUGHUNT_REGISTRY_MAX_FINGERPRINTS fingerprints (the least recently seen go
 first, their triage with them), BUGHUNT_REGISTRY_MAX_SCANS scans and BUGHUNT_REGISTRY_SCAN_FINDINGS
-findings in all scans' sets (the oldest scans go first). A fingerprint's record is packed in a
-few bytes (scan ids by number), so a million fit in well under 200 MB.
+findings in all scans' sets (the oldest scans go first). A fingerprint's history is packed in one
+int (realtime.gateway.seen), and scan sets share the registry's keys, so a million fingerprints
+and full scan sets fit in well under 200 MB.
 
 This is the one-gateway registry (kept in --state-db: `changes()` is written in the same
 transaction as the events it stamped); realtime.gateway.shared_registry keeps the same in Redis.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import json
-import re
-import struct
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as quoted
-from typing import Any, NamedTuple
+from typing import Any
 
 from realtime import fingerprint
+from realtime.gateway.seen import (
+    MAX_FINGERPRINTS,
+    Key,
+    ScanNumbers,
+    Seen,
+    compact_key,
+    encoded,
+    fields,
+    fingerprint_text,
+    instant,
+    instant_ms,
+    ms,
+    record,
+)
 from realtime.options import GatewayOptions
 
-RECORD = struct.Struct("<ddIIII")  # first_at, last_at, times, first, last, previous (scan numbers)
 FP, TRIAGE, SCAN, MEMBER = "fp:", "tr:", "sc:", "in:"  # key prefixes in --state-db's meta table
 Member = str  # a finding in a scan's set: JSON [title, severity, url], as kept in memory, --state-db and Redis
-
-
-class Seen(NamedTuple):
-    """A fingerprint's history."""
-
-    first_at: float
-    last_at: float
-    times: int
-    first_scan: str
-    last_scan: str
-    previous_scan: str  # "" when none
-
-    def seen_in(self, scan: str, now: float) -> Seen:
-        """This history once the finding is seen (again) in `scan`."""
-        if scan == self.last_scan:
-            return Seen(self.first_at, now, self.times, self.first_scan, scan, self.previous_scan)
-        return Seen(self.first_at, now, self.times + 1, self.first_scan, scan, self.last_scan)
-
-    def encode(self) -> str:
-        return "|".join(map(str, self))  # scan ids never hold "|"
-
-    @classmethod
-    def decode(cls, text: str) -> Seen:
-        first_at, last_at, times, first, last, previous = text.split("|")
-        return cls(float(first_at), float(last_at), int(times), first, last, previous)
-
-
-@functools.lru_cache(maxsize=4096)
-def _second(second: int) -> str:
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def instant(at: float) -> str:
-    """ISO 8601 with milliseconds, as `datetime.isoformat` gives it (cheaply: once per second)."""
-    second = int(at)
-    return f"{_second(second)}.{int((at - second) * 1000):03d}+00:00"
 
 
 STAMPS = frozenset({"known", "first_seen_at", "first_seen_scan_id", "previous_scan_id", "times_seen", "triage",
@@ -83,16 +57,22 @@ def stamped(wire: dict, stamp: dict) -> dict:
     return {k: v for k, v in wire.items() if k not in STAMPS} | stamp
 
 
-def history(fp: str, scan: str, seen: Seen, triage: dict | None) -> dict[str, Any]:
-    """The fields a stamped finding gains."""
-    stamp = {"fingerprint": fp, "known": seen.first_scan != scan, "first_seen_at": instant(seen.first_at),
-             "first_seen_scan_id": seen.first_scan, "times_seen": seen.times}
-    previous = seen.previous_scan if seen.last_scan == scan else seen.last_scan
+def history(fp: str, first_seen_at: str, first_scan: str, times: int, previous: str, triage: dict | None,
+            known: bool) -> dict[str, Any]:
+    """The fields a stamped finding gains (`previous`: the scan before this one, "" when none)."""
+    stamp = {"fingerprint": fp, "known": known, "first_seen_at": first_seen_at, "first_seen_scan_id": first_scan,
+             "times_seen": times}
     if previous:
         stamp["previous_scan_id"] = previous
     if triage:
         stamp["triage"] = triage
     return stamp
+
+
+def seen_history(fp: str, scan: str, seen: Seen, triage: dict | None) -> dict[str, Any]:
+    """`history` of a finding seen in `scan`."""
+    previous = seen.previous_scan if seen.last_scan == scan else seen.last_scan
+    return history(fp, instant(seen.first_at), seen.first_scan, seen.times, previous, triage, seen.first_scan != scan)
 
 
 def fingerprint_of(wire: dict, target: str | None) -> str:
@@ -110,10 +90,10 @@ def triage_of(wire: dict) -> dict:
 
 
 def diff_lists(scan_id: str, target: str | None, previous: tuple[str, str | None] | None,
-               current: dict[str, Member], before: dict[str, Member], triage: dict[str, dict]) -> dict:
+               current: dict[Key, Member], before: dict[Key, Member], triage: dict[str, dict]) -> dict:
     """`GET /api/scans/{id}/diff`'s answer from the two scans' sets."""
-    def entry(fp: str, member: Member) -> dict:
-        title, severity, url = json.loads(member)
+    def entry(key: Key, member: Member) -> dict:
+        title, severity, url, fp = *json.loads(member), fingerprint_text(key)
         return {"fingerprint": fp, "title": title, "severity": severity, "url": url, "triage": triage.get(fp)}
     return {"scan_id": scan_id, "target": target,
             "previous_scan_id": previous[0] if previous else None,
@@ -135,48 +115,20 @@ class ScanRecord:
     raw_target: str | None = None
     completed_at: str | None = None
     previous: tuple[str, str | None] | None = None  # (scan id, completed at) it was compared with
-    findings: dict[str, Member] = field(default_factory=dict)
+    findings: dict[Key, Member] = field(default_factory=dict)
 
     def encode(self) -> str:
         return json.dumps([self.target, self.raw_target, self.completed_at, self.previous])
 
 
-class ScanNumbers:
-    """Scan ids as small numbers (0: none), so a fingerprint's record packs into a few bytes."""
-
-    def __init__(self):
-        self.names, self.numbers = [""], {"": 0}
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def number(self, name: str) -> int:
-        if (number := self.numbers.get(name)) is None:
-            number = self.numbers[name] = len(self.names)
-            self.names.append(name)
-        return number
-
-
-OUR_FINGERPRINT = re.compile(r"fp-[0-9a-f]{32}")
-
-
-def compact_key(fp: str) -> str | int:
-    """A fingerprint as the registry keys it: our own `fp-<32 hex>` as the number (half the memory)."""
-    return int(fp[3:], 16) if len(fp) == 35 and OUR_FINGERPRINT.fullmatch(fp) else fp
-
-
-def fingerprint_text(key: str | int) -> str:
-    return f"{fingerprint.PREFIX}{key:032x}" if isinstance(key, int) else key
-
-
 class FindingRegistry:
     def __init__(self, options: GatewayOptions, persist: bool = False):
-        self.max_fingerprints = max(1, options.registry_max_fingerprints)
+        self.max_fingerprints = min(max(1, options.registry_max_fingerprints), MAX_FINGERPRINTS)
         self.max_scans, self.max_members = max(2, options.registry_max_scans), options.registry_scan_findings
         self.persist = persist  # track changes for --state-db
         self.scans: dict[str, ScanRecord] = {}  # oldest first
         self.triage: dict[str, dict] = {}
-        self._seen: dict[str | int, bytes] = {}  # compact_key → record, least recently seen first
+        self._seen: dict[Key, int] = {}  # compact_key → packed history (seen.record), least recently seen first
         self._scans = ScanNumbers()
         self._members = 0
         self._changes: dict[str, str] = {}
@@ -191,16 +143,26 @@ class FindingRegistry:
         packed = self._seen.get(compact_key(fp))
         if packed is None:
             return None
-        first_at, last_at, times, first, last, previous = RECORD.unpack(packed)
+        first_ms, last_ms, times, first, last, previous = fields(packed)
         names = self._scans.names
-        return Seen(first_at, last_at, times, names[first], names[last], names[previous])
+        return Seen(first_ms / 1000, last_ms / 1000, times, names[first], names[last], names[previous])
 
     def put(self, fp: str, seen: Seen) -> None:
         number, key = self._scans.number, compact_key(fp)
-        self._seen.pop(key, None)  # re-inserted last: the dict's order is least recently seen first
-        self._seen[key] = RECORD.pack(seen.first_at, seen.last_at, seen.times, number(seen.first_scan),
-                                     number(seen.last_scan), number(seen.previous_scan))
-        self._change(FP + fp, seen.encode())
+        self._seen.pop(key, None)
+        self._keep(key, fp, record(ms(seen.first_at), ms(seen.last_at), seen.times, number(seen.first_scan),
+                                   number(seen.last_scan), number(seen.previous_scan)))
+
+    def _keep(self, key: Key, fp: str, packed: int, text: str | None = None) -> None:
+        """Keep a record (its key not in `_seen`: inserted last, the dict's order is least recently
+        seen first); `text`: its encoded() text for --state-db when known."""
+        self._seen[key] = packed
+        if self.persist:
+            if text is None:
+                first_ms, last_ms, times, first, last, previous = fields(packed)
+                names = self._scans.names
+                text = encoded(first_ms, last_ms, times, names[first], names[last], names[previous])
+            self._change(FP + fp, text)
         if len(self._seen) > self.max_fingerprints:
             self._evict(max(1, self.max_fingerprints // 100))
         if len(self._scans) > 3 * len(self._seen) + 1000:
@@ -215,13 +177,12 @@ class FindingRegistry:
 
     def _renumber(self) -> None:
         """Forget the numbers of scans no record names any more (rare: many scans came and went)."""
-        records = [(fp, self.seen(fp)) for fp in map(fingerprint_text, self._seen)]
-        self._scans, persist, self.persist = ScanNumbers(), self.persist, False
-        try:
-            for fp, seen in records:
-                self.put(fp, seen)
-        finally:
-            self.persist = persist
+        names, self._scans = self._scans.names, ScanNumbers()
+        number = self._scans.number
+        for key, packed in self._seen.items():  # values replaced in place: the order stays
+            first_ms, last_ms, times, first, last, previous = fields(packed)
+            self._seen[key] = record(first_ms, last_ms, times, number(names[first]), number(names[last]),
+                                     number(names[previous]))
 
     # ---- stamping ------------------------------------------------------------------------
 
@@ -241,14 +202,28 @@ class FindingRegistry:
 
     def stamp_finding(self, wire: dict, now: float) -> dict:
         scan_id = wire["scan_id"]
-        record = self.scans.get(scan_id)
-        fp = fingerprint_of(wire, record.raw_target if record else None)
-        seen = self.seen(fp)
-        seen = Seen(now, now, 1, scan_id, scan_id, "") if seen is None else seen.seen_in(scan_id, now)
-        self.put(fp, seen)
-        if fp not in self.scan(scan_id).findings:
-            self.add_member(scan_id, fp, member_of(wire))
-        return stamped(wire, history(fp, scan_id, seen, self.triage.get(fp)))
+        scan = self.scans.get(scan_id) or self.scan(scan_id)
+        fp = wire.get("fingerprint")
+        if fp:
+            key = compact_key(fp)
+        else:  # derived: ours, keyed by its number straight from the digest
+            digest = fingerprint.derived(scan.raw_target, wire["title"], wire.get("url"))
+            fp, key = fingerprint.PREFIX + digest.hex(), int.from_bytes(digest, "big")
+        number, at = self._scans.number(scan_id), ms(now)
+        packed = self._seen.pop(key, None)
+        if packed is None:
+            first_ms, times, first, previous = at, 1, number, 0
+        else:
+            first_ms, _, times, first, last, previous = fields(packed)
+            if last != number:  # seen in another scan: one more, and that one is the previous
+                times, previous = times + 1, last
+        first_scan, previous_scan = self._scans.names[first], self._scans.names[previous]  # _keep may renumber
+        self._keep(key, fp, record(first_ms, at, times, first, number, previous),
+                   encoded(first_ms, at, times, first_scan, scan_id, previous_scan) if self.persist else None)
+        if key not in scan.findings:
+            self.add_member(scan_id, key, fp, member_of(wire))
+        return stamped(wire, history(fp, instant_ms(first_ms), first_scan, times, previous_scan,
+                                     self.triage.get(fp), first != number))
 
     # ---- scans ---------------------------------------------------------------------------
 
@@ -263,21 +238,23 @@ class FindingRegistry:
             self._change(SCAN + scan_id, record.encode())
         return record
 
-    def add_member(self, scan_id: str, fp: str, member: Member) -> None:
+    def add_member(self, scan_id: str, key: Key, fp: str, member: Member) -> None:
+        """Add a finding to its scan's set (keyed as `_seen` keys it, by the same object: no copy)."""
         record = self.scan(scan_id)
-        if fp in record.findings:
+        if key in record.findings:
             return
         while self._members >= self.max_members and next(iter(self.scans)) != scan_id:
             self._forget(next(iter(self.scans)))
         if self._members < self.max_members:
-            record.findings[fp] = member
+            record.findings[key] = member
             self._members += 1
-            self._change(f"{MEMBER}{scan_id}\x1f{fp}", member)
+            if self.persist:
+                self._change(f"{MEMBER}{scan_id}\x1f{fp}", member)
 
     def _forget(self, scan_id: str) -> None:
         record = self.scans.pop(scan_id)
         self._members -= len(record.findings)
-        self._drop(SCAN + scan_id, *(f"{MEMBER}{scan_id}\x1f{fp}" for fp in record.findings))
+        self._drop(SCAN + scan_id, *(f"{MEMBER}{scan_id}\x1f{fingerprint_text(key)}" for key in record.findings))
 
     def previous(self, scan_id: str, record: ScanRecord) -> tuple[str, str | None] | None:
         """The latest other completed scan of the same target: (id, completed at); a completed
@@ -311,7 +288,8 @@ class FindingRegistry:
         seen = self.seen(fp)
         if seen is None:
             return None
-        member = self.scans[seen.last_scan].findings.get(fp) if seen.last_scan in self.scans else None
+        last = self.scans.get(seen.last_scan)
+        member = last.findings.get(compact_key(fp)) if last else None
         return seen.last_scan, json.loads(member) if member else None
 
     # ---- --state-db ----------------------------------------------------------------------
@@ -343,7 +321,7 @@ class FindingRegistry:
                                                           tuple(previous) if previous else None)
             for key, value in items.get(MEMBER, ()):
                 scan_id, _, fp = key[len(MEMBER):].partition("\x1f")
-                self.add_member(scan_id, fp, value)
+                self.add_member(scan_id, compact_key(fp), fp, value)
             records = sorted(((Seen.decode(v), k[len(FP):]) for k, v in items.get(FP, ())),
                              key=lambda r: r[0].last_at)
             for seen, fp in records:

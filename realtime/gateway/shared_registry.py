@@ -25,8 +25,8 @@ from realtime.gateway.registry import (
     counts,
     diff_lists,
     fingerprint_of,
-    history,
     member_of,
+    seen_history,
     stamped,
     triage_of,
 )
@@ -112,7 +112,7 @@ class SharedRegistry:
             args += [fps[-1], wire["scan_id"], member_of(wire)]
         keys = [self.key(k) for k in ("seen", "lru", "triage", "members")]
         out = await self._stamp(keys=keys, args=args)
-        return [stamped(wire, history(fp, wire["scan_id"], Seen(*json.loads(out[2 * i])),
+        return [stamped(wire, seen_history(fp, wire["scan_id"], Seen(*json.loads(out[2 * i])),
                                       json.loads(out[2 * i + 1]) if out[2 * i + 1] else None))
                 for i, (wire, fp) in enumerate(zip(findings, fps))]
 
