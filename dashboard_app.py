@@ -28,10 +28,12 @@ if bridge.login_required():
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
 me = last_viewer()  # whose read flags, as last identified (this tab's own id until the browser's comes)
-nav = st.navigation(bridge.app_pages(rt.reads.unread(rt.snapshot(), me)))
+st.session_state[bridge.NAV_UNREAD] = rt.reads.unread(rt.snapshot(), me)
+nav = st.navigation(bridge.app_pages(st.session_state[bridge.NAV_UNREAD]))
 # The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
 # asked for before the browser has the page list names the main script and lands on the Dashboard.
 if identify() != me:
+    rt.reads.hand_over(me, last_viewer(), rt.snapshot())
     st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
 
 
@@ -60,7 +62,10 @@ def sidebar_live() -> None:
     outcome = st.session_state.get(bridge.RECONNECT_OUTCOME)
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
-    st.caption(f"{rt.reads.unread(snap, me)} unread notifications · {len(views.active_scans(snap))} active scans")
+    unread = rt.reads.unread(snap, me)
+    if unread != st.session_state.get(bridge.NAV_UNREAD):
+        st.rerun(scope="app")  # the navigation's "Notifications (N)" says what this sidebar says
+    st.caption(f"{unread} unread notifications · {len(views.active_scans(snap))} active scans")
     if note := bridge.live_note(rt, refresh):
         st.caption(note)
     for problem in rt.journal_problems():

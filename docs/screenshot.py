@@ -1,7 +1,7 @@
 """Make docs/screenshot.png (README's picture): the demo mid-run — scans under way, findings,
 charts and a toast — in Chromium, 1400 px wide and tall enough for the charts (or `--size`).
 
-    python docs/screenshot.py [--seconds 25] [--chromium /usr/bin/chromium]
+    python docs/screenshot.py [--seconds 60] [--zone America/New_York] [--chromium /usr/bin/chromium]
 
 Starts `streamlit run app.py` in demo mode on a free loopback port, waits `--seconds` on the
 Dashboard, waits for a toast, and saves the page."""
@@ -38,8 +38,9 @@ def healthy(url: str) -> bool:
 
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--seconds", type=float, default=35, help="how long the demo runs before the shot")
+    args.add_argument("--seconds", type=float, default=60, help="how long the demo runs before the shot")
     args.add_argument("--chromium", default="/usr/bin/chromium")
+    args.add_argument("--zone", default="America/New_York", help="the browser's time zone (times show in it, named)")
     args.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
     args.add_argument("--size", default="1400x1600",
                       help="viewport WIDTHxHEIGHT (a phone: 390x844); Streamlit scrolls inside the page, so the "
@@ -59,7 +60,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=opts.chromium, args=CHROMIUM_ARGS)
             width, height = map(int, opts.size.split("x"))
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, timezone_id=opts.zone)
             page.goto(url)
             page.wait_for_timeout(opts.seconds * 1000)  # the demo runs: scans, findings, charts fill in
             page.locator('[data-testid="stToast"]').first.wait_for(timeout=60_000)

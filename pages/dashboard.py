@@ -27,7 +27,9 @@ def live() -> None:
                    border=True, help=card.help, delta_color="inverse" if key in FINDINGS else "off")
     st.subheader("Active Scans")
     scans = views.active_scans(snap)
-    if not scans:
+    if not snap.scans:
+        bridge.teach(views.no_scans(snap.connection.url))
+    elif not scans:
         st.info("No active scans")
     for scan in scans[:ACTIVE_CARDS]:
         with st.container(border=True):  # few elements per card: each costs every viewer every tick
@@ -90,7 +92,7 @@ def charts() -> None:
         st.plotly_chart(views.severity_figure(snap), key="severity")
     with right:
         st.subheader("Findings over time")
-        st.plotly_chart(views.findings_over_time_figure(snap), key="over_time")
+        st.plotly_chart(views.findings_over_time_figure(snap, zone()), key="over_time")
 
 
 charts()

@@ -55,6 +55,8 @@ def live() -> None:
                    "fix": c.fix} for c in checks], hide_index=True)
 
     st.subheader("Events")
+    if not snap.scans:
+        bridge.teach(views.no_scans(status.url))
     rows = views.event_rows(snap, tuple(names))
     if rows:
         st.dataframe(rows, hide_index=True, column_config={"time": time_column("time")})

@@ -16,8 +16,9 @@ size = rt.settings.feed_items
 page = right.number_input("Page", min_value=1, value=1, step=1, help=f"{size} per page, newest first")
 
 
-def mark(viewer, ids, snap) -> None:
-    rt.reads.mark(viewer, ids, snap)  # committed to the journal when this returns
+def mark(ids, snap) -> None:
+    # Whoever this tab is at the click (its browser's id may have come since the button was drawn).
+    rt.reads.mark(me(), ids, snap)  # committed to the journal when this returns
     st.session_state[bridge.MARKED] = True
 
 
@@ -32,10 +33,12 @@ def live() -> None:
     top, button = st.columns([4, 1])
     top.caption(f"{rt.reads.unread(snap, viewer)} unread · {len(snap.notifications)} in all")
     unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
-    button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(viewer, unread_shown, snap),
+    button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(unread_shown, snap),
                   help="Every notification the type filter shows, for you only")
-    if not shown:
-        st.info("No notifications yet")
+    if not snap.notifications:
+        bridge.teach(views.no_notifications(snap.connection.url))
+    elif not shown:
+        st.info("No notifications match the type filter")
     for n in paging.of_items(shown):
         with st.container(border=True):
             text, action = st.columns([5, 1])
@@ -45,7 +48,7 @@ def live() -> None:
             text.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message, 2000)}")
             text.caption(f"{state}{n.type} · {views.when(n.at, now, here)}")
             if not read:
-                action.button("Mark read", key=f"read-{n.id}", on_click=mark, args=(viewer, [n.id], snap))
+                action.button("Mark read", key=f"read-{n.id}", on_click=mark, args=([n.id], snap))
     if paging.label:
         st.caption(f"Showing {paging.label}")
 

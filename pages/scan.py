@@ -76,10 +76,10 @@ def live() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Progress over time")
-        st.plotly_chart(views.progress_figure(scan), key="progress")
+        st.plotly_chart(views.progress_figure(scan, zone()), key="progress")
     with right:
         st.subheader("Phases")
-        st.plotly_chart(views.gantt_figure(scan, now), key="phases")
+        st.plotly_chart(views.gantt_figure(scan, now, zone()), key="phases")
 
     st.subheader("Findings")
     size = rt.settings.table_rows

@@ -97,6 +97,7 @@ TARGET_PAGE = "target_page"
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
 MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
+NAV_UNREAD = "nav_unread"  # the unread count this tab's navigation shows (redrawn when it changes)
 RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 

@@ -14,10 +14,13 @@ from realtime.models import Snapshot, Vulnerability
 from realtime.viewer import zone
 from realtime.whatsnew_panel import triage_control
 
+TITLE_HELP = "Double-click a title (or select it and press Enter) to read all of it; *open* shows every field"
 # The findings tables: "open" (the finding's page) first; a URL is text, never a link.
 FINDING_COLUMNS = {
     "open": st.column_config.LinkColumn("open", display_text="open", width="small", pinned=True,
                                         help="Every field of the finding on its own page"),
+    # A long title is cut to its cell: the grid's read-only overlay shows it whole, which the header says.
+    "title": st.column_config.TextColumn("title", width=300, help=TITLE_HELP),
     "url": st.column_config.TextColumn("url"),
     "cvss": st.column_config.NumberColumn("cvss", format="%.1f"),
 }

@@ -60,3 +60,8 @@ class ReadState:
         if self.journal is not None and self.journal.failure is None:
             self.journal.mark_read(new, viewer)  # committed when it returns
         return len(new)
+
+    def hand_over(self, old: str, new: str, snap: Snapshot) -> int:
+        """`new` (a browser's id, come a moment after the tab's first run) gets what `old` (that
+        tab's own id) marked read meanwhile: a click before the id came is not lost."""
+        return self.mark(new, self.read_ids(old), snap) if old != new else 0

@@ -6,7 +6,7 @@ changes, so many viewers polling the same version share one computation instead 
 per session. Pages use this package's names; the modules group them by concept.
 """
 from realtime.views.cards import Card, stat_card
-from realtime.views.empty import EmptyState, finding_missing, no_findings, no_scans, target_missing
+from realtime.views.empty import EmptyState, finding_missing, no_findings, no_notifications, no_scans, target_missing
 from realtime.views.figures import (
     event_rates,
     findings_over_time_figure,
@@ -85,7 +85,7 @@ __all__ = [
     "to_json", "type_icon", "visible",
     "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",
     "DEFAULT_SHOW", "SHOW", "SHOW_LABELS", "badge", "diff_line", "diff_rows", "iso_z", "kind", "triage_text",
-    "EmptyState", "finding_missing", "no_findings", "no_scans", "target_missing",
+    "EmptyState", "finding_missing", "no_findings", "no_notifications", "no_scans", "target_missing",
     "SCAN_ID_SHOWN", "find_finding", "finding_url", "scan_url", "target_url",
     "severity_by_scan", "target_frame", "target_of", "target_scans", "targets", "targets_frame",
 ]

@@ -33,6 +33,16 @@ def no_scans(url: str | None) -> EmptyState:
         TOKEN_NOTE)
 
 
+def no_notifications(url: str | None) -> EmptyState:
+    """No notification at all: the gateway sends one as scans start and end, and anyone may publish one."""
+    event = {"event": "notification", "data": {"type": "info", "title": "Hello", "message": "from the team"}}
+    return EmptyState(
+        "No notifications yet — they come as scans start, finish or fail and as critical findings arrive; "
+        "publish one with this command:",
+        f"curl -X POST {gateway(url)}/api/events -H 'Content-Type: application/json' -d '{json.dumps(event)}'",
+        TOKEN_NOTE)
+
+
 def no_findings(url: str | None) -> EmptyState:
     """No finding at all: a scanner's output through its adapter gives some."""
     return EmptyState(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import tzinfo
 from typing import Any
 
 import plotly.graph_objects as go
@@ -14,7 +14,7 @@ from realtime.views.memo import per_snapshot
 from realtime.views.scans import phase_spans
 from realtime.views.tables import matching_findings
 from realtime.views.text import plotly_text, span
-from realtime.views.times import clock
+from realtime.views.times import UTC, clock, wall, zone_name
 
 SEVERITY_COLORS = {"critical": "#dc2626", "high": "#f97316", "medium": "#eab308", "low": "#3b82f6",
                    "info": "#6b7280"}
@@ -28,12 +28,21 @@ def figure(traces: list[dict], **layout: Any) -> go.Figure:
                                                  "height": 260, **layout}}, _validate=False)
 
 
-def time_axis(first: float, last: float, minimum: float = 60) -> dict:
-    """A clock axis spanning at least `minimum` seconds: one point alone would otherwise get
-    sub-millisecond ticks."""
+def time_axis(first: float, last: float, zone: tzinfo, minimum: float = 60) -> dict:
+    """A clock axis in the viewer's zone, named, spanning at least `minimum` seconds: one point
+    alone would otherwise get sub-millisecond ticks."""
+    return {**zone_axis(zone), "tickformat": "%H:%M:%S", "range": time_range(first, last, zone, minimum)}
+
+
+def time_range(first: float, last: float, zone: tzinfo, minimum: float) -> list[str]:
+    """[first, last] widened to `minimum` seconds around its middle, as the viewer's clock."""
     pad = max(0.0, minimum - (last - first)) / 2
-    return {"type": "date", "tickformat": "%H:%M:%S",
-            "range": [datetime.fromtimestamp(first - pad).isoformat(), datetime.fromtimestamp(last + pad).isoformat()]}
+    return [wall(first - pad, zone), wall(last + pad, zone)]
+
+
+def zone_axis(zone: tzinfo) -> dict:
+    """A date axis whose title names the zone its times are in."""
+    return {"type": "date", "title": {"text": f"time ({zone_name(zone)})"}}
 
 
 def empty_figure(message: str, **layout: Any) -> go.Figure:
@@ -43,27 +52,27 @@ def empty_figure(message: str, **layout: Any) -> go.Figure:
         {"text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}], **layout)
 
 
-def progress_figure(scan: Scan) -> go.Figure:
+def progress_figure(scan: Scan, zone: tzinfo = UTC) -> go.Figure:
     h = scan.history
     if not h:
         return empty_figure("No progress reported yet")
-    return figure([{"type": "scatter", "x": [datetime.fromtimestamp(p.at) for p in h], "y": [p.progress for p in h],
+    return figure([{"type": "scatter", "x": [wall(p.at, zone) for p in h], "y": [p.progress for p in h],
                     "mode": "lines+markers", "text": [plotly_text(p.phase or "") for p in h],
                     "hovertemplate": "%{x|%H:%M:%S} · %{y:.1f}% · %{text}<extra></extra>"}],
-                  xaxis=time_axis(h[0].at, h[-1].at), yaxis={"range": [0, 100], "title": {"text": "progress %"}})
+                  xaxis=time_axis(h[0].at, h[-1].at, zone), yaxis={"range": [0, 100], "title": {"text": "progress %"}})
 
 
-def gantt_figure(scan: Scan, now: float) -> go.Figure:
+def gantt_figure(scan: Scan, now: float, zone: tzinfo = UTC) -> go.Figure:
     spans = phase_spans(scan, now)
     if not spans:
         return empty_figure("No phases reported yet", height=100)
     return figure([{"type": "bar", "orientation": "h", "y": [plotly_text(p) for p, _, _ in spans],
                     "x": [max(end - start, 0.5) * 1000 for _, start, end in spans],
-                    "base": [datetime.fromtimestamp(start) for _, start, _ in spans],
+                    "base": [wall(start, zone) for _, start, _ in spans],
                     # the duration as text: on a date axis plotly's %{x} is a date, not the bar's length
-                    "customdata": [[clock(start)[11:], span(end - start)] for _, start, end in spans],
+                    "customdata": [[clock(start, zone)[11:], span(end - start)] for _, start, end in spans],
                     "hovertemplate": "%{y}: %{customdata[0]}, %{customdata[1]}<extra></extra>"}],
-                  xaxis=time_axis(spans[0][1], spans[-1][2]), yaxis={"autorange": "reversed"},
+                  xaxis=time_axis(spans[0][1], spans[-1][2], zone), yaxis={"autorange": "reversed"},
                   height=60 + 40 * len(spans), showlegend=False)
 
 
@@ -90,7 +99,7 @@ def count_axis(top: int) -> dict:
 
 
 @per_snapshot
-def findings_over_time_figure(snap: Snapshot) -> go.Figure:
+def findings_over_time_figure(snap: Snapshot, zone: tzinfo = UTC) -> go.Figure:
     """From the store's running histogram: no pass over the findings themselves."""
     histogram = snap.findings_histogram
     if not histogram:
@@ -103,10 +112,12 @@ def findings_over_time_figure(snap: Snapshot) -> go.Figure:
     for start, n in histogram.items():
         counts[start // bucket * bucket] += n
     xs = sorted(counts)
-    return figure([{"type": "bar", "x": [datetime.fromtimestamp(x + bucket / 2).isoformat() for x in xs],
+    return figure([{"type": "bar", "x": [wall(x + bucket / 2, zone) for x in xs],
                     "y": [counts[x] for x in xs], "width": bucket * 1000 * 0.9,
                     "hovertemplate": "%{x}: %{y} findings<extra></extra>"}],
-                  xaxis={"type": "date"}, yaxis=count_axis(max(counts.values())))
+                  # a few buckets wide at least: one bar alone would otherwise fill the chart
+                  xaxis={**zone_axis(zone), "range": time_range(xs[0], xs[-1] + bucket, zone, 6 * bucket)},
+                  yaxis=count_axis(max(counts.values())))
 
 
 def metric_series(snap: Snapshot, key: str) -> list[int]:

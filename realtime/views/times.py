@@ -52,6 +52,12 @@ def when(epoch: float | None, now: float, zone: tzinfo = UTC) -> str:
     return "" if epoch is None else f"{clock(epoch, zone)} ({ago(now - epoch)})"
 
 
+def wall(epoch: float, zone: tzinfo = UTC) -> str:
+    """"2026-11-27T03:10:10.979": the clock in `zone`, for a chart's date axis (plotly drops an
+    offset and draws the wall time it is given)."""
+    return moment(epoch, zone).replace(tzinfo=None).isoformat(timespec="milliseconds")
+
+
 def iso_utc(epoch: float) -> str:
     """"2026-11-27T11:10:10.979Z": for files and machines."""
     return moment(epoch).isoformat(timespec="milliseconds").replace("+00:00", "Z")

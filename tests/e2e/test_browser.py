@@ -40,7 +40,7 @@ def test_live_dashboard_follows_the_gateway_through_a_restart(stack, page, gatew
     gateway, app, port = stack
     connected(page, app)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(page.get_by_text("No active scans")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(r"^No scans yet — publish one"))).to_be_visible(timeout=TIMEOUT)
 
     gateway.publish("scan_started", {"scan_id": "b1", "scan_name": "Browser scan", "target": "https://shop.example"})
     gateway.publish("scan_progress", {"scan_id": "b1", "progress": 42, "phase": "active_recon",

@@ -68,7 +68,7 @@ def feed(store, events):
 
 def test_dashboard_shows_metrics_active_scans_and_empty_state(rt):
     at = open_page("pages/dashboard.py")
-    assert "No active scans" in texts(at)
+    assert "No scans yet — publish one with this command" in texts(at)  # an empty page teaches
     now = time.time()
     feed(rt.store, [
         ("scan_started", {"scan_id": "a1", "scan_name": "Shop scan", "target": "https://shop.example"}),

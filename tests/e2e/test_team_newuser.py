@@ -1,0 +1,120 @@
+"""Issue 18 tried again as a new user would, in real Chromium (a browser in Los Angeles): empty
+pages teach the command (desktop and phone), the navigation's unread count follows the sidebar
+live, a 500-character title is readable from the findings table itself, and chart time axes are
+the viewer's clock with the zone named. One gateway and one dashboard for the module."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import GatewayProcess, StreamlitProcess
+
+TIMEOUT = 40_000  # ms: the machine running the suite may be busy
+ZONE = "America/Los_Angeles"
+LONG_TITLE = ("Stored XSS in the profile page " * 20)[:488] + "END-OF-TITLE"
+HEADER = 35  # st.dataframe's header height (px)
+TITLE_HELP = "Double-click a title"
+
+
+@pytest.fixture(scope="module")
+def stack():
+    gateway = GatewayProcess()
+    app = StreamlitProcess({"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_REFRESH_SECONDS": "1"})
+    yield gateway, app
+    app.stop()
+    gateway.stop()
+
+
+def open_tab(browser, app, path="", size=(1400, 1000)):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, timezone_id=ZONE)
+    page = context.new_page()
+    page.goto(f"{app.url}/{path}")
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text("Connected", exact=True)).to_be_attached(
+        timeout=TIMEOUT)
+    return context, page
+
+
+def go(page, name):
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name).click()
+
+
+def nav_link(page, name):
+    return page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True)
+
+
+def test_empty_pages_teach_then_the_navigation_count_follows_live(stack, browser):
+    """Before any event: each page says what to do. Then notifications arrive while the tab sits
+    on another page: the navigation's count follows without a click, and after Mark all as read."""
+    gateway, app = stack
+    phone, page = open_tab(browser, app, size=(390, 844))
+    teaching = page.get_by_text("No scans yet — publish one with this command")
+    expect(teaching).to_be_visible(timeout=TIMEOUT)
+    command = page.locator('[data-testid="stCode"]').filter(has_text=f"curl -X POST {gateway.url}/api/events")
+    expect(command).to_be_visible(timeout=TIMEOUT)  # drawn after the text: a busy machine may take a while
+    assert command.bounding_box()["x"] + command.bounding_box()["width"] <= 390  # wrapped, on the screen
+    phone.close()
+
+    context, page = open_tab(browser, app)
+    expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
+    go(page, "Notifications")
+    expect(page.get_by_text("No notifications yet — ")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator('[data-testid="stCode"]').filter(has_text='"event": "notification"')).to_be_visible(
+        timeout=TIMEOUT)
+    go(page, "Live events")
+    expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
+
+    gateway.publish("notification", {"type": "info", "title": "One", "message": "first"})
+    gateway.publish("notification", {"type": "error", "title": "Two", "message": "second"})
+    expect(nav_link(page, "Notifications (2)")).to_be_visible(timeout=TIMEOUT)  # no click: it follows
+    expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
+    go(page, "Notifications (2)")
+    page.get_by_role("button", name="Mark all as read").click()
+    expect(nav_link(page, "Notifications")).to_be_visible(timeout=TIMEOUT)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text("0 unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
+    gateway.publish("notification", {"type": "info", "title": "Three", "message": "third"})
+    expect(nav_link(page, "Notifications (1)")).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar.get_by_text("1 unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
+    context.close()
+
+
+def title_header_x(page, grid) -> float:
+    """Where the title column is: hover along the header until its help (the column's tooltip) shows."""
+    box = grid.bounding_box()
+    tip = page.locator('[data-testid="stDataFrameTooltipContent"]')
+    for x in range(90, int(box["width"]) - 10, 30):
+        page.mouse.move(box["x"] + x, box["y"] + HEADER / 2)
+        try:
+            expect(tip).to_contain_text(TITLE_HELP, timeout=700)
+            return box["x"] + x
+        except AssertionError:
+            continue
+    pytest.fail("no title column with its help in the findings table")
+
+
+def test_long_title_from_the_table_and_chart_axes_in_the_viewers_zone(stack, browser):
+    gateway, app = stack
+    gateway.publish("scan_started", {"scan_id": "z1", "scan_name": "Zone scan", "target": "https://zone.example"})
+    gateway.publish("scan_progress", {"scan_id": "z1", "progress": 30, "phase": "recon"})
+    gateway.publish("vulnerability_found", {"scan_id": "z1", "id": "long", "title": LONG_TITLE, "severity": "high"})
+    context, page = open_tab(browser, app, "vulnerabilities")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible(timeout=TIMEOUT)
+    x = title_header_x(page, grid)
+    page.mouse.dblclick(x, grid.bounding_box()["y"] + HEADER * 1.5)  # the first row's title cell
+    overlay = page.locator("textarea").filter(has_text="END-OF-TITLE")
+    expect(overlay).to_be_visible(timeout=TIMEOUT)
+    assert overlay.input_value() == LONG_TITLE  # every character, in the table itself
+    page.keyboard.press("Escape")
+
+    page.goto(f"{app.url}/scan?id=z1")
+    charts = page.locator(".js-plotly-plot")
+    expect(charts.first.locator(".xtitle")).to_have_text(f"time ({ZONE})", timeout=TIMEOUT)
+    first = charts.first.evaluate("el => el.data[0].x[0]")
+    now = datetime.now(ZoneInfo(ZONE))
+    assert first[:10] == now.strftime("%Y-%m-%d") and abs(int(first[11:13]) - now.hour) in (0, 1, 23), first
+    go(page, "Dashboard")
+    over_time = page.locator(".js-plotly-plot").filter(has=page.locator(".xtitle"))
+    expect(over_time.locator(".xtitle")).to_have_text(f"time ({ZONE})", timeout=TIMEOUT)
+    context.close()
