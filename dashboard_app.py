@@ -65,7 +65,8 @@ def sidebar_live() -> None:
     unread = rt.reads.unread(snap, me)
     if unread != st.session_state.get(bridge.NAV_UNREAD):
         st.rerun(scope="app")  # the navigation's "Notifications (N)" says what this sidebar says
-    st.caption(f"{unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    active = len(views.active_scans(snap))
+    st.caption(f"{views.plural(unread, 'unread notification')} · {views.plural(active, 'active scan')}")
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

@@ -58,7 +58,7 @@ from realtime.views.targets import (
     targets,
     targets_frame,
 )
-from realtime.views.text import TYPE_ICONS, ago, literal, shown, span, type_icon, visible
+from realtime.views.text import TYPE_ICONS, ago, literal, plural, shown, span, type_icon, visible
 from realtime.views.times import clock, file_stamp, iso_utc, time_of_day, when, zone_name, zone_of
 from realtime.views.toasts import new_records, plan_toasts
 from realtime.views.whatsnew import (
@@ -80,7 +80,7 @@ __all__ = [
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure",
     "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
-    "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
+    "plural", "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
     "stuck_note", "to_csv", "duration_text",
     "to_json", "type_icon", "visible",
     "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",

@@ -30,9 +30,9 @@ def lost_note(scan: Scan, zone: tzinfo = UTC) -> str:
     return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at, zone)} — {scan.lost_why or 'unknown'}"
 
 
-def status_text(scan: Scan, now: float, stuck_after: float) -> str:
+def status_text(scan: Scan, now: float, stuck_after: float, zone: tzinfo = UTC) -> str:
     if scan.status == protocol.LOST_CONTACT:
-        return lost_note(scan)
+        return lost_note(scan, zone)
     return scan.status + (f" ({STUCK})" if is_stuck(scan, now, stuck_after) else "")
 
 
@@ -85,11 +85,11 @@ def lost_scans(snap: Snapshot) -> list[Scan]:
 
 
 def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = (),
-                target: str = "") -> pd.DataFrame:
+                target: str = "", zone: tzinfo = UTC) -> pd.DataFrame:
     """Every scan (or those in `statuses`, of `target`), newest first; a status says when it may
     be stuck; "open" links to the scan's page."""
     rows = [{
-        "status": status_text(s, now, stuck_after),
+        "status": status_text(s, now, stuck_after, zone),
         "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
         "phase": shown(s.phase or ""), "started": utc_datetime(s.started_at),
         "duration": duration_text(s, now), "findings": s.vulnerability_count,

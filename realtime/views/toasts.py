@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from realtime import protocol
 from realtime.models import TRIAGED_AWAY, EventRecord, Snapshot
 from realtime.views.links import finding_url
-from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
+from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, plural, type_icon
 
 TRIAGED = ":material/rule:"
 
@@ -82,10 +82,6 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
         return toasts + ([Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
                          if known else [])
     return [summary(records, Counter(kind for kind, _, _ in items))]
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:

@@ -75,7 +75,7 @@ def test_empty_pages_teach_then_the_navigation_count_follows_live(stack, browser
     expect(sidebar.get_by_text("0 unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
     gateway.publish("notification", {"type": "info", "title": "Three", "message": "third"})
     expect(nav_link(page, "Notifications (1)")).to_be_visible(timeout=TIMEOUT)
-    expect(sidebar.get_by_text("1 unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar.get_by_text("1 unread notification ·", exact=False)).to_be_visible(timeout=TIMEOUT)
     context.close()
 
 

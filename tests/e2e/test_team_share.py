@@ -156,7 +156,8 @@ def unread(page, count):
     """The Notifications page, the navigation and the sidebar all say `count` unread."""
     expect(page.get_by_text(re.compile(rf"^{count} unread · \d+ in all$"))).to_be_visible(timeout=TIMEOUT)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.get_by_text(f"{count} unread notifications", exact=False)).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar.get_by_text(f"{count} unread notification{'' if count == 1 else 's'} ·", exact=False)).to_be_visible(
+        timeout=TIMEOUT)
     nav = page.locator('[data-testid="stSidebarNav"]')
     expect(nav.get_by_text(f"Notifications ({count})" if count else "Notifications", exact=True)).to_be_visible(
         timeout=TIMEOUT)

@@ -17,7 +17,7 @@ def codes(at) -> str:
     ("pages/events.py", "No scans yet — publish one with this command", '"event": "scan_started"'),
     ("pages/notifications.py", "No notifications yet — ", '"event": "notification"'),
     ("pages/scans.py", "No scans yet — publish one with this command", '"event": "scan_started"'),
-    ("pages/vulnerabilities.py", "No findings yet — ", "python -m realtime.adapters.nuclei"),
+    ("pages/vulnerabilities.py", "No findings yet — publish one with this command", '"event": "vulnerability_found"'),
 ])
 def test_an_empty_page_teaches_the_command(rt, page, teaches, command):
     at = open_page(page)
