@@ -28,13 +28,12 @@ if bridge.login_required():
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
 me = last_viewer()  # whose read flags, as last identified (this tab's own id until the browser's comes)
-st.session_state[bridge.NAV_UNREAD] = rt.reads.unread(rt.snapshot(), me)
-nav = st.navigation(bridge.app_pages(st.session_state[bridge.NAV_UNREAD]))
+nav = st.navigation(bridge.app_pages())
 # The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
 # asked for before the browser has the page list names the main script and lands on the Dashboard.
 if identify() != me:
     rt.reads.hand_over(me, last_viewer(), rt.snapshot())
-    st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
+    st.rerun()  # once per tab: the read flags shown become this viewer's
 
 
 @st.fragment(run_every=refresh)
@@ -63,8 +62,6 @@ def sidebar_live() -> None:
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
     unread = rt.reads.unread(snap, me)
-    if unread != st.session_state.get(bridge.NAV_UNREAD):
-        st.rerun(scope="app")  # the navigation's "Notifications (N)" says what this sidebar says
     active = len(views.active_scans(snap))
     st.caption(f"{views.plural(unread, 'unread notification')} · {views.plural(active, 'active scan')}")
     for problem in rt.journal_problems():

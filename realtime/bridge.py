@@ -97,7 +97,6 @@ TARGET_PAGE = "target_page"
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
 MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
-NAV_UNREAD = "nav_unread"  # the unread count this tab's navigation shows (redrawn when it changes)
 RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
@@ -148,8 +147,11 @@ def target_page() -> st.Page:
     return linked_page(TARGET_PAGE)
 
 
-def app_pages(unread: int = 0) -> list[st.Page]:
-    """The dashboard's pages, in navigation order (files in `pages/`)."""
+def app_pages() -> list[st.Page]:
+    """The dashboard's pages, in navigation order (files in `pages/`). The unread count is the
+    sidebar's, not the navigation's: a label changes only with a rerun of the whole app, which
+    would cost every tab a full rerun per notification and drop a download button's file as the
+    viewer clicks it."""
     return [
         st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
         st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
@@ -158,7 +160,7 @@ def app_pages(unread: int = 0) -> list[st.Page]:
         st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
                 url_path="vulnerabilities"),
         finding_page(),
-        st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
+        st.Page("pages/notifications.py", title="Notifications",
                 icon=":material/notifications:", url_path="notifications"),
         st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
     ]
