@@ -31,9 +31,8 @@ me = last_viewer()  # whose read flags, as last identified (this tab's own id un
 nav = st.navigation(bridge.app_pages())
 # The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
 # asked for before the browser has the page list names the main script and lands on the Dashboard.
-if identify() != me:
-    rt.reads.hand_over(me, last_viewer(), rt.snapshot())
-    st.rerun()  # once per tab: the read flags shown become this viewer's
+if identify() != me:  # the pages below and the sidebar ask last_viewer() as they draw: no rerun needed
+    rt.reads.hand_over(me, last_viewer(), rt.snapshot())  # (a rerun here could undo a page the viewer just chose)
 
 
 @st.fragment(run_every=refresh)
@@ -61,7 +60,7 @@ def sidebar_live() -> None:
     outcome = st.session_state.get(bridge.RECONNECT_OUTCOME)
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
-    unread = rt.reads.unread(snap, me)
+    unread = rt.reads.unread(snap, last_viewer())
     active = len(views.active_scans(snap))
     st.caption(f"{views.plural(unread, 'unread notification')} · {views.plural(active, 'active scan')}")
     for problem in rt.journal_problems():
