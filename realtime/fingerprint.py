@@ -15,6 +15,7 @@ location)`); otherwise the gateway derives one with `derive(scan target, title, 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from urllib.parse import unquote_plus
@@ -36,10 +37,6 @@ def digest(text: str) -> bytes:
 # scheme, host ([IPv6] or name), port, path, query of `scheme://user@host:port/path?query#fragment`
 URL = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?//(?:[^@/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::([^/?#]*))?([^?#]*)"
                  r"(?:\?([^#]*))?")
-
-
-# a query's parameter names: what precedes "=" in each "&"-separated pair
-NAMES = re.compile(r"(?:^|&)([^&=]*)")
 
 # scheme (lower case), host (lower case, without IPv6 brackets), port, path, query; a plain tuple
 # (a NamedTuple costs more to make, on every finding)
@@ -69,12 +66,19 @@ def _host(parts: Parts | None) -> str:
 def _location(parts: Parts | None, url: str) -> str:
     if parts is None:
         return url.strip()
-    query = parts[4]
-    names = set(NAMES.findall(query))
+    return (parts[3] or "/") + (_names(parts[4]) if parts[4] else "")
+
+
+# A scan's URLs share few query strings (its session id, `?page=2`, one fuzzed parameter set):
+# their names are looked up rather than split, decoded and sorted again, on every finding.
+@functools.lru_cache(maxsize=512)
+def _names(query: str) -> str:
+    """`?` and the query's parameter names, sorted, without their values ("" when none)."""
+    names = {pair.partition("=")[0] for pair in query.split("&")}  # what precedes "=" in each pair
     if "%" in query or "+" in query:  # most need no decoding
         names = {unquote_plus(name) for name in names}
     names.discard("")
-    return (parts[3] or "/") + ("?" + "&".join(sorted(names)) if names else "")
+    return "?" + "&".join(sorted(names)) if names else ""
 
 
 def host(text: str | None) -> str:
