@@ -61,10 +61,12 @@ def unstamped(wire: dict) -> dict:
 
 
 def history(fp: str, first_seen_at: str, first_scan: str, times: int, previous: str, triage: dict | None,
-            known: bool) -> dict[str, Any]:
-    """The fields a stamped finding gains (`previous`: the scan before this one, "" when none)."""
-    stamp = {"fingerprint": fp, "known": known, "first_seen_at": first_seen_at, "first_seen_scan_id": first_scan,
-             "times_seen": times}
+            known: bool, wire: dict | None = None) -> dict[str, Any]:
+    """The fields a stamped finding gains (`previous`: the scan before this one, "" when none); with
+    `wire`, the finding stamped: `stamped(wire, history(...))` built as one dict (a dict fewer, on
+    every finding)."""
+    stamp = {**(unstamped(wire) if wire else {}), "fingerprint": fp, "known": known, "first_seen_at": first_seen_at,
+             "first_seen_scan_id": first_scan, "times_seen": times}
     if previous:
         stamp["previous_scan_id"] = previous
     if triage:
@@ -168,7 +170,7 @@ class FindingRegistry:
             self._change(FP + fp, text)
         if len(self._seen) > self.max_fingerprints:
             self._evict(max(1, self.max_fingerprints // 100))
-        if len(self._scans.names) > 3 * len(self._seen) + 1000:  # names: len(self._scans) is a call more
+        if len(self._scans.names) > 3 * len(self._seen) + 1000:  # (len(self._scans): a call more)
             self._renumber()
 
     def _evict(self, count: int) -> None:
@@ -213,7 +215,7 @@ class FindingRegistry:
             digest = fingerprint.derived(scan.raw_target, wire["title"], wire.get("url"))
             fp, key = fingerprint.PREFIX + digest.hex(), int.from_bytes(digest, "big")
         numbers, at = self._scans, ms(now)
-        number = numbers.numbers.get(scan_id) or numbers.number(scan_id)
+        number = numbers.number(scan_id)
         packed = self._seen.pop(key, None)
         if packed is None:
             first_ms, times, first, previous = at, 1, number, 0
@@ -226,14 +228,8 @@ class FindingRegistry:
                    encoded(first_ms, at, times, first_scan, scan_id, previous_scan) if self.persist else None)
         if key not in scan.findings:
             self._add(scan, scan_id, key, fp, member_of(wire))
-        # stamped(wire, history(...)) built as one dict, in the same order (one dict fewer, on every finding)
-        out = {**unstamped(wire), "fingerprint": fp, "known": first != number, "first_seen_at": instant_ms(first_ms),
-               "first_seen_scan_id": first_scan, "times_seen": times}
-        if previous_scan:
-            out["previous_scan_id"] = previous_scan
-        if triage := self.triage.get(fp):
-            out["triage"] = triage
-        return out
+        return history(fp, instant_ms(first_ms), first_scan, times, previous_scan, self.triage.get(fp), first != number,
+                       wire)
 
     # ---- scans ---------------------------------------------------------------------------
 
