@@ -21,7 +21,7 @@ LOCAL_ID = "local_viewer"  # the key of the component that asks the browser for 
 BROWSER_ID = "browser_viewer"  # the browser's id once it came ("": it keeps none)
 SESSION_ID = "session_viewer"  # this tab's own id until (or unless) the browser's comes
 TICKET = "viewer_ticket"  # (ticket, when given): the browser sends its id with it
-WAIT = 5.0  # seconds the browser has to answer before this tab settles for its own id
+WAIT = 10.0  # seconds the browser has to answer before this tab settles for its own id
 
 # Keeps one random id per browser in localStorage and posts it with this tab's ticket (once per
 # ticket) to the dashboard's route: no rerun, so nothing races the viewer's first clicks. No
