@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -154,3 +154,12 @@ def target_filter(where: Any, targets: tuple[str, ...]) -> str:
                              format_func=lambda t: views_text.visible(t) if t else "All targets")
     to_url("target", target)
     return target or ""
+
+
+def newer_scans(drawn: Collection[str], snap: Any) -> None:
+    """In a live area below a Scan picker drawn with `drawn`: say how many scans started since,
+    with a button that redraws the picker (redrawing it unasked could move the viewer's pick)."""
+    new = sum(scan_id not in drawn for scan_id in snap.scans)
+    if new and st.button(f"{views_text.plural(new, 'scan')} started since the Scan list was drawn: update it",
+                         key="newer_scans", icon=":material/refresh:", type="tertiary"):
+        st.rerun(scope="app")
