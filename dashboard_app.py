@@ -4,9 +4,8 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, controls, stream_health, views
-from realtime.viewer import identify, zone
-from realtime.viewer import me as last_viewer
+from realtime import bridge, controls, stream_health, viewer, views
+from realtime.viewer import zone
 from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
@@ -27,12 +26,8 @@ if bridge.login_required():
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
-me = last_viewer()  # whose read flags, as last identified (this tab's own id until the browser's comes)
 nav = st.navigation(bridge.app_pages())
-# The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
-# asked for before the browser has the page list names the main script and lands on the Dashboard.
-if identify() != me:  # the pages below and the sidebar ask last_viewer() as they draw: no rerun needed
-    rt.reads.hand_over(me, last_viewer(), rt.snapshot())  # (a rerun here could undo a page the viewer just chose)
+viewer.ask_browser()  # its answer needs no rerun: the pages and the sidebar ask viewer.me() as they draw
 
 
 @st.fragment(run_every=refresh)
@@ -60,9 +55,11 @@ def sidebar_live() -> None:
     outcome = st.session_state.get(bridge.RECONNECT_OUTCOME)
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
-    unread = rt.reads.unread(snap, last_viewer())
-    active = len(views.active_scans(snap))
-    st.caption(f"{views.plural(unread, 'unread notification')} · {views.plural(active, 'active scan')}")
+    active = views.plural(len(views.active_scans(snap)), "active scan")
+    if viewer.settled():
+        st.caption(f"{views.plural(rt.reads.unread(snap, viewer.me()), 'unread notification')} · {active}")
+    else:  # this tab's own id would count as unread what this browser has read
+        st.caption(f"Unread notifications: asking this browser which it has read · {active}")
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

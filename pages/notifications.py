@@ -4,7 +4,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
-from realtime.viewer import me, zone
+from realtime.viewer import me, settled, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -31,7 +31,8 @@ def live() -> None:
     shown = views.matching_notifications(snap, tuple(types))
     paging = views.Paging.of(len(shown), size, page)
     top, button = st.columns([4, 1])
-    top.caption(f"{rt.reads.unread(snap, viewer)} unread · {len(snap.notifications)} in all")
+    unread = f"{rt.reads.unread(snap, viewer)} unread" if settled() else "Unread: asking this browser which it has read"
+    top.caption(f"{unread} · {len(snap.notifications)} in all")
     unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
     button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(unread_shown, snap),
                   help="Every notification the type filter shows, for you only")

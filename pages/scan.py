@@ -6,7 +6,7 @@ import streamlit as st
 
 from realtime import bridge, controls, protocol, views
 from realtime.finding_panel import FINDING_COLUMNS, finding_panel
-from realtime.viewer import page_url, time_column, zone
+from realtime.viewer import newer_scans, page_url, time_column, zone
 from realtime.whatsnew_panel import scan_comparison, show_filter
 
 bridge.take_routing()
@@ -15,16 +15,25 @@ scan_id = st.query_params.get("id", "")
 
 if not scan_id:
     st.title("Scan detail")
-    scans = views.scans_by_start(rt.snapshot())
-    if not scans:
-        bridge.teach(views.no_scans(rt.snapshot().connection.url))
-        st.stop()
-    chosen = st.selectbox("Scan", views.scan_choices(scans, st.session_state.get("pick_scan")), index=None,
-                          placeholder="Choose a scan", key="pick_scan",  # a key: new scans keep the choice
-                          format_func=lambda sid: views.scan_label(rt.snapshot(), sid))
-    if chosen:
-        st.query_params["id"] = chosen
-        st.rerun()
+    choices = views.scan_choices(views.scans_by_start(rt.snapshot()), st.session_state.get("pick_scan"))
+    if choices:
+        chosen = st.selectbox("Scan", choices, index=None, placeholder="Choose a scan", key="pick_scan",  # a key:
+                              format_func=lambda sid: views.scan_label(rt.snapshot(), sid))  # new scans keep it
+        if chosen:
+            st.query_params["id"] = chosen
+            st.rerun()
+
+    @st.fragment(run_every=bridge.refresh_seconds())
+    def newer() -> None:
+        snap = rt.snapshot()
+        if choices:
+            newer_scans(choices, snap)
+        elif snap.scans:
+            st.rerun(scope="app")  # the first scan: no pick yet to disturb
+        else:
+            bridge.teach(views.no_scans(snap.connection.url))
+
+    newer()
     st.stop()
 
 if not protocol.ID_RE.match(scan_id):

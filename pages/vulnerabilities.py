@@ -3,7 +3,7 @@ import streamlit as st
 
 from realtime import bridge, protocol, views
 from realtime.finding_panel import FINDING_COLUMNS, finding_panel
-from realtime.viewer import from_url, target_filter, time_column, to_url
+from realtime.viewer import from_url, newer_scans, target_filter, time_column, to_url
 from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
@@ -16,8 +16,8 @@ f1, f2, f5, f3, f4 = st.columns([2, 2, 2, 3, 1])
 severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities", key="severities",
                             bind="query-params")
 chosen = from_url("scan", protocol.ID_RE.match)
-scan_id = f2.selectbox("Scan", views.scan_choices(views.scans_by_start(snap), chosen, everything=True), key="scan",
-                       format_func=lambda sid: views.scan_label(snap, sid))
+choices = views.scan_choices(views.scans_by_start(snap), chosen, everything=True)
+scan_id = f2.selectbox("Scan", choices, key="scan", format_func=lambda sid: views.scan_label(snap, sid))
 to_url("scan", scan_id)
 target = target_filter(f5, views.targets(snap))
 text = f3.text_input("Search", placeholder="title, URL, target, type, CVE", key="q", bind="query-params")
@@ -35,6 +35,7 @@ page = f4.number_input("Page", min_value=1, value=1, step=1, key=PAGE_KEY,
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
+    newer_scans(choices, snap)
     paging = views.Paging.of(len(views.matching_findings(snap, *filters)), size, page)
     frame = views.findings_page(snap, filters, paging.number, size)
     st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"

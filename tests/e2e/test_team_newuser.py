@@ -2,6 +2,10 @@
 pages teach the command (desktop and phone), the navigation's unread count follows the sidebar
 live, a 500-character title is readable from the findings table itself, and chart time axes are
 the viewer's clock with the zone named. One gateway and one dashboard for the module."""
+import json
+import re
+import urllib.error
+import urllib.request
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -77,6 +81,48 @@ def test_empty_pages_teach_then_the_unread_count_follows_live(stack, browser):
     expect(sidebar.get_by_text("1 unread notification ·", exact=False)).to_be_visible(timeout=TIMEOUT)
     expect(nav_link(page, "Notifications")).to_be_visible()  # no count of its own
     context.close()
+
+
+def test_a_click_in_a_pages_first_moment_is_not_undone(stack, browser):
+    """A fresh browser's first page asks the browser for its id; the answer must not undo the
+    page the viewer chose meanwhile (it did when the answer came as a rerun: 2 of 15 fresh tabs
+    clicking Notifications at once landed back on the Dashboard)."""
+    _, app = stack
+    for _ in range(4):  # each a fresh browser: each asks for its id
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id=ZONE)
+        page = context.new_page()
+        page.goto(app.url)
+        expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible(timeout=TIMEOUT)
+        go(page, "Notifications")
+        expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible(timeout=TIMEOUT)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        expect(sidebar.get_by_text(re.compile(r"\d+ unread notification"))).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()  # still there
+        context.close()
+
+
+def post_id(app, body: bytes, origin: str | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    request = urllib.request.Request(f"{app.url}/_bughunt/viewer", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, {}
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_the_browser_id_route_refuses_with_reasons(stack):
+    _, app = stack
+    good = json.dumps({"ticket": "a" * 32, "id": "b" * 32}).encode()
+    assert post_id(app, good) == (204, {})
+    status, reason = post_id(app, b"{not json")
+    assert status == 400 and "ticket" in reason["error"]
+    status, reason = post_id(app, json.dumps({"ticket": "x", "id": "b" * 32}).encode())
+    assert status == 400 and "32 hex digits" in reason["error"]
+    assert post_id(app, b" " * 300)[0] == 413
+    status, reason = post_id(app, good, origin="http://evil.example")
+    assert status == 403 and "another site" in reason["error"]
+    assert not [line for line in app.log if "Traceback" in line]
 
 
 def title_header_x(page, grid) -> float:
