@@ -95,7 +95,8 @@ def live() -> None:
     filters = ((), scan_id, "", "", show_filter("scan_show"))
     count = len(views.matching_findings(snap, *filters))
     if not count:
-        st.caption("No findings match" if scan.vulnerability_count else "No findings yet")
+        st.caption("No findings match" if scan.vulnerability_count else
+                   "No findings" if scan.finished else "No findings yet")
     else:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")
