@@ -68,7 +68,7 @@ def lost_contact(snap, here) -> None:
     st.subheader("Lost contact")
     for scan in lost[:ACTIVE_CARDS]:
         st.warning(f"**{views.literal(scan.name or scan.scan_id)}** · {scan.progress:.0f}% · "
-                   f"{views.literal(views.lost_note(scan, here))}", icon=":material/link_off:")
+                   f"{views.lost_note(scan, here, views.literal)}", icon=":material/link_off:")
     if len(lost) > ACTIVE_CARDS:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 

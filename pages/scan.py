@@ -75,7 +75,7 @@ def live() -> None:
     if scan.status == "failed":
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
     if scan.status == protocol.LOST_CONTACT:
-        st.warning(views.literal(views.lost_note(scan, here)), icon=":material/link_off:")
+        st.warning(views.lost_note(scan, here, views.literal), icon=":material/link_off:")
     if ended := controls.ended_note(scan, here):
         st.warning(views.literal(ended), icon=":material/block:")
     if not bridge.read_only():  # a share link shows the scan, never acts on it
