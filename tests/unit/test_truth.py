@@ -120,3 +120,11 @@ def test_a_lost_notes_clock_is_plain_text_and_its_reason_inert():
     note = views.lost_note(store.snapshot().scans["s"], UTC, views.literal)
     assert note.startswith("lost contact since 1970-01-01 00:18:20 UTC — ")  # no code span around the clock
     assert "**b**" not in note and "&#42;&#42;b&#42;&#42;" in note
+
+
+def test_a_page_of_findings_without_scores_has_an_empty_number_column():
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": "s", "title": "No score", "severity": "low"})
+    snap = store.snapshot()
+    table = views.findings_page(snap, ((), "", "", "", views.DEFAULT_SHOW), 1, 10)
+    assert str(table.schema.field("cvss").type) == "double" and table.column("cvss").to_pylist() == [None]
