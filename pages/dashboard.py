@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, views
-from realtime.viewer import me, zone
+from realtime.viewer import me, settled, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -54,7 +54,7 @@ def live() -> None:
     if not snap.notifications:
         st.caption("No notifications yet")
     for n in snap.notifications[:5]:
-        read = rt.reads.is_read(n, me())
+        read = rt.reads.is_read(n, me()) or not settled()  # (not yet known: not called unread)
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
                     f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")
@@ -68,7 +68,7 @@ def lost_contact(snap, here) -> None:
     st.subheader("Lost contact")
     for scan in lost[:ACTIVE_CARDS]:
         st.warning(f"**{views.literal(scan.name or scan.scan_id)}** · {scan.progress:.0f}% · "
-                   f"{views.literal(views.lost_note(scan, here))}", icon=":material/link_off:")
+                   f"{views.lost_note(scan, here, views.literal)}", icon=":material/link_off:")
     if len(lost) > ACTIVE_CARDS:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 

@@ -31,8 +31,10 @@ def live() -> None:
     shown = views.matching_notifications(snap, tuple(types))
     paging = views.Paging.of(len(shown), size, page)
     top, button = st.columns([4, 1])
-    unread = f"{rt.reads.unread(snap, viewer)} unread" if settled() else "Unread: asking this browser which it has read"
-    top.caption(f"{unread} · {len(snap.notifications)} in all")
+    known = settled()  # until the browser's id came, what it has read is not known here
+    unread = f"{rt.reads.unread(snap, viewer)} unread" if known else "Unread: asking this browser which it has read"
+    matching = f"{len(shown)} of type {', '.join(types)} · " if types else ""
+    top.caption(f"{matching}{unread} · {len(snap.notifications)} in all")
     unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
     button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(unread_shown, snap),
                   help="Every notification the type filter shows, for you only")
@@ -44,7 +46,7 @@ def live() -> None:
         with st.container(border=True):
             text, action = st.columns([5, 1])
             read = rt.reads.is_read(n, viewer)
-            state = "" if read else "🔵 unread · "
+            state = "" if read or not known else "🔵 unread · "
             title = f"**{views.literal(n.title)}** — " if n.title else ""
             text.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message, 2000)}")
             text.caption(f"{state}{n.type} · {views.when(n.at, now, here)}")

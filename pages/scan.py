@@ -75,7 +75,7 @@ def live() -> None:
     if scan.status == "failed":
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
     if scan.status == protocol.LOST_CONTACT:
-        st.warning(views.literal(views.lost_note(scan, here)), icon=":material/link_off:")
+        st.warning(views.lost_note(scan, here, views.literal), icon=":material/link_off:")
     if ended := controls.ended_note(scan, here):
         st.warning(views.literal(ended), icon=":material/block:")
     if not bridge.read_only():  # a share link shows the scan, never acts on it
@@ -95,7 +95,8 @@ def live() -> None:
     filters = ((), scan_id, "", "", show_filter("scan_show"))
     count = len(views.matching_findings(snap, *filters))
     if not count:
-        st.caption("No findings match" if scan.vulnerability_count else "No findings yet")
+        st.caption("No findings match" if scan.vulnerability_count else
+                   "No findings" if scan.finished else "No findings yet")
     else:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")

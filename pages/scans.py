@@ -32,7 +32,7 @@ def live() -> None:
     st.caption(f"{len(frame):,} of {views.plural(len(snap.scans), 'scan')}")
     if lost := views.lost_scans(snap):
         st.warning(f"{views.plural(len(lost), 'scan')} lost contact: " + "; ".join(
-            f"{views.literal(scan.name or scan.scan_id)} ({views.literal(views.lost_note(scan, here))})"
+            f"{views.literal(scan.name or scan.scan_id)} ({views.lost_note(scan, here, views.literal)})"
             for scan in lost[:5])
             + (f"; and {len(lost) - 5} more" if len(lost) > 5 else ""), icon=":material/link_off:")
     st.dataframe(frame, hide_index=True, column_order=COLUMNS, column_config={

@@ -26,9 +26,9 @@ size = rt.settings.table_rows
 # The box shows the page shown: a number past the last page (typed, or left from a longer list)
 # becomes the last page before the box is drawn.
 last = views.pages(len(views.matching_findings(snap, *filters)), size)
-if st.session_state.get(PAGE_KEY, 1) > last:
-    st.session_state[PAGE_KEY] = last
-page = f4.number_input("Page", min_value=1, value=1, step=1, key=PAGE_KEY,
+# The box's value lives in session state only (a default too would warn, with a stack, in the log).
+st.session_state[PAGE_KEY] = min(st.session_state.get(PAGE_KEY, 1), last)
+page = f4.number_input(f"Page (of {last:,})", min_value=1, step=1, key=PAGE_KEY,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 

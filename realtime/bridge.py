@@ -98,6 +98,7 @@ TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
 MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
 RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
+DEMO_TOKEN = "demo_token"  # a producer token for this tab's teaching commands, in demo mode
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
 
@@ -330,7 +331,13 @@ def login_required() -> bool:
 
 
 def teach(empty: views.EmptyState) -> None:
-    """An empty page says why, and the one command that gives it something."""
+    """An empty page says why, and the one command that gives it something (in demo mode with a
+    token for the demo's gateway: it has a secret of its own that nobody outside the app knows)."""
+    rt = runtime()
+    if rt.demo is not None and rt.secret is not None:
+        if DEMO_TOKEN not in st.session_state:
+            st.session_state[DEMO_TOKEN] = Authenticator(rt.secret).mint("demo-teaching", "producer", ttl=86_400)
+        empty = views.with_token(empty, st.session_state[DEMO_TOKEN])
     st.info(empty.message, icon=":material/lightbulb:")
     if empty.command:
         st.code(empty.command, language="bash", wrap_lines=True)

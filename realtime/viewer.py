@@ -3,6 +3,7 @@ browser keeps in localStorage — no cookie), their time zone, and the dashboard
 they reach it. Streamlit-side, like realtime.bridge."""
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Collection
@@ -17,19 +18,18 @@ from realtime.browser_ids import BROWSER_IDS, PATH
 from realtime.views import text as views_text
 from realtime.views import times
 
-LOCAL_ID = "local_viewer"  # the key of the component that asks the browser for its id
 BROWSER_ID = "browser_viewer"  # the browser's id once it came ("": it keeps none)
 SESSION_ID = "session_viewer"  # this tab's own id until (or unless) the browser's comes
 TICKET = "viewer_ticket"  # (ticket, when given): the browser sends its id with it
 WAIT = 10.0  # seconds the browser has to answer before this tab settles for its own id
 
 # Keeps one random id per browser in localStorage and posts it with this tab's ticket (once per
-# ticket) to the dashboard's route: no rerun, so nothing races the viewer's first clicks. No
-# crypto.randomUUID: it exists on https and localhost only, and dashboards run on plain http too.
+# ticket: each rerun draws the script again) to the dashboard's route. A script in st.html, not a
+# components.v2 component: those mount only once the page's first run is over (seconds later), and
+# their values come as reruns. No crypto.randomUUID: it exists on https and localhost only.
 _JS = """
-export default function(component) {
-  const { data } = component;
-  if (!data || globalThis.__bughuntTicket === data.ticket) return;
+(function (data) {
+  if (globalThis.__bughuntTicket === data.ticket) return;
   globalThis.__bughuntTicket = data.ticket;
   let id = "";
   try {
@@ -44,46 +44,51 @@ export default function(component) {
   }
   fetch(data.url, { method: "POST", headers: { "Content-Type": "application/json" },
                     body: JSON.stringify({ ticket: data.ticket, id }) }).catch(() => {});
-}
+})(DATA);
 """
 
 
 def me() -> str:
     """Whose read flags this tab shows: `user:<email>` when signed in (st.login), else
     `browser:<id>` from localStorage once the browser sent it (see `ask_browser`), else
-    `session:<id>` (this tab). The run that first sees the browser's id hands it what this tab
-    marked read meanwhile: a click before the id came is not lost."""
+    `session:<id>` (this tab)."""
     user = _signed_in()
     if user:
         return f"user:{user}"
-    came = st.session_state.get(BROWSER_ID)
-    if came is None and TICKET in st.session_state:
+    came = _browser_id()
+    return f"browser:{came}" if came else _session_viewer()
+
+
+def _browser_id() -> str | None:
+    """The browser's id once it came ("": it keeps none). The run that first sees it hands it what
+    this tab marked read meanwhile: a click before the id came is not lost."""
+    if BROWSER_ID not in st.session_state and TICKET in st.session_state:
         came = BROWSER_IDS.take(st.session_state[TICKET][0])
         if came is not None:
             st.session_state[BROWSER_ID] = came
             if came:
                 rt = bridge.runtime()
                 rt.reads.hand_over(_session_viewer(), f"browser:{came}", rt.snapshot())
-    return f"browser:{came}" if came else _session_viewer()
+    return st.session_state.get(BROWSER_ID)
 
 
 def settled() -> bool:
     """Whether `me()` is final: signed in, the browser answered, or it had its time to."""
     asked = st.session_state.get(TICKET)
-    return (BROWSER_ID in st.session_state or asked is None or time.time() - asked[1] > WAIT
+    return (asked is None or _browser_id() is not None or time.time() - asked[1] > WAIT
             or _signed_in() is not None)
 
 
 def ask_browser() -> None:
     """Ask the browser for its id (app.py, once per run, until it came): a ticket for this tab,
-    and a component that posts the id with it to browser_ids.PATH."""
+    and a script that posts the id with it to browser_ids.PATH."""
     if me() != _session_viewer() or BROWSER_ID in st.session_state or not st.context.headers:
         return  # (no headers: no browser behind this run, e.g. Streamlit's AppTest)
     ticket = st.session_state.setdefault(TICKET, (secrets.token_hex(16), time.time()))[0]
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    component = st.components.v2.component("bughunt_viewer", js=_JS)
+    data = json.dumps({"ticket": ticket, "url": (f"/{base}" if base else "") + PATH}).replace("<", "\\u003c")
     with st.sidebar:
-        component(key=LOCAL_ID, data={"ticket": ticket, "url": (f"/{base}" if base else "") + PATH}, height=0)
+        st.html(f"<script>{_JS.replace('DATA', data)}</script>", unsafe_allow_javascript=True)
 
 
 def _session_viewer() -> str:

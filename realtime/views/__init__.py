@@ -6,7 +6,15 @@ changes, so many viewers polling the same version share one computation instead 
 per session. Pages use this package's names; the modules group them by concept.
 """
 from realtime.views.cards import Card, stat_card
-from realtime.views.empty import EmptyState, finding_missing, no_findings, no_notifications, no_scans, target_missing
+from realtime.views.empty import (
+    EmptyState,
+    finding_missing,
+    no_findings,
+    no_notifications,
+    no_scans,
+    target_missing,
+    with_token,
+)
 from realtime.views.figures import (
     event_rates,
     findings_over_time_figure,
@@ -74,6 +82,7 @@ from realtime.views.whatsnew import (
 )
 
 __all__ = [
+    "with_token",
     "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
     "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "elapsed", "eta", "event_rates", "events_gone_note",
     "event_rows",

@@ -19,6 +19,14 @@ class EmptyState:
     note: str = ""  # safe for markdown
 
 
+def with_token(empty: EmptyState, token: str) -> EmptyState:
+    """The command with a producer token for the demo's gateway (the note on tokens then says so)."""
+    if not empty.command:
+        return empty
+    return EmptyState(empty.message, f"{empty.command} -H 'Authorization: Bearer {token}'",
+                      "The demo's gateway wants a producer token: this one was made for this tab, valid for a day.")
+
+
 def gateway(url: str | None) -> str:
     return (url or "http://127.0.0.1:8000").rstrip("/")
 

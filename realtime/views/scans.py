@@ -1,7 +1,7 @@
 """Scans for pages: lists, the scans table, stuck scans, ETA and phases."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
 import pandas as pd
@@ -25,9 +25,10 @@ def stuck_note(scan: Scan, now: float, stuck_after: float) -> str | None:
     return f"{STUCK} — last event {ago(now - scan.updated_at)}" if is_stuck(scan, now, stuck_after) else None
 
 
-def lost_note(scan: Scan, zone: tzinfo = UTC) -> str:
-    """When and why a scan lost contact ("lost contact since 13:05:02 — not in the gateway's state …")."""
-    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at, zone)} — {scan.lost_why or 'unknown'}"
+def lost_note(scan: Scan, zone: tzinfo = UTC, why: Callable[[str], str] = str) -> str:
+    """When and why a scan lost contact ("lost contact since 13:05:02 — not in the gateway's state …");
+    `why` renders the reason (e.g. `literal` for markdown: the clock is ours, the reason may not be)."""
+    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at, zone)} — {why(scan.lost_why or 'unknown')}"
 
 
 def status_text(scan: Scan, now: float, stuck_after: float, zone: tzinfo = UTC) -> str:

@@ -156,7 +156,7 @@ def test_times_are_the_viewers_with_the_zone_named_and_exports_in_utc(stack, ope
 
 def unread(page, count):
     """The Notifications page and the sidebar say `count` unread; the navigation names no count to contradict them."""
-    expect(page.get_by_text(re.compile(rf"^{count} unread · \d+ in all$"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(rf"(^| · ){count} unread · \d+ in all$"))).to_be_visible(timeout=TIMEOUT)
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_text(f"{count} unread notification{'' if count == 1 else 's'} ·", exact=False)).to_be_visible(
         timeout=TIMEOUT)
