@@ -51,9 +51,19 @@ def _split(text: str) -> Parts | None:
     if found is None:
         return None
     scheme, name, port, path, query = found.groups()
-    if port and not (port.isdigit() and int(port) <= 65535):
+    number = _port(port) if port else None
+    if port and number is None:
         return None
-    return (scheme or "").lower(), name.strip("[]").lower(), int(port) if port else None, path, query or ""
+    return (scheme or "").lower(), name.strip("[]").lower(), number, path, query or ""
+
+
+def _port(text: str) -> int | None:
+    """A port's number (digits of any script, as int reads them), or None when it is not one."""
+    try:
+        number = int(text) if text.isdigit() else None
+    except ValueError:  # a digit int does not read ("²"), or more digits than int reads at all
+        return None
+    return number if number is not None and number <= 65535 else None
 
 
 def _host(parts: Parts | None) -> str:

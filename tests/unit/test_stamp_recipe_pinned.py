@@ -282,3 +282,14 @@ def test_generated_urls_fingerprint_as_the_old_location_said():
 
 
 TARGET_POOL = [None, "", "https://Shop.example.com:443/", "shop.example.com:22", "http://[::1]:8080"]
+
+
+@pytest.mark.parametrize("port", ["²", "9" * 5000])
+def test_a_port_int_cannot_read_is_no_port_and_raises_nothing(port):
+    """A client's URL must not make stamping raise (a traceback in the log, the finding unstamped):
+    such a URL reads as one with a port out of range, "http://a:99999/"."""
+    url = f"http://a:{port}/x"
+    assert fingerprint.location("http://a:99999/x") == "http://a:99999/x"  # not a URL: the text itself
+    assert fingerprint.location(url) == url and fingerprint.host(url) == ""
+    assert fingerprint.derive("https://t.example", "T", url).startswith(fingerprint.PREFIX)
+    assert fingerprint.host("http://a:٣/") == fingerprint.host("http://a:3/")  # other scripts' digits, as before
