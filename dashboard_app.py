@@ -37,12 +37,12 @@ def sidebar_live() -> None:
     snap = rt.snapshot()
     status = snap.connection
     if status.connected:
-        if down := stream_health.down_text(status.stream, zone()):  # up, but nothing can arrive
-            st.warning(views.literal(down), icon=":material/cloud_off:")
+        if down := stream_health.down_text(status.stream, zone(), views.literal):  # up, but nothing can arrive
+            st.warning(down, icon=":material/cloud_off:")
         else:
             st.success("Connected", icon=":material/wifi:")
-        if status.note:
-            st.caption(views.literal(status.note))
+        if status.note:  # how this connection caught up: said with when, as it stays until the next one
+            st.caption(f"{views.literal(status.note)} · {views.when(status.since, time.time(), zone())}")
     elif status.reason == "connecting":
         st.warning("Connecting…", icon=":material/sync:")
     else:

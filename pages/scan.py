@@ -6,7 +6,7 @@ import streamlit as st
 
 from realtime import bridge, controls, protocol, views
 from realtime.finding_panel import FINDING_COLUMNS, finding_panel
-from realtime.viewer import newer_scans, page_url, time_column, zone
+from realtime.viewer import newer_choices, page_url, time_column, zone
 from realtime.whatsnew_panel import scan_comparison, show_filter
 
 bridge.take_routing()
@@ -27,7 +27,7 @@ if not scan_id:
     def newer() -> None:
         snap = rt.snapshot()
         if choices:
-            newer_scans(choices, snap)
+            newer_choices(choices, snap.scans, "scan", "Scan")
         elif snap.scans:
             st.rerun(scope="app")  # the first scan: no pick yet to disturb
         else:

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, protocol, views
-from realtime.viewer import target_filter, time_column, zone
+from realtime.viewer import newer_choices, target_filter, time_column, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -13,7 +13,8 @@ st.title("Scans")
 left, right = st.columns(2)
 statuses = left.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses", key="status",
                            bind="query-params")  # in the URL: shareable, bookmarkable
-target = target_filter(right, views.targets(rt.snapshot()))
+targets = views.targets(rt.snapshot())
+target = target_filter(right, targets)
 if target:
     st.page_link(bridge.target_page(), query_params={"name": target}, icon=":material/language:",
                  label="Every scan of this target over time, with findings by severity")
@@ -27,6 +28,7 @@ def live() -> None:
     if not snap.scans:
         bridge.teach(views.no_scans(snap.connection.url))
         return
+    newer_choices(targets, views.targets(snap), "target", "Target")
     here = zone()
     frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses), target or "", here)
     st.caption(f"{len(frame):,} of {views.plural(len(snap.scans), 'scan')}")

@@ -3,7 +3,7 @@ import streamlit as st
 
 from realtime import bridge, protocol, views
 from realtime.finding_panel import FINDING_COLUMNS, finding_panel
-from realtime.viewer import from_url, newer_scans, target_filter, time_column, to_url
+from realtime.viewer import from_url, newer_choices, target_filter, time_column, to_url
 from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
@@ -35,7 +35,7 @@ page = f4.number_input(f"Page (of {last:,})", min_value=1, step=1, key=PAGE_KEY,
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     snap = rt.snapshot()
-    newer_scans(choices, snap)
+    newer_choices(choices, snap.scans, "scan", "Scan")
     paging = views.Paging.of(len(views.matching_findings(snap, *filters)), size, page)
     frame = views.findings_page(snap, filters, paging.number, size)
     st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"

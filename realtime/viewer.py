@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -161,10 +161,10 @@ def target_filter(where: Any, targets: tuple[str, ...]) -> str:
     return target or ""
 
 
-def newer_scans(drawn: Collection[str], snap: Any) -> None:
-    """In a live area below a Scan picker drawn with `drawn`: say how many scans started since,
+def newer_choices(drawn: Collection[str], current: Iterable[str], noun: str, picker: str) -> None:
+    """In a live area below a picker drawn with `drawn`: say how many `current` choices came since,
     with a button that redraws the picker (redrawing it unasked could move the viewer's pick)."""
-    new = sum(scan_id not in drawn for scan_id in snap.scans)
-    if new and st.button(f"{views_text.plural(new, 'scan')} started since the Scan list was drawn: update it",
-                         key="newer_scans", icon=":material/refresh:", type="tertiary"):
+    new = sum(choice not in drawn for choice in current)
+    if new and st.button(f"{views_text.plural(new, 'new ' + noun)} since the {picker} list was drawn: update it",
+                         key=f"newer_{noun}", icon=":material/refresh:", type="tertiary"):
         st.rerun(scope="app")

@@ -112,7 +112,7 @@ def test_pickers_keep_the_choice_while_scans_arrive(stack, open_tab):
     connected(page)
     publish(gateway, "scan_started", {"scan_id": "pk1", "scan_name": "Picked"})  # after the Scan list was drawn
     publish(gateway, "vulnerability_found", {"scan_id": "pk1", "title": "Picked finding", "severity": "high"})
-    page.get_by_role("button", name=re.compile(r"started since the Scan list was drawn: update it")).click(
+    page.get_by_role("button", name=re.compile(r"new scans? since the Scan list was drawn: update it")).click(
         timeout=TIMEOUT)  # the list says it is behind, and catches up when asked
     with Stream(gateway) as stream:
         pick(page, "Scan", "Picked (pk1)")

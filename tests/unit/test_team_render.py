@@ -116,4 +116,5 @@ def test_a_notification_that_speaks_for_a_critical_finding_links_to_it():
     store.apply("notification", {"type": "warning", "title": "Critical finding", "scan_id": "s1",
                                  "message": "SQL injection on https://shop.example.com"})
     [toast] = views.plan_toasts(views.new_records(store.snapshot(), cursor))
-    assert toast.text.startswith("Critical finding&#58; SQL injection") and toast.text.endswith(" · [details](finding?id=f1)")
+    assert toast.text.startswith("Critical finding&#58; SQL injection")
+    assert toast.text.endswith(" · [details](finding?id=f1)")
