@@ -42,7 +42,8 @@ def sidebar_live() -> None:
         else:
             st.success("Connected", icon=":material/wifi:")
         if status.note:  # how this connection caught up: said with when, as it stays until the next one
-            st.caption(f"{views.literal(status.note)} · {views.when(status.since, time.time(), zone())}")
+            since = f" · {views.when(status.since, time.time(), zone())}" if status.since else ""
+            st.caption(views.literal(status.note) + since)
     elif status.reason == "connecting":
         st.warning("Connecting…", icon=":material/sync:")
     else:
