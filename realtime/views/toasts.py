@@ -47,7 +47,7 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
     notification about a scan speaks for that scan's events in the same batch (no double toast),
     and links to its first new high or critical finding there. A burst becomes one summary
     ("4 new findings, 1 critical · 30 known")."""
-    items: list[tuple[str, str, str, str]] = []  # (kind, icon, text, link)
+    items: list[tuple[str, str, str, dict]] = []  # (kind, icon, text, the finding it links to or {})
     known = 0
     noted = {r.data.get("scan_id") for r in records
              if r.event == "notification" and isinstance(r.data, dict)}
@@ -57,30 +57,28 @@ def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
         name = d.get("scan_name") or d.get("scan_id", "")
         if r.event == "notification":
             title = f"{d['title']}: " if d.get("title") else ""
-            found = lead.get(d.get("scan_id"), {})
             items.append(("notification", type_icon(d.get("type")), literal(title + d.get("message", "")),
-                          finding_link(found.get("severity", ""), found)))
+                          lead.get(d.get("scan_id"), {})))
         elif d.get("scan_id") in noted:
             continue
         elif r.event == "scan_started":
-            items.append(("started", ":material/rocket_launch:", "Scan started: " + literal(name), ""))
+            items.append(("started", ":material/rocket_launch:", "Scan started: " + literal(name), {}))
         elif r.event == "scan_completed":
-            items.append(("completed", ":material/check_circle:", "Scan completed: " + literal(name), ""))
+            items.append(("completed", ":material/check_circle:", "Scan completed: " + literal(name), {}))
         elif r.event == "scan_failed":
             reason = d.get("error") or "no reason given"
-            items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}"), ""))
+            items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}"), {}))
         elif r.event == "finding_triaged":
             items.append(("triaged", TRIAGED, f"Marked {literal(d.get('state', ''))}: "
-                          + literal(f"{d.get('title') or d.get('fingerprint', '')} (by {d.get('by') or '?'})"), ""))
-        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high") and not triaged_away(d):
+                          + literal(f"{d.get('title') or d.get('fingerprint', '')} (by {d.get('by') or '?'})"), {}))
+        elif alarming(r.event, d):
             if d.get("known") is True:
                 known += 1
             else:
                 items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
-                              f"{d['severity'].title()} finding: " + literal(d.get("title", "")),
-                              finding_link(d["severity"], d)))
+                              f"{d['severity'].title()} finding: " + literal(d.get("title", "")), d))
     if len(items) + bool(known) <= MAX_TOASTS:
-        toasts = [Toast(text + link, icon) for _, icon, text, link in items]
+        toasts = [Toast(text + finding_link(linked), icon) for _, icon, text, linked in items]
         return toasts + ([Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
                          if known else [])
     return [summary(records, Counter(kind for kind, _, _, _ in items))]
@@ -91,10 +89,14 @@ def first_new_findings(records: Sequence[EventRecord]) -> dict[object, dict]:
     lead: dict[object, dict] = {}
     for r in records:
         d = r.data if isinstance(r.data, dict) else {}
-        if (r.event == "vulnerability_found" and d.get("severity") in ("critical", "high")
-                and d.get("known") is not True and not triaged_away(d)):
+        if alarming(r.event, d) and d.get("known") is not True:
             lead.setdefault(d.get("scan_id"), d)
     return lead
+
+
+def alarming(event: str, data: dict) -> bool:
+    """A high or critical finding nobody triaged away: a toast's business."""
+    return event == "vulnerability_found" and data.get("severity") in ("critical", "high") and not triaged_away(data)
 
 
 def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
@@ -120,9 +122,10 @@ def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
     return Toast(" · ".join(parts), FIRE if severities["critical"] else BELL)
 
 
-def finding_link(kind: str, data: dict) -> str:
-    """A finding's toast links to its page (our own markdown: the id is quoted into the URL)."""
-    if kind not in ("critical", "high"):
+def finding_link(data: dict) -> str:
+    """A toast about a high or critical finding links to its page (our own markdown: the id is
+    quoted into the URL); made only for the toasts shown, not for each finding of a burst."""
+    if data.get("severity") not in ("critical", "high"):
         return ""
     try:
         finding_id = data.get("id") or protocol.VulnerabilityFound.model_validate(data).finding_id()
