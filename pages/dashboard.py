@@ -53,8 +53,9 @@ def live() -> None:
     st.subheader("Latest notifications")
     if not snap.notifications:
         st.caption("No notifications yet")
+    viewer, known = me(), settled()  # (not yet known: nothing called unread)
     for n in snap.notifications[:5]:
-        read = rt.reads.is_read(n, me()) or not settled()  # (not yet known: not called unread)
+        read = rt.reads.is_read(n, viewer) or not known
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
                     f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")

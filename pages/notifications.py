@@ -25,7 +25,7 @@ def mark(ids, snap) -> None:
 @st.fragment(run_every=bridge.refresh_seconds())
 def live() -> None:
     if st.session_state.pop(bridge.MARKED, False):
-        st.rerun(scope="app")  # a click reruns this fragment only: the navigation's count follows too
+        st.rerun(scope="app")  # a click reruns this fragment only: the sidebar's count follows at once too
     snap, viewer, here = rt.snapshot(), me(), zone()
     now = time.time()
     shown = views.matching_notifications(snap, tuple(types))

@@ -59,11 +59,13 @@ def _split(text: str) -> Parts | None:
 
 def _port(text: str) -> int | None:
     """A port's number (digits of any script, as int reads them), or None when it is not one."""
+    if not text.isdigit():
+        return None
     try:
-        number = int(text) if text.isdigit() else None
+        number = int(text)
     except ValueError:  # a digit int does not read ("²"), or more digits than int reads at all
         return None
-    return number if number is not None and number <= 65535 else None
+    return number if number <= 65535 else None
 
 
 def _host(parts: Parts | None) -> str:

@@ -82,7 +82,7 @@ def settled() -> bool:
 def ask_browser() -> None:
     """Ask the browser for its id (app.py, once per run, until it came): a ticket for this tab,
     and a script that posts the id with it to browser_ids.PATH."""
-    if me() != _session_viewer() or BROWSER_ID in st.session_state or not st.context.headers:
+    if _signed_in() or _browser_id() is not None or not st.context.headers:
         return  # (no headers: no browser behind this run, e.g. Streamlit's AppTest)
     ticket = st.session_state.setdefault(TICKET, (secrets.token_hex(16), time.time()))[0]
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
