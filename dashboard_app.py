@@ -4,9 +4,8 @@ import time
 
 import streamlit as st
 
-from realtime import bridge, controls, stream_health, views
-from realtime.viewer import identify, zone
-from realtime.viewer import me as last_viewer
+from realtime import bridge, controls, stream_health, viewer, views
+from realtime.viewer import zone
 from realtime.views import style
 
 st.set_page_config(page_title="Bug Hunt Monitor", page_icon="🛡️", layout="wide")
@@ -27,14 +26,8 @@ if bridge.login_required():
     st.button("Log in", on_click=st.login, type="primary")
     st.stop()
 refresh = bridge.cursor(bridge.REFRESH, rt.settings.refresh_seconds)
-me = last_viewer()  # whose read flags, as last identified (this tab's own id until the browser's comes)
-st.session_state[bridge.NAV_UNREAD] = rt.reads.unread(rt.snapshot(), me)
-nav = st.navigation(bridge.app_pages(st.session_state[bridge.NAV_UNREAD]))
-# The browser's id comes with a rerun the browser asks for: only after the navigation, as a rerun
-# asked for before the browser has the page list names the main script and lands on the Dashboard.
-if identify() != me:
-    rt.reads.hand_over(me, last_viewer(), rt.snapshot())
-    st.rerun()  # once per tab: the navigation's unread count becomes this viewer's
+nav = st.navigation(bridge.app_pages())
+viewer.ask_browser()  # its answer needs no rerun: the pages and the sidebar ask viewer.me() as they draw
 
 
 @bridge.live("toasts", "connection", "notifications", note=True)
@@ -44,12 +37,13 @@ def sidebar_live() -> None:
     snap = rt.snapshot()
     status = snap.connection
     if status.connected:
-        if down := stream_health.down_text(status.stream, zone()):  # up, but nothing can arrive
-            st.warning(views.literal(down), icon=":material/cloud_off:")
+        if down := stream_health.down_text(status.stream, zone(), views.literal):  # up, but nothing can arrive
+            st.warning(down, icon=":material/cloud_off:")
         else:
             st.success("Connected", icon=":material/wifi:")
-        if status.note:
-            st.caption(views.literal(status.note))
+        if status.note:  # how this connection caught up: said with when, as it stays until the next one
+            since = f" · {views.when(status.since, time.time(), zone())}" if status.since else ""
+            st.caption(views.literal(status.note) + since)
     elif status.reason == "connecting":
         st.warning("Connecting…", icon=":material/sync:")
     else:
@@ -62,10 +56,11 @@ def sidebar_live() -> None:
     outcome = st.session_state.get(bridge.RECONNECT_OUTCOME)
     if outcome and time.time() - outcome[0] < 10:  # long enough to read across refreshes
         st.caption(views.literal(outcome[1]))
-    unread = rt.reads.unread(snap, me)
-    if unread != st.session_state.get(bridge.NAV_UNREAD):
-        st.rerun(scope="app")  # the navigation's "Notifications (N)" says what this sidebar says
-    st.caption(f"{unread} unread notifications · {len(views.active_scans(snap))} active scans")
+    active = views.plural(len(views.active_scans(snap)), "active scan")
+    if viewer.settled():
+        st.caption(f"{views.plural(rt.reads.unread(snap, viewer.me()), 'unread notification')} · {active}")
+    else:  # this tab's own id would count as unread what this browser has read
+        st.caption(f"Unread notifications: asking this browser which it has read · {active}")
     if note := bridge.live_note(rt, refresh):
         st.caption(note)
     for problem in rt.journal_problems():

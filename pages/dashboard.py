@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, views
-from realtime.viewer import me, zone
+from realtime.viewer import me, settled, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -59,7 +59,7 @@ def lost_contact(snap, here) -> None:
     st.subheader("Lost contact")
     for scan in lost[:ACTIVE_CARDS]:
         st.warning(f"**{views.literal(scan.name or scan.scan_id)}** · {scan.progress:.0f}% · "
-                   f"{views.literal(views.lost_note(scan, here))}", icon=":material/link_off:")
+                   f"{views.lost_note(scan, here, views.literal)}", icon=":material/link_off:")
     if len(lost) > ACTIVE_CARDS:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 
@@ -72,8 +72,9 @@ def latest_notifications() -> None:
     st.subheader("Latest notifications")
     if not snap.notifications:
         st.caption("No notifications yet")
+    viewer, known = me(), settled()  # (not yet known: nothing called unread)
     for n in snap.notifications[:5]:
-        read = rt.reads.is_read(n, me())
+        read = rt.reads.is_read(n, viewer) or not known
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
                     f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")

@@ -4,7 +4,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, protocol, views
-from realtime.viewer import me, zone
+from realtime.viewer import me, settled, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -25,13 +25,16 @@ def mark(ids, snap) -> None:
 @bridge.live("notifications")
 def live() -> None:
     if st.session_state.pop(bridge.MARKED, False):
-        st.rerun(scope="app")  # a click reruns this fragment only: the navigation's count follows too
+        st.rerun(scope="app")  # a click reruns this fragment only: the sidebar's count follows at once too
     snap, viewer, here = rt.snapshot(), me(), zone()
     now = time.time()
     shown = views.matching_notifications(snap, tuple(types))
     paging = views.Paging.of(len(shown), size, page)
     top, button = st.columns([4, 1])
-    top.caption(f"{rt.reads.unread(snap, viewer)} unread · {len(snap.notifications)} in all")
+    known = settled()  # until the browser's id came, what it has read is not known here
+    unread = f"{rt.reads.unread(snap, viewer)} unread" if known else "Unread: asking this browser which it has read"
+    matching = f"{len(shown)} of type {', '.join(types)} · " if types else ""
+    top.caption(f"{matching}{unread} · {len(snap.notifications)} in all")
     unread_shown = [n.id for n in shown if not rt.reads.is_read(n, viewer)]
     button.button("Mark all as read", disabled=not unread_shown, on_click=mark, args=(unread_shown, snap),
                   help="Every notification the type filter shows, for you only")
@@ -43,7 +46,7 @@ def live() -> None:
         with st.container(border=True):
             text, action = st.columns([5, 1])
             read = rt.reads.is_read(n, viewer)
-            state = "" if read else "🔵 unread · "
+            state = "" if read or not known else "🔵 unread · "
             title = f"**{views.literal(n.title)}** — " if n.title else ""
             text.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message, 2000)}")
             text.caption(f"{state}{n.type} · {views.when(n.at, now, here)}")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from realtime import bridge, controls, protocol, views
 from realtime.finding_panel import FINDING_COLUMNS, finding_panel
-from realtime.viewer import page_url, time_column, zone
+from realtime.viewer import newer_choices, page_url, time_column, zone
 from realtime.whatsnew_panel import scan_comparison, show_filter
 
 bridge.take_routing()
@@ -15,16 +15,25 @@ scan_id = st.query_params.get("id", "")
 
 if not scan_id:
     st.title("Scan detail")
-    scans = views.scans_by_start(rt.snapshot())
-    if not scans:
-        bridge.teach(views.no_scans(rt.snapshot().connection.url))
-        st.stop()
-    chosen = st.selectbox("Scan", views.scan_choices(scans, st.session_state.get("pick_scan")), index=None,
-                          placeholder="Choose a scan", key="pick_scan",  # a key: new scans keep the choice
-                          format_func=lambda sid: views.scan_label(rt.snapshot(), sid))
-    if chosen:
-        st.query_params["id"] = chosen
-        st.rerun()
+    choices = views.scan_choices(views.scans_by_start(rt.snapshot()), st.session_state.get("pick_scan"))
+    if choices:
+        chosen = st.selectbox("Scan", choices, index=None, placeholder="Choose a scan", key="pick_scan",  # a key:
+                              format_func=lambda sid: views.scan_label(rt.snapshot(), sid))  # new scans keep it
+        if chosen:
+            st.query_params["id"] = chosen
+            st.rerun()
+
+    @st.fragment(run_every=bridge.refresh_seconds())
+    def newer() -> None:
+        snap = rt.snapshot()
+        if choices:
+            newer_choices(choices, snap.scans, "scan", "Scan")
+        elif snap.scans:
+            st.rerun(scope="app")  # the first scan: no pick yet to disturb
+        else:
+            bridge.teach(views.no_scans(snap.connection.url))
+
+    newer()
     st.stop()
 
 if not protocol.ID_RE.match(scan_id):
@@ -66,7 +75,7 @@ def live() -> None:
     if scan.status == "failed":
         st.error("Scan failed: " + views.literal(scan.error or "no reason given"))
     if scan.status == protocol.LOST_CONTACT:
-        st.warning(views.literal(views.lost_note(scan, here)), icon=":material/link_off:")
+        st.warning(views.lost_note(scan, here, views.literal), icon=":material/link_off:")
     if ended := controls.ended_note(scan, here):
         st.warning(views.literal(ended), icon=":material/block:")
     if not bridge.read_only():  # a share link shows the scan, never acts on it
@@ -86,7 +95,8 @@ def live() -> None:
     filters = ((), scan_id, "", "", show_filter("scan_show"))
     count = len(views.matching_findings(snap, *filters))
     if not count:
-        st.caption("No findings match" if scan.vulnerability_count else "No findings yet")
+        st.caption("No findings match" if scan.vulnerability_count else
+                   "No findings" if scan.finished else "No findings yet")
     else:
         if count > size:
             st.caption(f"The newest {size:,} of {count:,} findings; all of them on the Vulnerabilities page")

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from realtime import bridge, controls, protocol, views
-from realtime.viewer import target_filter, time_column
+from realtime.viewer import newer_choices, target_filter, time_column, zone
 
 bridge.take_routing()
 rt = bridge.runtime()
@@ -13,7 +13,8 @@ st.title("Scans")
 left, right = st.columns(2)
 statuses = left.multiselect("Status", list(protocol.SCAN_STATUSES), placeholder="All statuses", key="status",
                            bind="query-params")  # in the URL: shareable, bookmarkable
-target = target_filter(right, views.targets(rt.snapshot()))
+targets = views.targets(rt.snapshot())
+target = target_filter(right, targets)
 if target:
     st.page_link(bridge.target_page(), query_params={"name": target}, icon=":material/language:",
                  label="Every scan of this target over time, with findings by severity")
@@ -27,16 +28,20 @@ def live() -> None:
     if not snap.scans:
         bridge.teach(views.no_scans(snap.connection.url))
         return
-    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses), target or "")
-    st.caption(f"{len(frame)} of {len(snap.scans)} scans")
+    newer_choices(targets, views.targets(snap), "target", "Target")
+    here = zone()
+    frame = views.scans_frame(snap, time.time(), rt.settings.stuck_after_seconds, tuple(statuses), target or "", here)
+    st.caption(f"{len(frame):,} of {views.plural(len(snap.scans), 'scan')}")
     if lost := views.lost_scans(snap):
-        st.warning(f"{len(lost)} scans lost contact: " + "; ".join(
-            f"{views.literal(scan.name or scan.scan_id)} ({views.literal(views.lost_note(scan))})" for scan in lost[:5])
+        st.warning(f"{views.plural(len(lost), 'scan')} lost contact: " + "; ".join(
+            f"{views.literal(scan.name or scan.scan_id)} ({views.lost_note(scan, here, views.literal)})"
+            for scan in lost[:5])
             + (f"; and {len(lost) - 5} more" if len(lost) > 5 else ""), icon=":material/link_off:")
     st.dataframe(frame, hide_index=True, column_order=COLUMNS, column_config={
         "open": st.column_config.LinkColumn("scan id", display_text=views.SCAN_ID_SHOWN, pinned=True,
                                             alignment="left", help="Open the scan's page"),
         "status": st.column_config.TextColumn("status", width=190),
+        "duration": st.column_config.TextColumn("duration", width="medium"),  # "… until contact was lost"
         "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=100, format="%.0f%%",
                                                     width="small"),
         "started": time_column("started"),

@@ -3,7 +3,7 @@ import streamlit as st
 
 from realtime import bridge, protocol, views
 from realtime.finding_panel import FINDING_COLUMNS, finding_panel
-from realtime.viewer import from_url, target_filter, time_column, to_url
+from realtime.viewer import from_url, newer_choices, target_filter, time_column, to_url
 from realtime.whatsnew_panel import show_filter
 
 bridge.take_routing()
@@ -16,8 +16,8 @@ f1, f2, f5, f3, f4 = st.columns([2, 2, 2, 3, 1])
 severities = f1.multiselect("Severity", list(protocol.SEVERITIES), placeholder="All severities", key="severities",
                             bind="query-params")
 chosen = from_url("scan", protocol.ID_RE.match)
-scan_id = f2.selectbox("Scan", views.scan_choices(views.scans_by_start(snap), chosen, everything=True), key="scan",
-                       format_func=lambda sid: views.scan_label(snap, sid))
+choices = views.scan_choices(views.scans_by_start(snap), chosen, everything=True)
+scan_id = f2.selectbox("Scan", choices, key="scan", format_func=lambda sid: views.scan_label(snap, sid))
 to_url("scan", scan_id)
 target = target_filter(f5, views.targets(snap))
 text = f3.text_input("Search", placeholder="title, URL, target, type, CVE", key="q", bind="query-params")
@@ -26,15 +26,16 @@ size = rt.settings.table_rows
 # The box shows the page shown: a number past the last page (typed, or left from a longer list)
 # becomes the last page before the box is drawn.
 last = views.pages(len(views.matching_findings(snap, *filters)), size)
-if st.session_state.get(PAGE_KEY, 1) > last:
-    st.session_state[PAGE_KEY] = last
-page = f4.number_input("Page", min_value=1, value=1, step=1, key=PAGE_KEY,
+# The box's value lives in session state only (a default too would warn, with a stack, in the log).
+st.session_state[PAGE_KEY] = min(st.session_state.get(PAGE_KEY, 1), last)
+page = f4.number_input(f"Page (of {last:,})", min_value=1, step=1, key=PAGE_KEY,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 
 @bridge.live("findings")
 def live() -> None:
     snap = rt.snapshot()
+    newer_choices(choices, snap.scans, "scan", "Scan")
     paging = views.Paging.of(len(views.matching_findings(snap, *filters)), size, page)
     frame = views.findings_page(snap, filters, paging.number, size)
     st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"

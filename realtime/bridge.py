@@ -96,9 +96,9 @@ FINDING_PAGE = "finding_page"
 TARGET_PAGE = "target_page"
 TOAST_CURSOR = "toast_cursor"  # EventRecord.index this tab has toasted up to
 EVENTS_FROZEN = "events_frozen"  # the snapshot the Live events page shows while paused
-MARKED = "marked"  # this tab marked notifications read: the navigation's count must follow
-NAV_UNREAD = "nav_unread"  # the unread count this tab's navigation shows (redrawn when it changes)
+MARKED = "marked"  # this tab marked notifications read: the sidebar's count follows at once
 RECONNECT_OUTCOME = "reconnect_outcome"  # (when, text): what this tab's last *Reconnect now* achieved
+DEMO_TOKEN = "demo_token"  # a producer token for this tab's teaching commands, in demo mode
 REROUTED = "rerouted"  # a page asked Streamlit to route through app.py (see take_routing)
 
 
@@ -165,8 +165,11 @@ def target_page() -> st.Page:
     return linked_page(TARGET_PAGE)
 
 
-def app_pages(unread: int = 0) -> list[st.Page]:
-    """The dashboard's pages, in navigation order (files in `pages/`)."""
+def app_pages() -> list[st.Page]:
+    """The dashboard's pages, in navigation order (files in `pages/`). The unread count is the
+    sidebar's, not the navigation's: a label changes only with a rerun of the whole app, which
+    would cost every tab a full rerun per notification and drop a download button's file as the
+    viewer clicks it."""
     return [
         st.Page("pages/dashboard.py", title="Dashboard", icon=":material/dashboard:", default=True),
         st.Page("pages/scans.py", title="Scans", icon=":material/radar:", url_path="scans"),
@@ -175,7 +178,7 @@ def app_pages(unread: int = 0) -> list[st.Page]:
         st.Page("pages/vulnerabilities.py", title="Vulnerabilities", icon=":material/bug_report:",
                 url_path="vulnerabilities"),
         finding_page(),
-        st.Page("pages/notifications.py", title=f"Notifications ({unread})" if unread else "Notifications",
+        st.Page("pages/notifications.py", title="Notifications",
                 icon=":material/notifications:", url_path="notifications"),
         st.Page("pages/events.py", title="Live events", icon=":material/sensors:", url_path="events"),
     ]
@@ -349,7 +352,13 @@ def login_required() -> bool:
 
 
 def teach(empty: views.EmptyState) -> None:
-    """An empty page says why, and the one command that gives it something."""
+    """An empty page says why, and the one command that gives it something (in demo mode with a
+    token for the demo's gateway: it has a secret of its own that nobody outside the app knows)."""
+    rt = runtime()
+    if rt.demo is not None and rt.secret is not None:
+        if DEMO_TOKEN not in st.session_state:
+            st.session_state[DEMO_TOKEN] = Authenticator(rt.secret).mint("demo-teaching", "producer", ttl=86_400)
+        empty = views.with_token(empty, st.session_state[DEMO_TOKEN])
     st.info(empty.message, icon=":material/lightbulb:")
     if empty.command:
         st.code(empty.command, language="bash", wrap_lines=True)

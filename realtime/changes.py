@@ -118,6 +118,13 @@ class Changes:
         return True
 
 
+    def touch(self, kind: str) -> None:
+        """Count a change of `kind` that is not in the store (whose read flags a tab shows)."""
+        with self._lock:
+            self._counts[kind] += 1
+            self.advances += 1
+
+
 def _newest(events: tuple, cursor: int) -> list:
     """Records at or after `cursor` (newest first, as the snapshot holds them)."""
     fresh = []

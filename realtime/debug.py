@@ -21,6 +21,8 @@ OURS = "bughunt"
 # engine.io logs whole packets, the connect packet's token included: never let a token out.
 TOKEN_RE = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*|(?<=Bearer )\S+")
 LIBRARIES = ("socketio", "engineio")
+# Their clients and servers set these to ERROR when first made, so the parents' level alone is not heard.
+LIBRARY_PARTS = tuple(f"{name}{part}" for name in LIBRARIES for part in ("", ".client", ".server"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ def enable(on: bool) -> None:
         _on = on
         ours = logging.getLogger(OURS)
         ours.setLevel(logging.DEBUG if on else logging.NOTSET)
-        for name in LIBRARIES:
+        for name in LIBRARY_PARTS:
             logging.getLogger(name).setLevel(logging.INFO if on else logging.ERROR)
         for name in (OURS, *LIBRARIES):
             logger = logging.getLogger(name)

@@ -15,6 +15,7 @@ location)`); otherwise the gateway derives one with `derive(scan target, title, 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from urllib.parse import unquote_plus
@@ -37,10 +38,6 @@ def digest(text: str) -> bytes:
 URL = re.compile(r"(?:([A-Za-z][A-Za-z0-9+.-]*):)?//(?:[^@/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::([^/?#]*))?([^?#]*)"
                  r"(?:\?([^#]*))?")
 
-
-# a query's parameter names: what precedes "=" in each "&"-separated pair
-NAMES = re.compile(r"(?:^|&)([^&=]*)")
-
 # scheme (lower case), host (lower case, without IPv6 brackets), port, path, query; a plain tuple
 # (a NamedTuple costs more to make, on every finding)
 Parts = tuple[str, str, int | None, str, str]
@@ -54,9 +51,21 @@ def _split(text: str) -> Parts | None:
     if found is None:
         return None
     scheme, name, port, path, query = found.groups()
-    if port and not (port.isdigit() and int(port) <= 65535):
+    number = _port(port) if port else None
+    if port and number is None:
         return None
-    return (scheme or "").lower(), name.strip("[]").lower(), int(port) if port else None, path, query or ""
+    return (scheme or "").lower(), name.strip("[]").lower(), number, path, query or ""
+
+
+def _port(text: str) -> int | None:
+    """A port's number (digits of any script, as int reads them), or None when it is not one."""
+    if not text.isdigit():
+        return None
+    try:
+        number = int(text)
+    except ValueError:  # a digit int does not read ("²"), or more digits than int reads at all
+        return None
+    return number if number <= 65535 else None
 
 
 def _host(parts: Parts | None) -> str:
@@ -69,12 +78,19 @@ def _host(parts: Parts | None) -> str:
 def _location(parts: Parts | None, url: str) -> str:
     if parts is None:
         return url.strip()
-    query = parts[4]
-    names = set(NAMES.findall(query))
+    return (parts[3] or "/") + (_names(parts[4]) if parts[4] else "")
+
+
+# A scan's URLs share few query strings (its session id, `?page=2`, one fuzzed parameter set):
+# their names are looked up rather than split, decoded and sorted again, on every finding.
+@functools.lru_cache(maxsize=512)
+def _names(query: str) -> str:
+    """`?` and the query's parameter names, sorted, without their values ("" when none)."""
+    names = {pair.partition("=")[0] for pair in query.split("&")}  # what precedes "=" in each pair
     if "%" in query or "+" in query:  # most need no decoding
         names = {unquote_plus(name) for name in names}
     names.discard("")
-    return (parts[3] or "/") + ("?" + "&".join(sorted(names)) if names else "")
+    return "?" + "&".join(sorted(names)) if names else ""
 
 
 def host(text: str | None) -> str:

@@ -149,6 +149,12 @@ class ChangeFeed:
         if self.changes is not None:
             self.changes.refresh()
 
+    def touch(self, kind: str) -> None:
+        """Tell the areas showing `kind` of a change the store does not hold (the watcher passes
+        it on within a tick)."""
+        if self.changes is not None:
+            self.changes.touch(kind)
+
     async def _run(self) -> None:
         told = -1
         while self.tabs:

@@ -7,7 +7,7 @@ answer carry `{"ok", "since", "error"?}` (docs/protocol.md, "Stream status").
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -46,11 +46,12 @@ def newer(current: Mapping[str, Any] | None, news: Mapping[str, Any] | None) -> 
     return current
 
 
-def down_text(status: Mapping[str, Any] | None, zone: tzinfo = UTC) -> str | None:
-    """What the connection panel adds while the gateway cannot take events, else None."""
+def down_text(status: Mapping[str, Any] | None, zone: tzinfo = UTC, shown: Callable[[str], str] = str) -> str | None:
+    """What the connection panel adds while the gateway cannot take events, else None; `shown`
+    renders the gateway's error text (e.g. `literal` for markdown: the clock is ours, that is not)."""
     if not status or status["ok"]:
         return None
     at = datetime.fromtimestamp(status["since"], zone).strftime("%H:%M:%S %Z") if status["since"] else "?"
-    why = f" ({status['error']})" if status.get("error") else ""
+    why = f" ({shown(status['error'])})" if status.get("error") else ""
     return (f"Connected to the gateway — it cannot receive events: its Redis stream is down since {at}{why}. "
             "Producers get 503 and retry; nothing new arrives until it is back.")

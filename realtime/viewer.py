@@ -3,30 +3,35 @@ browser keeps in localStorage — no cookie), their time zone, and the dashboard
 they reach it. Streamlit-side, like realtime.bridge."""
 from __future__ import annotations
 
-import re
+import json
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Iterable
 from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from realtime import bridge
+from realtime.browser_ids import BROWSER_IDS, PATH
 from realtime.views import text as views_text
 from realtime.views import times
 
-VIEWER = "viewer"  # session key: whose read flags this tab shows
-LOCAL_ID = "local_viewer"  # the key of the component that reads the browser's id
-BROWSER_ID = "browser_viewer"  # the browser's id as last received (sent back: it is not sent again)
-SESSION_ID = "session_viewer"  # this tab's own id until (or unless) the browser's arrives
-_ID = re.compile(r"[0-9a-f]{32}")  # what the component makes; anything else a browser sends is ignored
+BROWSER_ID = "browser_viewer"  # the browser's id once it came ("": it keeps none)
+SESSION_ID = "session_viewer"  # this tab's own id until (or unless) the browser's comes
+TICKET = "viewer_ticket"  # (ticket, when given): the browser sends its id with it
+WAIT = 10.0  # seconds the browser has to answer before this tab settles for its own id
 
-# Keeps one random id per browser in localStorage and hands it to Python once per page load. No
-# crypto.randomUUID: it exists on https and localhost only, and dashboards run on plain http too.
+# Keeps one random id per browser in localStorage and posts it with this tab's ticket (once per
+# ticket: each rerun draws the script again) to the dashboard's route. A script in st.html, not a
+# components.v2 component: those mount only once the page's first run is over (seconds later), and
+# their values come as reruns. No crypto.randomUUID: it exists on https and localhost only.
 _JS = """
-export default function(component) {
-  const { setStateValue, data } = component;
-  let id = null;
+(function (data) {
+  if (globalThis.__bughuntTicket === data.ticket) return;
+  globalThis.__bughuntTicket = data.ticket;
+  let id = "";
   try {
     id = window.localStorage.getItem("bughunt-viewer");
     if (!/^[0-9a-f]{32}$/.test(id || "")) {
@@ -35,34 +40,55 @@ export default function(component) {
       window.localStorage.setItem("bughunt-viewer", id);
     }
   } catch (e) {
-    return;  // no localStorage (a locked-down browser): this tab keeps its session id
+    id = "";  // no localStorage (a locked-down browser): this tab keeps its own id
   }
-  if (data !== id) setStateValue("id", id);
-}
+  fetch(data.url, { method: "POST", headers: { "Content-Type": "application/json" },
+                    body: JSON.stringify({ ticket: data.ticket, id }) }).catch(() => {});
+})(DATA);
 """
 
 
 def me() -> str:
-    """This tab's viewer, as app.py last identified it (see `identify`)."""
-    return st.session_state.get(VIEWER) or _session_viewer()
-
-
-def identify() -> str:
-    """Whose read flags this tab shows (app.py asks once per run, after its navigation):
-    `user:<email>` when signed in (st.login), else `browser:<id>` from localStorage, else
-    `session:<id>` (this tab, until the browser's id comes: a moment after the first run)."""
+    """Whose read flags this tab shows: `user:<email>` when signed in (st.login), else
+    `browser:<id>` from localStorage once the browser sent it (see `ask_browser`), else
+    `session:<id>` (this tab)."""
     user = _signed_in()
     if user:
-        st.session_state[VIEWER] = f"user:{user}"
-        return st.session_state[VIEWER]
-    component = st.components.v2.component("bughunt_viewer", js=_JS)
+        return f"user:{user}"
+    came = _browser_id()
+    return f"browser:{came}" if came else _session_viewer()
+
+
+def _browser_id() -> str | None:
+    """The browser's id once it came ("": it keeps none). The run that first sees it hands it what
+    this tab marked read meanwhile: a click before the id came is not lost."""
+    if BROWSER_ID not in st.session_state and TICKET in st.session_state:
+        came = BROWSER_IDS.take(st.session_state[TICKET][0])
+        if came is not None:
+            st.session_state[BROWSER_ID] = came
+            if came:
+                rt = bridge.runtime()
+                rt.reads.hand_over(_session_viewer(), f"browser:{came}", rt.snapshot())
+    return st.session_state.get(BROWSER_ID)
+
+
+def settled() -> bool:
+    """Whether `me()` is final: signed in, the browser answered, or it had its time to."""
+    asked = st.session_state.get(TICKET)
+    return (asked is None or _browser_id() is not None or time.time() - asked[1] > WAIT
+            or _signed_in() is not None)
+
+
+def ask_browser() -> None:
+    """Ask the browser for its id (app.py, once per run, until it came): a ticket for this tab,
+    and a script that posts the id with it to browser_ids.PATH."""
+    if _signed_in() or _browser_id() is not None or not st.context.headers:
+        return  # (no headers: no browser behind this run, e.g. Streamlit's AppTest)
+    ticket = st.session_state.setdefault(TICKET, (secrets.token_hex(16), time.time()))[0]
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    data = json.dumps({"ticket": ticket, "url": (f"/{base}" if base else "") + PATH}).replace("<", "\\u003c")
     with st.sidebar:
-        sent = component(key=LOCAL_ID, data=st.session_state.get(BROWSER_ID), on_id_change=lambda: None,
-                         height=0).get("id")
-    local = sent if isinstance(sent, str) and _ID.fullmatch(sent) else None
-    st.session_state[BROWSER_ID] = local
-    st.session_state[VIEWER] = f"browser:{local}" if local else _session_viewer()
-    return st.session_state[VIEWER]
+        st.html(f"<script>{_JS.replace('DATA', data)}</script>", unsafe_allow_javascript=True)
 
 
 def _session_viewer() -> str:
@@ -133,3 +159,12 @@ def target_filter(where: Any, targets: tuple[str, ...]) -> str:
                              format_func=lambda t: views_text.visible(t) if t else "All targets")
     to_url("target", target)
     return target or ""
+
+
+def newer_choices(drawn: Collection[str], current: Iterable[str], noun: str, picker: str) -> None:
+    """In a live area below a picker drawn with `drawn`: say how many `current` choices came since,
+    with a button that redraws the picker (redrawing it unasked could move the viewer's pick)."""
+    new = sum(choice not in drawn for choice in current)
+    if new and st.button(f"{views_text.plural(new, 'new ' + noun)} since the {picker} list was drawn: update it",
+                         key=f"newer_{noun}", icon=":material/refresh:", type="tertiary"):
+        st.rerun(scope="app")

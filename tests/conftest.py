@@ -22,11 +22,16 @@ os.environ.setdefault("BUGHUNT_SNAPSHOT_INTERVAL", "0")
 
 
 def pytest_collection_modifyitems(items):
-    """Mark each test with its layer (its folder), so `-m unit` / `-m "not e2e"` select by layer."""
+    """Mark each test with its layer (its folder), so `-m unit` / `-m "not e2e"` select by layer.
+    With pytest-xdist (`-n 2 --dist loadgroup`, as tests/run.sh runs it) a module's tests stay
+    together (its module-scoped processes start once), and the Chromium tests run one at a time in
+    one worker: two browsers and two Streamlits at once on two cores would only trade speed for
+    timing noise."""
     for item in items:
         layer = Path(str(item.path)).relative_to(ROOT / "tests").parts[0]
         if layer in LAYERS:
             item.add_marker(getattr(pytest.mark, layer))
+        item.add_marker(pytest.mark.xdist_group("browser" if layer == "e2e" else item.module.__name__))
 
 
 def stop_process(proc: subprocess.Popen) -> None:

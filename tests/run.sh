@@ -25,4 +25,6 @@ python3 -m venv "$venv"
 npm ci --prefix tests/js --no-audit --no-fund --silent
 echo "tests/run.sh: fresh virtualenv $venv ready in $((SECONDS - started)) s"
 
-exec "$venv/bin/python" -m pytest "$@"
+# Two workers (BUGHUNT_TEST_WORKERS; 0: one process): most tests wait on processes, sockets and
+# timers, so a second worker nearly halves the run on two cores; `-n 0` as an argument overrides.
+exec "$venv/bin/python" -m pytest -n "${BUGHUNT_TEST_WORKERS:-2}" --dist loadgroup "$@"

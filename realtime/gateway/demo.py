@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 import uuid
+from urllib.parse import urlsplit
 
 from realtime import protocol
 
@@ -119,7 +120,7 @@ class DemoEngine:
         rng = self._rng(number)
         host = target or rng.choice(TARGETS)
         flavour = rng.choice(["full", "quick", "API", "weekly"])
-        name = name or f"{host.split('.')[0].title()} {profile or flavour} scan"
+        name = name or f"{_short(host)} {profile or flavour} scan"
         phases = PROFILES[profile or "full"]
         url = host if "://" in host else f"https://{host}"
         publish = self.gateway.publish
@@ -150,7 +151,7 @@ class DemoEngine:
             await publish("scan_completed", {"scan_id": scan_id, "scan_name": name,
                                              "total_vulnerabilities": found, "duration": round(duration, 1)})
             await publish("notification", {"type": "success", "title": "Scan completed",
-                                           "message": f"{name} finished with {found} findings",
+                                           "message": f"{name} finished with {found} finding" + "s" * (found != 1),
                                            "scan_id": scan_id})
         except asyncio.CancelledError:
             raise
@@ -167,3 +168,8 @@ class DemoEngine:
             await self.gateway.publish("notification", {
                 "type": "warning", "title": "Critical finding", "scan_id": scan_id,
                 "message": f"{title} on {url}"})
+
+
+def _short(host: str) -> str:
+    """A scan's name from its target: "https://shop.example.com/x" and "shop.example.com" give "Shop"."""
+    return ((urlsplit(host).hostname or host) if "://" in host else host).split(".")[0].title()

@@ -52,16 +52,21 @@ STAMPS = frozenset({"known", "first_seen_at", "first_seen_scan_id", "previous_sc
 
 def stamped(wire: dict, stamp: dict) -> dict:
     """`wire` with the gateway's stamp: what a producer sent in those fields is replaced, not kept."""
-    if STAMPS.isdisjoint(wire):
-        return wire | stamp
-    return {k: v for k, v in wire.items() if k not in STAMPS} | stamp
+    return unstamped(wire) | stamp
+
+
+def unstamped(wire: dict) -> dict:
+    """`wire` without the stamp's fields a producer may have sent (`wire` itself when none: most)."""
+    return wire if STAMPS.isdisjoint(wire) else {k: v for k, v in wire.items() if k not in STAMPS}
 
 
 def history(fp: str, first_seen_at: str, first_scan: str, times: int, previous: str, triage: dict | None,
-            known: bool) -> dict[str, Any]:
-    """The fields a stamped finding gains (`previous`: the scan before this one, "" when none)."""
-    stamp = {"fingerprint": fp, "known": known, "first_seen_at": first_seen_at, "first_seen_scan_id": first_scan,
-             "times_seen": times}
+            known: bool, wire: dict | None = None) -> dict[str, Any]:
+    """The fields a stamped finding gains (`previous`: the scan before this one, "" when none); with
+    `wire`, the finding stamped: `stamped(wire, history(...))` built as one dict (a dict fewer, on
+    every finding)."""
+    stamp = {**(unstamped(wire) if wire else {}), "fingerprint": fp, "known": known, "first_seen_at": first_seen_at,
+             "first_seen_scan_id": first_scan, "times_seen": times}
     if previous:
         stamp["previous_scan_id"] = previous
     if triage:
@@ -165,7 +170,7 @@ class FindingRegistry:
             self._change(FP + fp, text)
         if len(self._seen) > self.max_fingerprints:
             self._evict(max(1, self.max_fingerprints // 100))
-        if len(self._scans) > 3 * len(self._seen) + 1000:
+        if len(self._scans.names) > 3 * len(self._seen) + 1000:  # (len(self._scans): a call more)
             self._renumber()
 
     def _evict(self, count: int) -> None:
@@ -209,7 +214,8 @@ class FindingRegistry:
         else:  # derived: ours, keyed by its number straight from the digest
             digest = fingerprint.derived(scan.raw_target, wire["title"], wire.get("url"))
             fp, key = fingerprint.PREFIX + digest.hex(), int.from_bytes(digest, "big")
-        number, at = self._scans.number(scan_id), ms(now)
+        numbers, at = self._scans, ms(now)
+        number = numbers.number(scan_id)
         packed = self._seen.pop(key, None)
         if packed is None:
             first_ms, times, first, previous = at, 1, number, 0
@@ -217,13 +223,13 @@ class FindingRegistry:
             first_ms, _, times, first, last, previous = fields(packed)
             if last != number:  # seen in another scan: one more, and that one is the previous
                 times, previous = times + 1, last
-        first_scan, previous_scan = self._scans.names[first], self._scans.names[previous]  # _keep may renumber
+        first_scan, previous_scan = numbers.names[first], numbers.names[previous]  # _keep may renumber
         self._keep(key, fp, record(first_ms, at, times, first, number, previous),
                    encoded(first_ms, at, times, first_scan, scan_id, previous_scan) if self.persist else None)
         if key not in scan.findings:
-            self.add_member(scan_id, key, fp, member_of(wire))
-        return stamped(wire, history(fp, instant_ms(first_ms), first_scan, times, previous_scan,
-                                     self.triage.get(fp), first != number))
+            self._add(scan, scan_id, key, fp, member_of(wire))
+        return history(fp, instant_ms(first_ms), first_scan, times, previous_scan, self.triage.get(fp), first != number,
+                       wire)
 
     # ---- scans ---------------------------------------------------------------------------
 
@@ -241,8 +247,10 @@ class FindingRegistry:
     def add_member(self, scan_id: str, key: Key, fp: str, member: Member) -> None:
         """Add a finding to its scan's set (keyed as `_seen` keys it, by the same object: no copy)."""
         record = self.scan(scan_id)
-        if key in record.findings:
-            return
+        if key not in record.findings:
+            self._add(record, scan_id, key, fp, member)
+
+    def _add(self, record: ScanRecord, scan_id: str, key: Key, fp: str, member: Member) -> None:
         while self._members >= self.max_members and next(iter(self.scans)) != scan_id:
             self._forget(next(iter(self.scans)))
         if self._members < self.max_members:

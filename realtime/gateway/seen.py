@@ -49,8 +49,15 @@ def ms(at: float) -> int:
 
 def encoded(first_ms: int, last_ms: int, times: int, first: str, last: str, previous: str) -> str:
     """A history as --state-db keeps it (what Seen.decode reads; seconds written without a float)."""
-    return (f"{first_ms // 1000}.{first_ms % 1000:03d}|{last_ms // 1000}.{last_ms % 1000:03d}|"
-            f"{times}|{first}|{last}|{previous}")
+    return f"{seconds(first_ms)}|{seconds(last_ms)}|{times}|{first}|{last}|{previous}"
+
+
+# Findings stamped together (a batch, or a rescan of findings first seen together) share their
+# milliseconds: their texts are looked up rather than formatted again, on every finding.
+@functools.lru_cache(maxsize=4096)
+def seconds(at_ms: int) -> str:
+    """Milliseconds as --state-db writes seconds (`1800000000.123`)."""
+    return f"{at_ms // 1000}.{at_ms % 1000:03d}"
 
 
 def record(first_ms: int, last_ms: int, times: int, first: int, last: int, previous: int) -> int:
@@ -98,8 +105,9 @@ def _second(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+@functools.lru_cache(maxsize=4096)  # as seconds()
 def instant_ms(at_ms: int) -> str:
-    """ISO 8601 with milliseconds, as `datetime.isoformat` gives it (cheaply: once per second)."""
+    """ISO 8601 with milliseconds, as `datetime.isoformat` gives it (cheaply: the date once per second)."""
     second, milli = divmod(at_ms, 1000)
     return f"{_second(second)}.{milli:03d}+00:00"
 

@@ -6,7 +6,15 @@ changes, so many viewers polling the same version share one computation instead 
 per session. Pages use this package's names; the modules group them by concept.
 """
 from realtime.views.cards import Card, stat_card
-from realtime.views.empty import EmptyState, finding_missing, no_findings, no_notifications, no_scans, target_missing
+from realtime.views.empty import (
+    EmptyState,
+    finding_missing,
+    no_findings,
+    no_notifications,
+    no_scans,
+    target_missing,
+    with_token,
+)
 from realtime.views.figures import (
     event_rates,
     findings_over_time_figure,
@@ -58,7 +66,7 @@ from realtime.views.targets import (
     targets,
     targets_frame,
 )
-from realtime.views.text import TYPE_ICONS, ago, literal, shown, span, type_icon, visible
+from realtime.views.text import TYPE_ICONS, ago, literal, plural, shown, span, type_icon, visible
 from realtime.views.times import clock, file_stamp, iso_utc, time_of_day, when, zone_name, zone_of
 from realtime.views.toasts import new_records, plan_toasts
 from realtime.views.whatsnew import (
@@ -74,13 +82,14 @@ from realtime.views.whatsnew import (
 )
 
 __all__ = [
+    "with_token",
     "EXTRA_COLUMNS", "TABLE_COLUMNS", "extra_text",
     "TYPE_ICONS", "Paging", "active_scans", "ago", "clock", "elapsed", "eta", "event_rates", "events_gone_note",
     "event_rows",
     "events_jsonl", "findings_frame", "findings_over_time_figure", "findings_page", "gantt_figure",
     "is_stuck", "literal", "lost_note", "lost_scans", "matching_findings", "matching_notifications",
     "metric_delta", "metric_series", "new_records", "pages", "phase_spans", "plan_toasts", "progress_figure",
-    "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
+    "plural", "scans_by_start", "scans_frame", "severity_figure", "shown", "span", "stat_card", "Card", "status_text",
     "stuck_note", "to_csv", "duration_text",
     "to_json", "type_icon", "visible",
     "file_stamp", "iso_utc", "time_of_day", "when", "zone_name", "zone_of", "scan_choices", "scan_label",

@@ -19,6 +19,14 @@ class EmptyState:
     note: str = ""  # safe for markdown
 
 
+def with_token(empty: EmptyState, token: str) -> EmptyState:
+    """The command with a producer token for the demo's gateway (the note on tokens then says so)."""
+    if not empty.command:
+        return empty
+    return EmptyState(empty.message, f"{empty.command} -H 'Authorization: Bearer {token}'",
+                      "The demo's gateway wants a producer token: this one was made for this tab, valid for a day.")
+
+
 def gateway(url: str | None) -> str:
     return (url or "http://127.0.0.1:8000").rstrip("/")
 
@@ -44,11 +52,13 @@ def no_notifications(url: str | None) -> EmptyState:
 
 
 def no_findings(url: str | None) -> EmptyState:
-    """No finding at all: a scanner's output through its adapter gives some."""
+    """No finding at all: publish one (curl; no scanner needed), or a scanner's output through its adapter."""
+    event = {"event": "vulnerability_found", "data": {"scan_id": "42", "title": "Exposed .git directory",
+                                                      "severity": "high", "url": f"{EXAMPLE_TARGET}/.git/config"}}
     return EmptyState(
-        "No findings yet — scanners publish them as they find them, e.g. nuclei through its adapter:",
-        f"nuclei -u {EXAMPLE_TARGET} -jsonl -stats -sj 2>&1 | BUGHUNT_GATEWAY_URL={gateway(url)} "
-        f"python -m realtime.adapters.nuclei --target {EXAMPLE_TARGET}",
+        "No findings yet — publish one with this command, or pipe a scanner's output through its adapter "
+        "(`nuclei -jsonl -stats -sj 2>&1 | python -m realtime.adapters.nuclei`: see the README).",
+        f"curl -X POST {gateway(url)}/api/events -H 'Content-Type: application/json' -d '{json.dumps(event)}'",
         TOKEN_NOTE)
 
 

@@ -73,7 +73,7 @@ def gantt_figure(scan: Scan, now: float, zone: tzinfo = UTC) -> go.Figure:
                     "customdata": [[clock(start, zone)[11:], span(end - start)] for _, start, end in spans],
                     "hovertemplate": "%{y}: %{customdata[0]}, %{customdata[1]}<extra></extra>"}],
                   xaxis=time_axis(spans[0][1], spans[-1][2], zone), yaxis={"autorange": "reversed"},
-                  height=60 + 40 * len(spans), showlegend=False)
+                  height=110 + 40 * len(spans), showlegend=False)  # room for the ticks and the zone under one bar
 
 
 @per_snapshot

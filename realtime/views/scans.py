@@ -1,7 +1,7 @@
 """Scans for pages: lists, the scans table, stuck scans, ETA and phases."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
 import pandas as pd
@@ -25,14 +25,15 @@ def stuck_note(scan: Scan, now: float, stuck_after: float) -> str | None:
     return f"{STUCK} — last event {ago(now - scan.updated_at)}" if is_stuck(scan, now, stuck_after) else None
 
 
-def lost_note(scan: Scan, zone: tzinfo = UTC) -> str:
-    """When and why a scan lost contact ("lost contact since 13:05:02 — not in the gateway's state …")."""
-    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at, zone)} — {scan.lost_why or 'unknown'}"
+def lost_note(scan: Scan, zone: tzinfo = UTC, why: Callable[[str], str] = str) -> str:
+    """When and why a scan lost contact ("lost contact since 13:05:02 — not in the gateway's state …");
+    `why` renders the reason (e.g. `literal` for markdown: the clock is ours, the reason may not be)."""
+    return f"{protocol.LOST_CONTACT} since {clock(scan.lost_at, zone)} — {why(scan.lost_why or 'unknown')}"
 
 
-def status_text(scan: Scan, now: float, stuck_after: float) -> str:
+def status_text(scan: Scan, now: float, stuck_after: float, zone: tzinfo = UTC) -> str:
     if scan.status == protocol.LOST_CONTACT:
-        return lost_note(scan)
+        return lost_note(scan, zone)
     return scan.status + (f" ({STUCK})" if is_stuck(scan, now, stuck_after) else "")
 
 
@@ -85,11 +86,11 @@ def lost_scans(snap: Snapshot) -> list[Scan]:
 
 
 def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = (),
-                target: str = "") -> pd.DataFrame:
+                target: str = "", zone: tzinfo = UTC) -> pd.DataFrame:
     """Every scan (or those in `statuses`, of `target`), newest first; a status says when it may
     be stuck; "open" links to the scan's page."""
     rows = [{
-        "status": status_text(s, now, stuck_after),
+        "status": status_text(s, now, stuck_after, zone),
         "name": shown(s.name or s.scan_id), "target": shown(s.target or ""), "progress": s.progress,
         "phase": shown(s.phase or ""), "started": utc_datetime(s.started_at),
         "duration": duration_text(s, now), "findings": s.vulnerability_count,

@@ -79,7 +79,8 @@ def findings_frame(snap: Snapshot, rows: Sequence[Vulnerability]) -> pd.DataFram
                       v.vulnerability_type or "", utc_datetime(v.found_at), v.id, v.scan_id,
                       *cells[:2], *(extra_text(extras.get(name)) for name in EXTRA_COLUMNS.values()),
                       *cells[2:]))
-    return pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS) + list(EXPORT_COLUMNS))
+    frame = pd.DataFrame(table, columns=FINDING_COLUMNS + list(EXTRA_COLUMNS) + list(EXPORT_COLUMNS))
+    return frame.astype({"cvss": "float64"})  # a page without scores: an empty number column, not "None"
 
 
 @per_snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, tzinfo
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ from realtime.views.links import scan_url, target_url
 from realtime.views.memo import per_snapshot
 from realtime.views.scans import duration_text, scans_by_start, status_text
 from realtime.views.text import shown
+from realtime.views.times import utc_datetime
 
 
 @per_snapshot
@@ -36,12 +37,13 @@ def severity_by_scan(snap: Snapshot) -> Mapping[str, Counter]:
     return counts
 
 
-def target_frame(snap: Snapshot, target: str, now: float, stuck_after: float) -> pd.DataFrame:
+def target_frame(snap: Snapshot, target: str, now: float, stuck_after: float,
+                 zone: tzinfo = UTC) -> pd.DataFrame:
     """Every scan of `target`, newest first: status, start, duration, findings by severity."""
     by_scan, none = severity_by_scan(snap), Counter()
     rows = [{
-        "scan": scan_url(s.scan_id), "status": status_text(s, now, stuck_after), "name": shown(s.name or s.scan_id),
-        "started": datetime.fromtimestamp(s.started_at), "duration": duration_text(s, now),
+        "scan": scan_url(s.scan_id), "status": status_text(s, now, stuck_after, zone),
+        "name": shown(s.name or s.scan_id), "started": utc_datetime(s.started_at), "duration": duration_text(s, now),
         "findings": s.vulnerability_count, **{sev: by_scan.get(s.scan_id, none)[sev] for sev in protocol.SEVERITIES},
     } for s in target_scans(snap, target)]
     return pd.DataFrame(rows, columns=["scan", "status", "name", "started", "duration", "findings",
@@ -66,6 +68,6 @@ def targets_frame(snap: Snapshot) -> pd.DataFrame:
             scans[s.target] += 1
             findings[s.target] += s.vulnerability_count
     rows = [{"open": target_url(t), "target": shown(t), "scans": scans[t],
-             "last scan": datetime.fromtimestamp(newest[t].started_at), "last status": newest[t].status,
+             "last scan": utc_datetime(newest[t].started_at), "last status": newest[t].status,
              "findings": findings[t]} for t in sorted(newest, key=lambda t: newest[t].started_at, reverse=True)]
     return pd.DataFrame(rows, columns=["open", "target", "scans", "last scan", "last status", "findings"])

@@ -63,6 +63,11 @@ def shown(value: Any) -> Any:
     return visible(value) if isinstance(value, str) else value
 
 
+def plural(count: int, noun: str) -> str:
+    """"1 scan", "2 scans", "1,000 findings"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def ago(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from realtime import protocol
 from realtime.models import TRIAGED_AWAY, EventRecord, Snapshot
 from realtime.views.links import finding_url
-from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, type_icon
+from realtime.views.text import BELL, FIRE, TYPE_ICONS, WARN, literal, plural, type_icon
 
 TRIAGED = ":material/rule:"
 
@@ -44,48 +44,59 @@ def triaged_away(data: dict) -> bool:
 def plan_toasts(records: Sequence[EventRecord]) -> list[Toast]:
     """Toasts for these records: notifications by type, scan starts/ends, new high and critical
     findings (known ones are counted in one line, triaged-away ones left out), triages. A
-    notification about a scan speaks for that scan's events in the same batch (no double toast).
-    A burst becomes one summary ("4 new findings, 1 critical · 30 known")."""
-    items: list[tuple[str, str, str]] = []  # (kind, icon, text)
+    notification about a scan speaks for that scan's events in the same batch (no double toast),
+    and links to its first new high or critical finding there. A burst becomes one summary
+    ("4 new findings, 1 critical · 30 known")."""
+    items: list[tuple[str, str, str, dict]] = []  # (kind, icon, text, the finding it links to or {})
     known = 0
-    sources: list[dict] = []  # the event data of each item
     noted = {r.data.get("scan_id") for r in records
              if r.event == "notification" and isinstance(r.data, dict)}
+    lead = first_new_findings(records)
     for r in records:
         d = r.data if isinstance(r.data, dict) else {}
-        count = len(items)
         name = d.get("scan_name") or d.get("scan_id", "")
         if r.event == "notification":
             title = f"{d['title']}: " if d.get("title") else ""
-            items.append(("notification", type_icon(d.get("type")), literal(title + d.get("message", ""))))
+            items.append(("notification", type_icon(d.get("type")), literal(title + d.get("message", "")),
+                          lead.get(d.get("scan_id"), {})))
         elif d.get("scan_id") in noted:
             continue
         elif r.event == "scan_started":
-            items.append(("started", ":material/rocket_launch:", "Scan started: " + literal(name)))
+            items.append(("started", ":material/rocket_launch:", "Scan started: " + literal(name), {}))
         elif r.event == "scan_completed":
-            items.append(("completed", ":material/check_circle:", "Scan completed: " + literal(name)))
+            items.append(("completed", ":material/check_circle:", "Scan completed: " + literal(name), {}))
         elif r.event == "scan_failed":
             reason = d.get("error") or "no reason given"
-            items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}")))
+            items.append(("failed", ":material/error:", "Scan failed: " + literal(f"{name} — {reason}"), {}))
         elif r.event == "finding_triaged":
             items.append(("triaged", TRIAGED, f"Marked {literal(d.get('state', ''))}: "
-                          + literal(f"{d.get('title') or d.get('fingerprint', '')} (by {d.get('by') or '?'})")))
-        elif r.event == "vulnerability_found" and d.get("severity") in ("critical", "high") and not triaged_away(d):
+                          + literal(f"{d.get('title') or d.get('fingerprint', '')} (by {d.get('by') or '?'})"), {}))
+        elif alarming(r.event, d):
             if d.get("known") is True:
                 known += 1
             else:
                 items.append((d["severity"], FIRE if d["severity"] == "critical" else WARN,
-                              f"{d['severity'].title()} finding: " + literal(d.get("title", ""))))
-        sources += [d] * (len(items) - count)
+                              f"{d['severity'].title()} finding: " + literal(d.get("title", "")), d))
     if len(items) + bool(known) <= MAX_TOASTS:
-        toasts = [Toast(text + finding_link(kind, record), icon) for (kind, icon, text), record in zip(items, sources)]
+        toasts = [Toast(text + finding_link(linked), icon) for _, icon, text, linked in items]
         return toasts + ([Toast(f"{plural(known, 'known finding')} (high or critical, seen in earlier scans)", BELL)]
                          if known else [])
-    return [summary(records, Counter(kind for kind, _, _ in items))]
+    return [summary(records, Counter(kind for kind, _, _, _ in items))]
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def first_new_findings(records: Sequence[EventRecord]) -> dict[object, dict]:
+    """Per scan, its first new high or critical finding among these records."""
+    lead: dict[object, dict] = {}
+    for r in records:
+        d = r.data if isinstance(r.data, dict) else {}
+        if alarming(r.event, d) and d.get("known") is not True:
+            lead.setdefault(d.get("scan_id"), d)
+    return lead
+
+
+def alarming(event: str, data: dict) -> bool:
+    """A high or critical finding nobody triaged away: a toast's business."""
+    return event == "vulnerability_found" and data.get("severity") in ("critical", "high") and not triaged_away(data)
 
 
 def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
@@ -111,9 +122,10 @@ def summary(records: Sequence[EventRecord], kinds: Counter[str]) -> Toast:
     return Toast(" · ".join(parts), FIRE if severities["critical"] else BELL)
 
 
-def finding_link(kind: str, data: dict) -> str:
-    """A finding's toast links to its page (our own markdown: the id is quoted into the URL)."""
-    if kind not in ("critical", "high"):
+def finding_link(data: dict) -> str:
+    """A toast about a high or critical finding links to its page (our own markdown: the id is
+    quoted into the URL); made only for the toasts shown, not for each finding of a burst."""
+    if data.get("severity") not in ("critical", "high"):
         return ""
     try:
         finding_id = data.get("id") or protocol.VulnerabilityFound.model_validate(data).finding_id()

@@ -110,7 +110,7 @@ def test_notifications_read_and_unread(rt):
     assert "2 unread · 2 in all" in texts(at)
     at.button(key="read-n1").click().run()
     assert "1 unread · 2 in all" in texts(at)
-    viewer = at.session_state["viewer"]  # read flags are this viewer's (issue 18), not the store's
+    viewer = "session:" + at.session_state["session_viewer"]  # read flags are this viewer's (issue 18), not the store's
     assert rt.reads.read_ids(viewer) == {"n1"} and rt.store.snapshot().unread == 2
     next(b for b in at.button if b.label == "Mark all as read").click().run()
     assert rt.reads.unread(rt.store.snapshot(), viewer) == 0 and "0 unread" in texts(at)

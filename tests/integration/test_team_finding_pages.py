@@ -30,7 +30,8 @@ def test_every_page_without_data_says_what_to_do(rt):  # noqa: F811
         assert "No scans yet — publish one with this command" in texts(at), page
         assert at.code[0].value.startswith("curl -X POST http://127.0.0.1:") and "/api/events" in at.code[0].value
     at = open_page("pages/vulnerabilities.py")
-    assert "No findings yet" in texts(at) and "python -m realtime.adapters.nuclei" in at.code[0].value
+    assert "No findings yet" in texts(at) and "python -m realtime.adapters.nuclei" in texts(at)
+    assert at.code[0].value.startswith("curl -X POST http://127.0.0.1:") and "vulnerability_found" in at.code[0].value
     assert "No finding chosen" in texts(open_page("pages/finding.py"))
 
 

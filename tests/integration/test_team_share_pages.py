@@ -38,12 +38,12 @@ NOTES = [("notification", {"id": f"e{i}", "type": "error", "message": f"error {i
 def test_read_flags_are_per_viewer_and_mark_all_marks_only_what_the_filter_shows(rt):
     feed(rt.store, NOTES)
     one, other = open_page("pages/notifications.py", type="error"), open_page("pages/notifications.py")
-    assert "5 unread · 5 in all" in texts(one)
+    assert "3 of type error · 5 unread · 5 in all" in texts(one)  # what the filter shows, and every unread
     assert [m.value for m in one.markdown if "error" in m.value or "info" in m.value] == \
         [f":material/error: error {i}" for i in (2, 1, 0)]  # the URL's filter applies
     next(b for b in one.button if b.label == "Mark all as read").click().run()
-    assert "2 unread · 5 in all" in texts(one) and "2 unread notifications" in texts(one)
-    assert rt.reads.read_ids(one.session_state["viewer"]) == {"e0", "e1", "e2"}
+    assert "3 of type error · 2 unread · 5 in all" in texts(one) and "2 unread notifications" in texts(one)
+    assert rt.reads.read_ids("session:" + one.session_state["session_viewer"]) == {"e0", "e1", "e2"}
     other.run()
     assert "5 unread · 5 in all" in texts(other)  # another viewer's flags are their own
 

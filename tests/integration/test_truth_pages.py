@@ -1,4 +1,6 @@
 """The sidebar never says a bare "Connected" while the gateway's Redis stream is down (AppTest)."""
+import time
+
 from realtime import stream_health, views
 from realtime.store import ConnectionState
 from tests.integration.test_pages import open_page, rt  # noqa: F401 - rt is a fixture
@@ -10,11 +12,19 @@ def test_the_sidebar_says_the_gateway_cannot_receive_events_while_its_stream_is_
     rt.store.set_connection(ConnectionState(connected=True, url="u", stream=down))
     at = open_page("pages/dashboard.py")
     assert not at.sidebar.success
-    assert [e.value for e in at.sidebar.warning] == [views.literal(stream_health.down_text(down))]
-    assert "its Redis stream is down since `19:40:12` UTC" in at.sidebar.warning[0].value  # shown inert
+    assert [e.value for e in at.sidebar.warning] == [stream_health.down_text(down, shown=views.literal)]
+    assert "its Redis stream is down since 19:40:12 UTC (redis is unreachable)" in at.sidebar.warning[0].value
     events = open_page("pages/events.py")  # the Live events page's connection details agree
     assert {m.label: m.value for m in events.metric}["State"] == "Connected, stream down"
     rt.store.set_connection(ConnectionState(connected=True, url="u", stream=stream_health.read(
         {"ok": True, "since": "2026-11-27T19:41:00Z"})))
     at.run()
     assert [e.value for e in at.sidebar.success] == ["Connected"] and not at.sidebar.warning
+
+
+def test_the_sidebar_says_when_its_connection_caught_up_as_the_note_stays(rt):  # noqa: F811
+    rt.client.close()
+    rt.store.set_connection(ConnectionState(connected=True, url="u", since=time.time() - 300,
+                                            note="Resynced from snapshot — not brought back: **x**"))
+    caption = next(c.value for c in open_page("pages/dashboard.py").sidebar.caption if "Resynced" in c.value)
+    assert caption.startswith("Resynced from snapshot") and caption.endswith("(5 min ago)") and "**x**" not in caption

@@ -105,3 +105,16 @@ def test_finding_details_show_format_characters_instead_of_obeying_them():
                                         "description": "a\u2066b"})
     details = dict(finding_details(store.snapshot().vulnerabilities[0]))
     assert details["title"] == "photo<U+202E>gpj.exe" and details["description"] == "a<U+2066>b"
+
+
+def test_a_notification_that_speaks_for_a_critical_finding_links_to_it():
+    """The demo (and any producer) notifies about a critical finding in the same batch: that one
+    toast stands for both, and it links to the finding (it had no link)."""
+    store = EventStore()
+    cursor = store.snapshot().logged
+    store.apply("vulnerability_found", {"scan_id": "s1", "id": "f1", "title": "SQL injection", "severity": "critical"})
+    store.apply("notification", {"type": "warning", "title": "Critical finding", "scan_id": "s1",
+                                 "message": "SQL injection on https://shop.example.com"})
+    [toast] = views.plan_toasts(views.new_records(store.snapshot(), cursor))
+    assert toast.text.startswith("Critical finding&#58; SQL injection")
+    assert toast.text.endswith(" · [details](finding?id=f1)")

@@ -110,3 +110,21 @@ def test_every_time_in_a_findings_export_is_utc_iso_8601_with_z():
         assert iso_z.match(row[column]), (column, row[column])
     assert row["found at"] == "2021-05-20T08:11:01.667Z"
     assert datetime.fromisoformat(row["triage at"]) == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_lost_notes_clock_is_plain_text_and_its_reason_inert():
+    store = EventStore()
+    store.set_epoch("a")
+    store.apply("scan_started", {"scan_id": "s"}, at=1000.0)
+    store.set_epoch("**b** :30:", at=1100.0)  # the reason names the new epoch: the gateway's text
+    note = views.lost_note(store.snapshot().scans["s"], UTC, views.literal)
+    assert note.startswith("lost contact since 1970-01-01 00:18:20 UTC — ")  # no code span around the clock
+    assert "**b**" not in note and "&#42;&#42;b&#42;&#42;" in note
+
+
+def test_a_page_of_findings_without_scores_has_an_empty_number_column():
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": "s", "title": "No score", "severity": "low"})
+    snap = store.snapshot()
+    table = views.findings_page(snap, ((), "", "", "", views.DEFAULT_SHOW), 1, 10)
+    assert str(table.schema.field("cvss").type) == "double" and table.column("cvss").to_pylist() == [None]
