@@ -28,7 +28,8 @@ EVENTS, CONNECTION, TOASTS = "events", "connection", "toasts"
 OTHER = "other"
 SCAN_PREFIX = "scan:"
 SCAN_EVENTS = frozenset(("scan_started", "scan_progress", "scan_completed", "scan_failed"))
-TOAST_EVENTS = frozenset(("scan_started", "scan_completed", "scan_failed", "notification"))
+TOAST_EVENTS = frozenset(("scan_started", "scan_completed", "scan_failed", "notification", "finding_triaged"))
+FINDING_EVENTS = frozenset(("vulnerability_found", "finding_triaged"))
 ROUTINE_EVENTS = frozenset(("scan_progress", "metrics_update", "vulnerability_found"))
 
 
@@ -42,9 +43,9 @@ def kinds_of(event: str, data: Any) -> set[str]:
     kinds = {EVENTS}
     if event in SCAN_EVENTS:
         kinds.add(SCANS)
-    if event == "vulnerability_found":
+    if event in FINDING_EVENTS:
         kinds.update((FINDINGS, SCANS))
-        if data.get("severity") in ("critical", "high"):
+        if event == "vulnerability_found" and data.get("severity") in ("critical", "high"):
             kinds.add(TOASTS)
     if event in TOAST_EVENTS:
         kinds.add(TOASTS)

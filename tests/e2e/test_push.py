@@ -86,12 +86,25 @@ def test_an_event_shows_without_a_timer_tick_and_an_idle_tab_asks_for_nothing(st
     assert sent[0] == before, f"{sent[0] - before} messages from an idle tab"
 
 
+def test_a_fresh_tab_says_whose_read_flags_it_shows_without_waiting_for_a_heartbeat(stack, browser):
+    """The browser's id comes with no rerun of its own (realtime/viewer.py): its arrival is a change
+    the sidebar hears of, long before its heartbeat (60 s) or the timer (30 s)."""
+    gateway, app = stack
+    first = browser.new_page()
+    first.goto(app.url)  # the dashboard's client is connected and quiet before the fresh tab comes
+    expect(sidebar(first).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    first.wait_for_timeout(2_000)
+    fresh = browser.new_context().new_page()
+    fresh.goto(app.url)
+    expect(sidebar(fresh).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(timeout=SOON)
+
+
 def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
     gateway, app = stack
     blocked = []
     page.route_web_socket(re.compile(re.escape(PATH)), lambda ws: (blocked.append(ws.url), ws.close(code=1008)))
     page.goto(app.url)
-    expect(sidebar(page).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
     expect(sidebar(page).get_by_text(re.compile(r"Live updates: polling fallback, every 30 s — push unavailable"))
            ).to_be_visible(timeout=TIMEOUT)
     assert blocked and page.evaluate("globalThis.__bughuntChanges.up") is False  # the socket never got through
@@ -100,6 +113,7 @@ def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
     slider.focus()
     page.keyboard.press("Home")  # the tab's refresh: 0.5 s, so polling shows within the test
     expect(sidebar(page).get_by_text(re.compile(r"polling fallback, every 0.5 s"))).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar(page).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
     publish(gateway, "notification", {"title": "POLLED-1", "message": "by the timer", "type": "info"})
     expect(page.get_by_text("POLLED-1").first).to_be_visible(timeout=SOON)
 

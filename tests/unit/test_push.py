@@ -43,6 +43,25 @@ def test_each_change_counts_for_the_kinds_that_show_it():
     assert hub.total((changes.OTHER,)) == 1 and hub.total(mine) == 1
 
 
+def test_every_event_a_toast_is_made_of_counts_for_the_toasts_kind():
+    """The sidebar's area hears of toasts only: an event that toasts but is not counted for them
+    would toast a heartbeat late (a triage in another browser did)."""
+    from realtime.views.toasts import plan_toasts
+
+    samples = {"scan_started": {"scan_id": "s", "scan_name": "S"}, "scan_completed": {"scan_id": "s"},
+               "scan_failed": {"scan_id": "s", "error": "boom"}, "notification": {"message": "m"},
+               "finding_triaged": {"scan_id": "s", "fingerprint": "f" * 16, "state": "false_positive", "by": "a"},
+               "vulnerability_found": {"scan_id": "s", "title": "t", "severity": "critical"},
+               "scan_progress": {"scan_id": "s", "progress": 1}, "metrics_update": {"active_scans": 1}}
+    for event, data in samples.items():
+        store = EventStore()
+        store.apply(event, data)
+        record = store.snapshot().events[0]
+        toasted = bool(plan_toasts([record]))
+        assert toasted == (changes.TOASTS in changes.kinds_of(record.event, record.data)), event
+    assert changes.FINDINGS in changes.kinds_of("finding_triaged", samples["finding_triaged"])
+
+
 def test_a_flood_advances_the_counters_once_per_interval():
     store = EventStore()
     hub = changes.Changes(store, min_interval=60)
