@@ -18,7 +18,7 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // for QUIET ms (FIRST_QUIET at page load, when the rest of the page runs on after the areas),
 // and for the rerun it caused to render, BUSY ms at most.
 const QUIET = 60, FIRST_QUIET = 1000, BUSY = 2000;
-const HELLO = 5000;  // ms for the socket to say hello: a proxy's silent stand-in counts as refused
+const HELLO = 15000;  // ms for the socket to say hello (the tab polls meanwhile): a proxy's silent stand-in counts as refused
 
 async function fire(area, name, value) {
   const waiting = () => (hub.busy && Date.now() < hub.until) ||

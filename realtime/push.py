@@ -65,8 +65,8 @@ class ChangeFeed:
 
     async def socket(self, ws: WebSocket) -> None:
         """One tab's change socket, until it closes."""
-        if self.changes is None or len(self.tabs) >= MAX_SOCKETS:
-            await ws.close(code=1013)  # the dashboard is starting, or full: the tab polls meanwhile
+        if len(self.tabs) >= MAX_SOCKETS:
+            await ws.close(code=1013)  # full: the tab polls meanwhile
             return
         await ws.accept()
         tab = Tab()
@@ -129,7 +129,9 @@ class ChangeFeed:
     def news(self, tab: Tab) -> list[dict]:
         """What the tab's areas have not heard yet; an area whose ticket expired meanwhile is
         dropped (its next render brings a fresh one)."""
-        out = []
+        out: list[dict] = []
+        if self.changes is None:  # the dashboard is starting: its store comes with the first run
+            return out
         for key, watch in list(tab.watches.items()):
             if self.tickets.check(watch.ticket) is None:
                 del tab.watches[key]
@@ -156,13 +158,15 @@ class ChangeFeed:
             self.changes.touch(kind)
 
     async def _run(self) -> None:
-        told = -1
+        told: tuple = ()
         while self.tabs:
-            self.changes.refresh()
-            if self.changes.advances != told:  # advanced here, or by a render's sync
-                told = self.changes.advances
-                for tab in self.tabs:
-                    tab.dirty.set()
+            changes = self.changes  # None while the dashboard starts: its store comes with the first run
+            if changes is not None:
+                changes.refresh()
+                if (changes, changes.advances) != told:  # advanced here or by a render's sync, or a new store
+                    told = (changes, changes.advances)
+                    for tab in self.tabs:
+                        tab.dirty.set()
             await asyncio.sleep(self.tick)
 
     async def stop(self) -> None:

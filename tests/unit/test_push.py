@@ -187,12 +187,29 @@ def test_the_socket_refuses_what_a_client_may_send():
     assert "k0" not in tab.watches
     assert ChangeFeed().total(["scans"]) == 0  # no store yet: nothing to hear
 
-    async def starting():
-        ws = FakeSocket()
-        await ChangeFeed().socket(ws)  # no store attached yet
-        return ws.closed
 
-    assert asyncio.run(starting()) == 1013
+def test_a_tab_that_comes_while_the_dashboard_starts_is_told_once_its_store_comes():
+    """The first visitor's run builds the store: its tab's socket is not refused meanwhile (a
+    refused tab would poll, backing off, long after the store came)."""
+    feed = ChangeFeed(hold=5, tick=0.005)
+    store = EventStore()
+    store.apply("scan_started", {"scan_id": "early"})
+
+    async def scenario():
+        ws = FakeSocket()
+        task = asyncio.create_task(feed.socket(ws))
+        assert await ws.next() == {"hello": 1}
+        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        await asyncio.sleep(0.05)
+        assert ws.told.empty() and ws.closed is None  # nothing to tell yet, and not refused
+        feed.attach(store, 0.0)
+        store.apply("scan_started", {"scan_id": "later"})
+        assert await ws.next() == {"key": "scans", "version": 1}
+        ws.inbox.put_nowait(None)
+        await task
+        await feed.stop()
+
+    asyncio.run(scenario())
 
 
 def test_routine_changes_wait_for_the_routine_interval_and_a_notice_brings_them_at_once():
