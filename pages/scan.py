@@ -23,7 +23,7 @@ if not scan_id:
             st.query_params["id"] = chosen
             st.rerun()
 
-    @st.fragment(run_every=bridge.refresh_seconds())
+    @bridge.live("scans")
     def newer() -> None:
         snap = rt.snapshot()
         if choices:
