@@ -30,12 +30,18 @@ nav = st.navigation(bridge.app_pages())
 viewer.ask_browser()  # its answer needs no rerun: the pages and the sidebar ask viewer.me() as they draw
 
 
-@bridge.live("toasts", "connection", "notifications", note=True)
+# While disconnected the panel counts down to the next attempt: it reruns every refresh then.
+drawn_down = not rt.snapshot().connection.connected
+
+
+@bridge.live("toasts", "connection", "notifications", note=True, countdown=drawn_down)
 def sidebar_live() -> None:
     """The connection panel, and toasts for what arrived since this tab's last look (once per
     event per tab). One fragment: each costs a rerun per viewer per tick."""
     snap = rt.snapshot()
     status = snap.connection
+    if status.connected == drawn_down:  # the connection came or went: the page redraws the panel's timer
+        st.rerun(scope="app")
     if status.connected:
         if down := stream_health.down_text(status.stream, zone(), views.literal):  # up, but nothing can arrive
             st.warning(down, icon=":material/cloud_off:")

@@ -117,12 +117,13 @@ def read_only() -> bool:
 
 
 def live(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
-         note: bool = False) -> Any:
+         note: bool = False, countdown: bool = False) -> Any:
     """The decorator of a page's live area: reruns on change (push) or every refresh (see
     realtime/live.py, which imports this module)."""
     from realtime import live as areas
 
-    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat, note=note)
+    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat, note=note,
+                          countdown=countdown)
 
 
 def live_note(rt: Runtime, refresh: float) -> str:

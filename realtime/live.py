@@ -26,13 +26,14 @@ _watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_
 
 
 def fragment(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
-             note: bool = False) -> Callable[[Callable], Callable]:
+             note: bool = False, countdown: bool = False) -> Callable[[Callable], Callable]:
     """`@st.fragment` for a live area showing `kinds` of change (see realtime/changes.py; a scan:
     `changes.scan_kind(id)`). Polling, it reruns every `every` seconds (default: the tab's
     refresh); with push, on change (at most once per `every`) and every heartbeat unless
     `heartbeat=False` (an area without relative times: nothing in it moves by itself). Disabled
     (`enabled=False`), it reruns only when the page does. `note=True`: its watcher shows how the
-    tab's live areas update (the connection panel's)."""
+    tab's live areas update (the connection panel's). `countdown=True`: it shows a count of
+    seconds now, so it reruns every refresh with push too."""
     from realtime import bridge  # bridge re-exports this module's decorator
 
     rt = bridge.runtime()
@@ -42,7 +43,7 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True, hear
     # With push the watcher reruns the area on change, or every refresh while the socket fails (a
     # share-link tab re-checks its link's token with each run: on change and every heartbeat).
     beat = max(settings.push_heartbeat, refresh) if heartbeat else None
-    run_every = (beat if watching else refresh) if enabled else None
+    run_every = (beat if watching and not countdown else refresh) if enabled else None
     heard = allowed(kinds, bridge.read_only(), st.query_params.get("id", ""))
 
     def wrap(func: Callable) -> Callable:
