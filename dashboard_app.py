@@ -31,16 +31,16 @@ viewer.ask_browser()  # its answer needs no rerun: the pages and the sidebar ask
 
 
 # While disconnected the panel counts down to the next attempt: it reruns every refresh then.
-drawn_down = not rt.snapshot().connection.connected
+drawn_counting = controls.counts_down(rt.snapshot().connection)
 
 
-@bridge.live("toasts", "connection", "notifications", note=True, countdown=drawn_down)
+@bridge.live("toasts", "connection", "notifications", note=True, countdown=drawn_counting)
 def sidebar_live() -> None:
     """The connection panel, and toasts for what arrived since this tab's last look (once per
     event per tab). One fragment: each costs a rerun per viewer per tick."""
     snap = rt.snapshot()
     status = snap.connection
-    if status.connected == drawn_down:  # the connection came or went: the page redraws the panel's timer
+    if controls.counts_down(status) != drawn_counting:  # the connection went or came back: the timer too
         st.rerun(scope="app")
     if status.connected:
         if down := stream_health.down_text(status.stream, zone(), views.literal):  # up, but nothing can arrive

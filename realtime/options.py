@@ -54,8 +54,8 @@ class DashboardOptions:
     push_heartbeat: float = setting(
         30.0, "BUGHUNT_PUSH_HEARTBEAT",
         "With push: seconds between reruns of a live area showing relative times when nothing changed "
-        "(\"3 s ago\" moves on), never more often than the tab's refresh. Areas without any (the sidebar, "
-        "charts) rerun on change only.")
+        "(\"3 s ago\" moves on), never more often than the tab's refresh. Charts rerun on change only; the "
+        "sidebar every refresh while it counts down to the next reconnect.")
     push_min_interval: float = setting(
         0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
         "With push: shortest time between two change notices; under a flood of events each live area "
