@@ -30,12 +30,18 @@ nav = st.navigation(bridge.app_pages())
 viewer.ask_browser()  # its answer needs no rerun: the pages and the sidebar ask viewer.me() as they draw
 
 
-@st.fragment(run_every=refresh)
+# While disconnected the panel counts down to the next attempt: it reruns every refresh then.
+drawn_counting = controls.counts_down(rt.snapshot().connection)
+
+
+@bridge.live("toasts", "connection", "notifications", note=True, countdown=drawn_counting)
 def sidebar_live() -> None:
     """The connection panel, and toasts for what arrived since this tab's last look (once per
     event per tab). One fragment: each costs a rerun per viewer per tick."""
     snap = rt.snapshot()
     status = snap.connection
+    if controls.counts_down(status) != drawn_counting:  # the connection went or came back: the timer too
+        st.rerun(scope="app")
     if status.connected:
         if down := stream_health.down_text(status.stream, zone(), views.literal):  # up, but nothing can arrive
             st.warning(down, icon=":material/cloud_off:")
@@ -61,6 +67,8 @@ def sidebar_live() -> None:
         st.caption(f"{views.plural(rt.reads.unread(snap, viewer.me()), 'unread notification')} · {active}")
     else:  # this tab's own id would count as unread what this browser has read
         st.caption(f"Unread notifications: asking this browser which it has read · {active}")
+    if note := bridge.live_note(rt, refresh):
+        st.caption(note)
     for problem in rt.journal_problems():
         st.error(views.literal(problem), icon=":material/database:")
 

@@ -31,6 +31,7 @@ BENCHMARKS = [
     ("pages", []),
     ("alerts", []),
     ("viewers", []),
+    ("push", []),
 ]
 
 

@@ -17,7 +17,7 @@ CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
 FINDINGS = ("total_vulnerabilities", "critical_count")  # more of these is bad news: shown red
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans", "findings", "metrics")
 def live() -> None:
     snap, here = rt.snapshot(), zone()
     now = time.time()
@@ -50,16 +50,6 @@ def live() -> None:
         st.caption(f"and {len(scans) - ACTIVE_CARDS} more on the Scans page")
     lost_contact(snap, here)
 
-    st.subheader("Latest notifications")
-    if not snap.notifications:
-        st.caption("No notifications yet")
-    viewer, known = me(), settled()  # (not yet known: nothing called unread)
-    for n in snap.notifications[:5]:
-        read = rt.reads.is_read(n, viewer) or not known
-        title = f"**{views.literal(n.title)}** — " if n.title else ""
-        st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
-                    f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")
-
 
 def lost_contact(snap, here) -> None:
     """Scans that were under way when the gateway's stream lost them: named, not left running."""
@@ -74,10 +64,27 @@ def lost_contact(snap, here) -> None:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 
 
+@bridge.live("notifications")
+def latest_notifications() -> None:
+    """An area of its own: a notification reruns these few lines, not the cards above."""
+    snap, here = rt.snapshot(), zone()
+    now = time.time()
+    st.subheader("Latest notifications")
+    if not snap.notifications:
+        st.caption("No notifications yet")
+    viewer, known = me(), settled()  # (not yet known: nothing called unread)
+    for n in snap.notifications[:5]:
+        read = rt.reads.is_read(n, viewer) or not known
+        title = f"**{views.literal(n.title)}** — " if n.title else ""
+        st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "
+                    f"· {views.when(n.at, now, here)}{'' if read else ' · unread'}")
+
+
 live()
+latest_notifications()
 
 
-@st.fragment(run_every=bridge.chart_seconds(rt))
+@bridge.live("findings", every=bridge.chart_seconds(rt), heartbeat=False)
 def charts() -> None:
     snap = rt.snapshot()
     left, right = st.columns(2)

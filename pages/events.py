@@ -20,7 +20,7 @@ else:
     st.session_state.pop(bridge.EVENTS_FROZEN, None)
 
 
-@st.fragment(run_every=None if paused else bridge.refresh_seconds())
+@bridge.live("events", "connection", enabled=not paused)
 def live() -> None:
     snap = st.session_state[bridge.EVENTS_FROZEN] if paused else rt.snapshot()
     now = time.time()

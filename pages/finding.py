@@ -9,7 +9,7 @@ rt = bridge.runtime()
 finding_id = st.query_params.get("id", "")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("findings", "scans")
 def live() -> None:
     snap = rt.snapshot()
     finding = views.find_finding(snap, finding_id) if finding_id else None

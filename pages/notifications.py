@@ -22,7 +22,7 @@ def mark(ids, snap) -> None:
     st.session_state[bridge.MARKED] = True
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("notifications")
 def live() -> None:
     if st.session_state.pop(bridge.MARKED, False):
         st.rerun(scope="app")  # a click reruns this fragment only: the sidebar's count follows at once too

@@ -23,7 +23,7 @@ if not scan_id:
             st.query_params["id"] = chosen
             st.rerun()
 
-    @st.fragment(run_every=bridge.refresh_seconds())
+    @bridge.live("scans")
     def newer() -> None:
         snap = rt.snapshot()
         if choices:
@@ -41,7 +41,7 @@ if not protocol.ID_RE.match(scan_id):
     st.stop()
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live(f"scan:{scan_id}")
 def live() -> None:
     if bridge.read_only() and bridge.shared_scan()[1]:
         st.rerun()  # the link expired or was refused: app.py says so, and nothing updates any more

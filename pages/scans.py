@@ -22,7 +22,7 @@ if target:
 COLUMNS = ("open", "status", "name", "target", "progress", "phase", "started", "duration", "findings", "last event")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans")
 def live() -> None:
     snap = rt.snapshot()
     if not snap.scans:

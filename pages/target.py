@@ -13,7 +13,7 @@ target = st.query_params.get("name", "")
 SCAN_LINK = st.column_config.LinkColumn("scan id", display_text=views.SCAN_ID_SHOWN, pinned=True, alignment="left")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans", "findings")
 def every_target() -> None:
     snap = rt.snapshot()
     frame = views.targets_frame(snap)
@@ -27,7 +27,7 @@ def every_target() -> None:
     })
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans", "findings")
 def one_target() -> None:
     snap = rt.snapshot()
     frame = views.target_frame(snap, target, time.time(), rt.settings.stuck_after_seconds, zone())

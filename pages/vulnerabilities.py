@@ -32,10 +32,15 @@ page = f4.number_input(f"Page (of {last:,})", min_value=1, step=1, key=PAGE_KEY,
                        help=f"{size:,} findings per page, newest first (BUGHUNT_TABLE_ROWS)")
 
 
-@st.fragment(run_every=bridge.refresh_seconds())
+@bridge.live("scans")
+def newer_scans() -> None:
+    """Its own small area: scans come and go without any finding (and each rerun of the table costs)."""
+    newer_choices(choices, rt.snapshot().scans, "scan", "Scan")
+
+
+@bridge.live("findings")
 def live() -> None:
     snap = rt.snapshot()
-    newer_choices(choices, snap.scans, "scan", "Scan")
     paging = views.Paging.of(len(views.matching_findings(snap, *filters)), size, page)
     frame = views.findings_page(snap, filters, paging.number, size)
     st.caption(f"{paging.count:,} of {len(snap.vulnerabilities):,} findings"
@@ -49,7 +54,7 @@ def live() -> None:
         finding_panel(paging.of_items(views.matching_findings(snap, *filters)), "finding")
 
 
-@st.fragment(run_every=bridge.chart_seconds(rt))
+@bridge.live("findings", every=bridge.chart_seconds(rt), heartbeat=False)
 def chart() -> None:
     filtered = any(filters[:4]) or set(filters[4]) != set(views.DEFAULT_SHOW)
     st.subheader("By severity" + (" (filtered)" if filtered else ""))
@@ -57,6 +62,7 @@ def chart() -> None:
 
 left, right = st.columns([3, 1])
 with left:
+    newer_scans()
     live()
 with right:
     chart()

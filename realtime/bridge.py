@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from realtime import debug, troubleshoot, views
+from realtime import debug, push, troubleshoot, views
 from realtime.auth import Authenticator, AuthError, for_gateway, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
@@ -114,6 +114,24 @@ def chart_seconds(rt: Runtime) -> float:
 
 def read_only() -> bool:
     return bool(st.session_state.get(READ_ONLY))
+
+
+def live(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
+         note: bool = False, countdown: bool = False) -> Any:
+    """The decorator of a page's live area: reruns on change (push) or every refresh (see
+    realtime/live.py, which imports this module)."""
+    from realtime import live as areas
+
+    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat, note=note,
+                          countdown=countdown)
+
+
+def live_note(rt: Runtime, refresh: float) -> str:
+    """How this tab's live areas update when push is off, for the connection panel ("" with push:
+    the sidebar's watcher shows it)."""
+    from realtime import live as areas
+
+    return areas.mode_note(rt.settings.push, refresh)
 
 
 # ---- pages and routing -----------------------------------------------------------------------
@@ -220,6 +238,8 @@ def _environment() -> Mapping[str, str]:
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
     rt = build_runtime(_environment())
+    # the change socket follows this store
+    push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)
     atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
     try:
         return rt.start()
@@ -265,7 +285,9 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
             demo_options = GatewayOptions(host="127.0.0.1", port=0, demo=True)
     if settings.user_id:
         client.join_room(f"user_{settings.user_id}")
-    leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds))
+    # A lease outlives the longest wait between two renewals: a refresh, or with push a heartbeat.
+    renewal = max(settings.refresh_seconds, settings.push_heartbeat if settings.push else 0.0)
+    leases = RoomLeases(client.join_room, client.leave_room, ttl=max(10.0, 5 * settings.refresh_seconds, 2 * renewal))
     return Runtime(settings, store, client, leases, journal, demo_options, secret, error,
                    journal_notice=opened.notice, reads=ReadState(journal, settings.max_viewers))
 

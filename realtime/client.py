@@ -292,7 +292,7 @@ class RealtimeClient:
                 self._refused = {r: why for r, why in caught_up.refused.items() if r in self._rooms}
         pending, self._pending = self._pending, None
         for event, args in pending:  # in arrival order, before anything newer
-            await self._receive(event, *args)
+            self._receive(event, *args)
         return caught_up, rooms
 
     def _go_live(self, caught_up: CatchUp, rooms: set[str]) -> asyncio.Queue:
@@ -356,7 +356,7 @@ class RealtimeClient:
             self._publish_status()
         return ack
 
-    async def _receive(self, event: str, *args: Any) -> bool | None:
+    def _receive(self, event: str, *args: Any) -> bool | None:  # plain: no coroutine per event
         if event == protocol.BACKLOG_CHECK:
             return True  # the acknowledgement is the answer: everything before it has arrived
         if event == stream_health.STREAM_STATUS:  # the connection's state, not the stream's content

@@ -90,6 +90,11 @@ def ended_note(scan: Scan, zone: tzinfo = UTC) -> str | None:
     return (scan.error or scan.status.title()) + (f" · {clock(scan.finished_at, zone)}" if scan.finished_at else "")
 
 
+def counts_down(status: ConnectionState) -> bool:
+    """Whether the sidebar counts the seconds to the next reconnect (not while first connecting)."""
+    return not status.connected and status.reason != "connecting"
+
+
 def retry_text(status: ConnectionState, now: float) -> str:
     """The sidebar's line while disconnected: the attempt under way, or when the next one is due."""
     attempt = status.attempts + 1

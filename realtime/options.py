@@ -45,6 +45,26 @@ class DashboardOptions:
         0.25, "BUGHUNT_SNAPSHOT_INTERVAL",
         "Seconds viewers share one snapshot of the store (and the tables and charts made from it) while "
         "events keep arriving; 0: every refresh of every viewer sees the newest.")
+    push: bool = setting(
+        True, "BUGHUNT_PUSH",
+        "Live areas rerun when the store changes in what they show (each tab holds one WebSocket to the "
+        "dashboard's `/_bughunt/changes`), and otherwise only every `BUGHUNT_PUSH_HEARTBEAT`. A tab that cannot "
+        "reach it (a proxy refuses it) falls back to rerunning every refresh, and "
+        "the sidebar says so. `false`: every tab reruns every refresh, as before.")
+    push_heartbeat: float = setting(
+        30.0, "BUGHUNT_PUSH_HEARTBEAT",
+        "With push: seconds between reruns of a live area showing relative times when nothing changed "
+        "(\"3 s ago\" moves on), never more often than the tab's refresh. Charts rerun on change only; the "
+        "sidebar every refresh while it counts down to the next reconnect.")
+    push_min_interval: float = setting(
+        0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
+        "With push: shortest time between two change notices; under a flood of events each live area "
+        "reruns at most once per this many seconds.")
+    push_routine_interval: float = setting(
+        1.0, "BUGHUNT_PUSH_ROUTINE_INTERVAL",
+        "With push: shortest time between two notices of routine changes only (scan progress, metrics, "
+        "findings below high); a notification, a scan's start or end, a high or critical finding is "
+        "told within `BUGHUNT_PUSH_MIN_INTERVAL` (and brings the routine changes with it).")
     public_url: str = setting(
         "", "BUGHUNT_PUBLIC_URL",
         "The dashboard's address as people reach it (e.g. `https://bughunt.example.com` behind a proxy), for "

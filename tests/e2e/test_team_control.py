@@ -22,6 +22,11 @@ def test_reconnect_now_answers_and_the_countdown_runs(gateway_factory, page):
         gateway.proc.kill()
         countdown = sidebar.get_by_text(re.compile(r"Disconnected — retrying \(attempt \d+\) in \d s"))
         expect(countdown).to_be_visible(timeout=TIMEOUT)
+        seen = {countdown.inner_text()}  # the count moves on by itself (with push too: no event comes meanwhile)
+        for _ in range(20):
+            page.wait_for_timeout(250)
+            seen.update(countdown.all_inner_texts())
+        assert len(seen) > 1, f"the countdown stood still at {seen}"
         sidebar.get_by_role("button", name="Reconnect now").click()
         expect(sidebar.get_by_text(re.compile(r"Still disconnected"))).to_be_visible(timeout=TIMEOUT)
         restarted = GatewayProcess("--port", str(port))

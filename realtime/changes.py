@@ -1,0 +1,166 @@
+"""What changed in the store, by kind, for change-driven reruns (see realtime/push.py).
+
+Each kind (scans, findings, notifications, one scan's events, ...) has a counter that grows when
+the store changes in a way that kind's readers would see. A live area waits for the sum of its
+kinds' counters to pass the sum it last saw. Counters advance at most once per `min_interval`,
+and for routine changes only (progress, metrics, findings below high) at most once per
+`routine_interval`: a flood of them costs each tab about one rerun a second, not one per event,
+while a notification, a scan's start or end or a high finding shows at once. No Streamlit here.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from realtime import protocol
+
+SCANS, FINDINGS, NOTIFICATIONS, METRICS = "scans", "findings", "notifications", "metrics"
+EVENTS, CONNECTION, TOASTS = "events", "connection", "toasts"
+# A change no event record explains (a notification marked read, the connection's rooms, a new
+# epoch): every page's kinds include it except a share link's, which hears of its scan only.
+OTHER = "other"
+SCAN_PREFIX = "scan:"
+SCAN_EVENTS = frozenset(("scan_started", "scan_progress", "scan_completed", "scan_failed"))
+TOAST_EVENTS = frozenset(("scan_started", "scan_completed", "scan_failed", "notification", "finding_triaged"))
+FINDING_EVENTS = frozenset(("vulnerability_found", "finding_triaged"))
+ROUTINE_EVENTS = frozenset(("scan_progress", "metrics_update", "vulnerability_found"))
+
+
+def scan_kind(scan_id: str) -> str:
+    return SCAN_PREFIX + scan_id
+
+
+def kinds_of(event: str, data: Any) -> set[str]:
+    """The kinds a logged event changes."""
+    data = data if isinstance(data, dict) else {}
+    kinds = {EVENTS}
+    if event in SCAN_EVENTS:
+        kinds.add(SCANS)
+    if event in FINDING_EVENTS:
+        kinds.update((FINDINGS, SCANS))
+        if event == "vulnerability_found" and data.get("severity") in ("critical", "high"):
+            kinds.add(TOASTS)
+    if event in TOAST_EVENTS:
+        kinds.add(TOASTS)
+    if event == "notification":
+        kinds.add(NOTIFICATIONS)
+    if event == "metrics_update":
+        kinds.add(METRICS)
+    if event == protocol.CONNECTION_STATUS:
+        kinds.update((CONNECTION, OTHER))
+    if isinstance(data.get("scan_id"), str):
+        kinds.add(scan_kind(data["scan_id"]))
+    return kinds
+
+
+def routine(event: str, data: Any) -> bool:
+    """A change that may wait for the next routine advance."""
+    if event == "vulnerability_found":
+        return isinstance(data, dict) and data.get("severity") not in ("critical", "high")
+    return event in ROUTINE_EVENTS
+
+
+class Changes:
+    """Per-kind change counters over one store. `refresh()` looks at the store (cheap when its
+    version did not move) and advances the counters; any thread may call it."""
+
+    def __init__(self, store: Any, min_interval: float = 0.2, routine_interval: float = 0.0):
+        self.store, self.min_interval, self.routine_interval = store, min_interval, routine_interval
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._everything = 0  # a change of every kind at once (a resync, a gap in the log)
+        self._version = store.version
+        self._logged = store.snapshot().logged
+        self._published = 0.0  # monotonic time the counters last advanced
+        self._looked = 0.0  # monotonic time of the last look that found routine changes only
+        self.advances = 0  # how often the counters advanced, by whichever thread
+
+    def total(self, kinds: Iterable[str]) -> int:
+        """The sum a reader of these kinds compares with: it only grows."""
+        with self._lock:
+            return sum(self._counts[k] for k in kinds) + self._everything
+
+    def due(self) -> float:
+        """Seconds until `refresh()` may advance the counters again (0: now)."""
+        return max(0.0, max(self._published, self._looked) + self.min_interval - time.monotonic())
+
+    def refresh(self) -> bool:
+        """Advance the counters for what changed since the last call; False when nothing did,
+        when the last advance was under `min_interval` ago, or when only routine changes came
+        within `routine_interval` of it (the changes wait for the next)."""
+        if self.store.version == self._version or self.due() > 0:
+            return False
+        snap = self.store.snapshot()  # shared with the reruns this causes
+        fresh = _newest(snap.events, self._logged)
+        now = time.monotonic()
+        if (now < self._published + self.routine_interval and fresh and fresh[-1].index <= self._logged
+                and all(routine(r.event, r.data) for r in fresh)):
+            self._looked = now  # look again after `min_interval`: a notice among them goes at once
+            return False
+        with self._lock:
+            self._version, self._published = snap.version, now
+            if fresh and fresh[-1].index > self._logged:  # the bounded log dropped some: assume all
+                self._everything += 1
+            for record in fresh:
+                self._counts.update(kinds_of(record.event, record.data))
+                if record.event == "snapshot":
+                    self._everything += 1
+            if not fresh:
+                self._counts[OTHER] += 1
+            self._logged = snap.logged
+            self.advances += 1
+        return True
+
+
+    def touch(self, kind: str) -> None:
+        """Count a change of `kind` that is not in the store (whose read flags a tab shows)."""
+        with self._lock:
+            self._counts[kind] += 1
+            self.advances += 1
+
+
+def _newest(events: tuple, cursor: int) -> list:
+    """Records at or after `cursor` (newest first, as the snapshot holds them)."""
+    fresh = []
+    for record in events:
+        if record.index < cursor:
+            break
+        fresh.append(record)
+    return fresh
+
+
+class Tickets:
+    """Signed, short-lived permissions to hear of some kinds: minted by a script run that passed
+    the page's checks (login, share link), checked by the change socket. The key is the
+    process's own: a ticket means nothing to another process."""
+
+    def __init__(self, key: bytes | None = None):
+        self._key = key or secrets.token_bytes(32)
+
+    def mint(self, kinds: Iterable[str], ttl: float) -> str:
+        body = json.dumps({"k": sorted(kinds), "e": round(time.time() + ttl)}, separators=(",", ":"))
+        return body + "." + self._sign(body)
+
+    def check(self, ticket: str) -> list[str] | None:
+        """The kinds a ticket grants, or None when it is forged, malformed or expired."""
+        body, _, signature = ticket.rpartition(".")
+        if not body or not hmac.compare_digest(signature, self._sign(body)):
+            return None
+        try:
+            doc = json.loads(body)
+            kinds, expires = doc["k"], float(doc["e"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if expires < time.time() or not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+            return None
+        return kinds
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,102 @@
+"""Live areas (`bridge.live`): a page's live fragment reruns when the store changes in what it
+shows — a small `st.components.v2` component in the fragment watches it over the tab's one change
+socket (realtime/push.py, realtime/changes.js) and triggers the rerun — and otherwise on a slow
+heartbeat. A tab whose watcher cannot reach the socket reruns every refresh instead (timer
+polling), and says why in the connection panel; so does every tab with `BUGHUNT_PUSH=false`.
+
+Where no browser runs the component (Streamlit's AppTest) it is inert: such runs are driven by
+hand anyway."""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from realtime import changes
+from realtime.push import FEED, PATH
+
+TICKET_SECONDS = 600.0
+KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
+                   changes.CONNECTION, changes.TOASTS))
+_watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text())
+
+
+def fragment(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
+             note: bool = False, countdown: bool = False) -> Callable[[Callable], Callable]:
+    """`@st.fragment` for a live area showing `kinds` of change (see realtime/changes.py; a scan:
+    `changes.scan_kind(id)`). Polling, it reruns every `every` seconds (default: the tab's
+    refresh); with push, on change (at most once per `every`) and every heartbeat unless
+    `heartbeat=False` (an area without relative times: nothing in it moves by itself). Disabled
+    (`enabled=False`), it reruns only when the page does. `note=True`: its watcher shows how the
+    tab's live areas update (the connection panel's). `countdown=True`: it shows a count of
+    seconds now, so it reruns every refresh with push too."""
+    from realtime import bridge  # bridge re-exports this module's decorator
+
+    rt = bridge.runtime()
+    settings = rt.settings
+    refresh = every or st.session_state.get(bridge.REFRESH, settings.refresh_seconds)
+    watching = enabled and settings.push
+    # With push the watcher reruns the area on change, or every refresh while the socket fails (a
+    # share-link tab re-checks its link's token with each run: on change and every heartbeat).
+    beat = max(settings.push_heartbeat, refresh) if heartbeat else None
+    run_every = (beat if watching and not countdown else refresh) if enabled else None
+    heard = allowed(kinds, bridge.read_only(), st.query_params.get("id", ""))
+
+    def wrap(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            key = f"changes_{func.__qualname__}"
+            # Before the area reads the store: every change counted by then is in what it shows
+            # (the change socket's look at the store is the snapshot viewers share).
+            FEED.sync()
+            since = FEED.total(heard)
+            result = func(*args, **kwargs)
+            if watching:  # last: its render in the browser says the run is over
+                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note)
+            return result
+
+        return st.fragment(run_every=run_every)(run)
+
+    return wrap
+
+
+def allowed(kinds: Iterable[str], read_only: bool, shared_scan: str) -> tuple[str, ...]:
+    """What a live area may hear of: its kinds and changes no event explains; a share-link tab
+    only of its own scan."""
+    kinds = tuple(kinds)
+    unknown = [k for k in kinds if k not in KINDS and not k.startswith(changes.SCAN_PREFIX)]
+    if unknown:
+        raise ValueError(f"unknown kinds of change: {unknown}")
+    if read_only:
+        return tuple(k for k in kinds if k == changes.scan_kind(shared_scan))
+    return (*kinds, changes.OTHER)
+
+
+def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float], heartbeat: float,
+          note: bool) -> None:
+    """Mount the area's change watcher with a fresh ticket for `kinds`; `since`: the total its
+    render shows; `pace`: (shortest time between its reruns, its refresh when polling); `note`:
+    it shows how the tab's live areas update."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    every, refresh = pace
+    data = {"url": (f"/{base}" if base else "") + PATH, "since": since,
+            # outlives a heartbeat's wait; an area quiet for longer reruns once for a fresh one
+            "ticket": FEED.tickets.mint(kinds, ttl=max(TICKET_SECONDS, 4 * heartbeat)),
+            "every": round(every * 1000), "refresh": round(refresh * 1000), "note": note,
+            "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over
+    _watcher(key=key, data=data, on_changed_change=_nothing, height="content" if note else 1)
+
+
+def _nothing() -> None:
+    """The rerun a watcher's trigger causes is the point; there is nothing else to do."""
+
+
+def mode_note(push_setting: bool, refresh: float) -> str:
+    """How this tab's live areas update, for the connection panel, when push is off. With push
+    the sidebar area's watcher shows it (push, or polling and why): the browser knows, and
+    telling the server would cost a rerun each time it changes."""
+    return "" if push_setting else f"Live updates: every {refresh:g} s (push is off: BUGHUNT_PUSH=false)"

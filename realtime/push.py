@@ -1,0 +1,179 @@
+"""The change socket: `ws(s)://…/_bughunt/changes` (served by app.py's `st.App`). A tab opens ONE
+(realtime/changes.js keeps one per window, shared by all its live areas): a WebSocket is not one
+of the browser's six HTTP connections per host, so any number of tabs and areas can wait at once.
+
+The tab sends `{"watch": key, "ticket": …, "since": N}` for each live area it shows (again with
+each render of the area) and `{"drop": key}` when an area goes; the socket answers
+`{"key": key, "version": M}` once the kinds the area's ticket names have changed past N, and
+`{"key": key, "error": why}` for a ticket it refuses (that area polls until its next render),
+`{"key": key, "renew": 1}` when the ticket of an area quiet for long expired (it reruns for a
+fresh one).
+It says `{"hello": 1}` first, so a tab knows the route (not a proxy's stand-in) answers, and
+`{"alive": 1}` when it has said nothing for `HOLD` seconds, under proxies' idle timeouts.
+
+One watcher task per process looks at the store every `TICK` while any tab is connected, and
+stops when none is. Plain Starlette: no Streamlit here."""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from realtime.changes import Changes, Tickets
+
+PATH = "/_bughunt/changes"
+HOLD = 25.0  # seconds of silence before a keep-alive: under the usual proxy idle timeouts (30-60 s)
+TICK = 0.02  # seconds between looks at the store's version while a tab is connected
+MAX_SOCKETS = 10_000  # tabs connected at once; more are refused (close code 1013, try again later)
+MAX_WATCHES = 64  # live areas per tab (a page has a handful)
+MAX_MESSAGE = 4096  # characters of one message from a tab (a ticket is a few hundred)
+
+
+@dataclass
+class Watch:
+    ticket: str
+    kinds: list[str]
+    since: int
+
+
+class Tab:
+    """One connected tab: its areas' watches, and a flag raised when any may have news."""
+
+    def __init__(self) -> None:
+        self.watches: dict[str, Watch] = {}
+        self.dirty = asyncio.Event()
+        self.dirty.set()  # a first look: each watch's `since` may already be behind
+
+
+class ChangeFeed:
+    def __init__(self, hold: float = HOLD, tick: float = TICK):
+        self.hold, self.tick = hold, tick
+        self.tickets = Tickets()
+        self.changes: Changes | None = None
+        self.tabs: set[Tab] = set()
+        self._watcher: asyncio.Task | None = None
+
+    def attach(self, store: Any, min_interval: float, routine_interval: float = 0.0) -> None:
+        """Follow this store (the dashboard's runtime calls it when it builds one)."""
+        self.changes = Changes(store, min_interval, routine_interval)
+
+    def total(self, kinds: Any) -> int:
+        return self.changes.total(kinds) if self.changes is not None else 0
+
+    async def socket(self, ws: WebSocket) -> None:
+        """One tab's change socket, until it closes."""
+        if len(self.tabs) >= MAX_SOCKETS:
+            await ws.close(code=1013)  # full: the tab polls meanwhile
+            return
+        await ws.accept()
+        tab = Tab()
+        self.tabs.add(tab)
+        self._watch()
+        tasks = {asyncio.create_task(self._read(ws, tab)), asyncio.create_task(self._tell(ws, tab))}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)  # the tab went, or a send failed
+        finally:
+            self.tabs.discard(tab)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _read(self, ws: WebSocket, tab: Tab) -> None:
+        try:
+            while True:
+                text = await ws.receive_text()
+                if (answer := self.take(tab, text)) is not None:
+                    await ws.send_json(answer)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the tab went (RuntimeError: a binary frame, or a receive after the close)
+
+    def take(self, tab: Tab, text: str) -> dict | None:
+        """Apply one message of a tab; an answer for it when it is refused."""
+        try:
+            message = json.loads(text) if len(text) <= MAX_MESSAGE else None
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            return {"error": f"not a JSON object of at most {MAX_MESSAGE} characters"}
+        if isinstance(message.get("drop"), str):
+            tab.watches.pop(message["drop"], None)
+            return None
+        key, ticket, since = message.get("watch"), message.get("ticket"), message.get("since")
+        if not isinstance(key, str) or not isinstance(ticket, str) or type(since) is not int:
+            return {"error": "watch needs a key, a ticket and an integer since"}
+        kinds = self.tickets.check(ticket)
+        if kinds is None:
+            tab.watches.pop(key, None)
+            return {"key": key, "error": "ticket invalid or expired: reload the page"}
+        if key not in tab.watches and len(tab.watches) >= MAX_WATCHES:
+            return {"key": key, "error": f"more than {MAX_WATCHES} live areas in one tab"}
+        tab.watches[key] = Watch(ticket, kinds, since)
+        tab.dirty.set()
+        return None
+
+    async def _tell(self, ws: WebSocket, tab: Tab) -> None:
+        await ws.send_json({"hello": 1})
+        while True:
+            try:
+                await asyncio.wait_for(tab.dirty.wait(), self.hold)
+            except TimeoutError:
+                await ws.send_json({"alive": 1})
+                continue
+            tab.dirty.clear()
+            for message in self.news(tab):
+                await ws.send_json(message)
+
+    def news(self, tab: Tab) -> list[dict]:
+        """What the tab's areas have not heard yet; an area whose ticket expired meanwhile is
+        dropped (its next render brings a fresh one)."""
+        out: list[dict] = []
+        if self.changes is None:  # the dashboard is starting: its store comes with the first run
+            return out
+        for key, watch in list(tab.watches.items()):
+            if self.tickets.check(watch.ticket) is None:
+                del tab.watches[key]
+                out.append({"key": key, "renew": 1})  # the area reruns for a fresh one
+            elif (total := self.changes.total(watch.kinds)) != watch.since:
+                watch.since = total
+                out.append({"key": key, "version": total})
+        return out
+
+    def _watch(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._run(), name="bughunt-changes")
+
+    def sync(self) -> None:
+        """Count what changed up to now (a render does, before it reads the store and the total
+        it shows: else the watcher's later count would tell it of changes it already shows)."""
+        if self.changes is not None:
+            self.changes.refresh()
+
+    def touch(self, kind: str) -> None:
+        """Tell the areas showing `kind` of a change the store does not hold (the watcher passes
+        it on within a tick)."""
+        if self.changes is not None:
+            self.changes.touch(kind)
+
+    async def _run(self) -> None:
+        told: tuple = ()
+        while self.tabs:
+            changes = self.changes  # None while the dashboard starts: its store comes with the first run
+            if changes is not None:
+                changes.refresh()
+                if (changes, changes.advances) != told:  # advanced here or by a render's sync, or a new store
+                    told = (changes, changes.advances)
+                    for tab in self.tabs:
+                        tab.dirty.set()
+            await asyncio.sleep(self.tick)
+
+    async def stop(self) -> None:
+        """Stop the watcher now (it also stops by itself once no tab is connected)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+
+
+FEED = ChangeFeed()  # the process's feed: app.py routes to it, the runtime attaches its store

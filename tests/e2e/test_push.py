@@ -1,0 +1,160 @@
+"""Issue 21 in real Chromium: live areas rerun when the store changes (push), not on a timer; an
+idle tab asks for nothing; eight tabs of one browser all update (one change socket per tab: no
+HTTP connection limit); a share-link tab updates by push and is told of its scan only; with the
+change socket blocked a tab falls back to polling and says so. One gateway and one dashboard for
+the module, whose refresh (the polling timer) is 30 s: whatever shows up sooner came by push."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from realtime.auth import Authenticator
+from realtime.push import PATH
+from tests.conftest import GatewayProcess, StreamlitProcess
+
+SECRET = "push-browser-tests-" + "p" * 40
+AUTH = Authenticator(SECRET)
+PRODUCER = AUTH.mint("scanner", "producer")
+SOON = 10_000  # ms: far below the 30 s timer (a loaded machine needs seconds for a rerun)
+TIMEOUT = 30_000
+UP = "globalThis.__bughuntChanges && globalThis.__bughuntChanges.up"  # the tab's change socket said hello
+
+
+@pytest.fixture(scope="module")
+def stack():
+    gateway = GatewayProcess("--metrics-interval", "60", env={"BUGHUNT_SECRET": SECRET})
+    app = StreamlitProcess({"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_SECRET": SECRET,
+                            "BUGHUNT_WS_TOKEN": AUTH.mint("dashboard", "viewer"),
+                            "BUGHUNT_REFRESH_SECONDS": "30", "BUGHUNT_PUSH_HEARTBEAT": "60"})
+    yield gateway, app
+    app.stop()
+    gateway.stop()
+    assert not [line for line in app.log + gateway.log if "Traceback" in line]
+
+
+def publish(gateway, event, data):
+    gateway.publish(event, data, token=PRODUCER)
+
+
+def sidebar(page):
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def change_sockets(page) -> list:
+    """The change sockets the tab opens (Streamlit's own WebSocket is another)."""
+    opened = []
+    page.on("websocket", lambda ws: opened.append(ws) if PATH in ws.url else None)
+    return opened
+
+
+def count_reruns(page) -> list[int]:
+    """Messages the tab sends on Streamlit's WebSocket: each rerun it asks for is one."""
+    sent = [0]
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.__setitem__(0, sent[0] + 1)))
+    return sent
+
+
+def settled(page, sent, quiet=2.0, limit=20.0):
+    """Wait until the tab has asked for nothing for `quiet` seconds (the last changes' reruns
+    are over)."""
+    last, still, waited = sent[0], 0.0, 0.0
+    while still < quiet and waited < limit:
+        page.wait_for_timeout(250)
+        waited += 0.25
+        still = still + 0.25 if sent[0] == last else 0.0
+        last = sent[0]
+    assert still >= quiet, f"the tab kept asking for reruns for {limit} s"
+
+
+def test_an_event_shows_without_a_timer_tick_and_an_idle_tab_asks_for_nothing(stack, page):
+    gateway, app = stack
+    sent = count_reruns(page)
+    page.goto(app.url)
+    expect(sidebar(page).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar(page).get_by_text("Live updates: push (on change)")).to_be_visible(timeout=TIMEOUT)
+
+    publish(gateway, "notification", {"title": "PUSHED-1", "message": "by push", "type": "info"})
+    expect(page.get_by_text("PUSHED-1").first).to_be_visible(timeout=SOON)  # (a toast, and the latest ones)
+    publish(gateway, "scan_started", {"scan_id": "p1", "scan_name": "Pushed scan", "target": "https://p.example"})
+    publish(gateway, "scan_progress", {"scan_id": "p1", "progress": 37, "current_step": "STEP-37"})
+    expect(page.get_by_text("STEP-37")).to_be_visible(timeout=SOON)
+
+    expect(page.get_by_text("Pushed scan").first).to_be_visible()
+    settled(page, sent)
+    before = sent[0]
+    page.wait_for_timeout(3_000)  # idle: nothing changes, so the tab must ask for nothing
+    assert sent[0] == before, f"{sent[0] - before} messages from an idle tab"
+
+
+def test_a_fresh_tab_says_whose_read_flags_it_shows_without_waiting_for_a_heartbeat(stack, browser):
+    """The browser's id comes with no rerun of its own (realtime/viewer.py): its arrival is a change
+    the sidebar hears of, long before its heartbeat (60 s) or the timer (30 s)."""
+    gateway, app = stack
+    first = browser.new_page()
+    first.goto(app.url)  # the dashboard's client is connected and quiet before the fresh tab comes
+    expect(sidebar(first).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    first.wait_for_timeout(2_000)
+    fresh = browser.new_context().new_page()
+    fresh.goto(app.url)
+    expect(sidebar(fresh).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(timeout=SOON)
+
+
+def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
+    gateway, app = stack
+    blocked = []
+    page.route_web_socket(re.compile(re.escape(PATH)), lambda ws: (blocked.append(ws.url), ws.close(code=1008)))
+    page.goto(app.url)
+    expect(sidebar(page).get_by_text(re.compile(r"Live updates: polling fallback, every 30 s — push unavailable"))
+           ).to_be_visible(timeout=TIMEOUT)
+    assert blocked and page.evaluate("globalThis.__bughuntChanges.up") is False  # the socket never got through
+
+    slider = sidebar(page).get_by_role("slider")
+    slider.focus()
+    page.keyboard.press("Home")  # the tab's refresh: 0.5 s, so polling shows within the test
+    expect(sidebar(page).get_by_text(re.compile(r"polling fallback, every 0.5 s"))).to_be_visible(timeout=TIMEOUT)
+    expect(sidebar(page).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    publish(gateway, "notification", {"title": "POLLED-1", "message": "by the timer", "type": "info"})
+    expect(page.get_by_text("POLLED-1").first).to_be_visible(timeout=SOON)
+
+
+def test_eight_tabs_of_one_browser_all_update_by_push(stack, page):
+    """A browser allows six HTTP connections per host: one long poll per tab (or per area) would
+    leave the seventh tab waiting. One WebSocket per tab does not count against them."""
+    gateway, app = stack
+    tabs = [page] + [page.context.new_page() for _ in range(7)]
+    sockets = [change_sockets(tab) for tab in tabs]
+    for tab in tabs:  # the Notifications page: the lightest live page, eight of them on a loaded machine
+        tab.goto(f"{app.url}/notifications", wait_until="commit")
+    for tab in tabs:  # each tab's change socket said hello
+        tab.wait_for_function(UP, timeout=3 * TIMEOUT)
+    publish(gateway, "notification", {"title": "EIGHT-TABS", "message": "to every tab", "type": "info"})
+    for tab in tabs:
+        expect(tab.get_by_text("EIGHT-TABS").first).to_be_visible(timeout=SOON)
+    # all live areas of a tab (the sidebar's, the page's) share one socket
+    assert [len([ws for ws in opened if not ws.is_closed()]) for opened in sockets] == [1] * 8
+
+
+def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page):
+    gateway, app = stack
+    for scan in ("shared-1", "other-1"):
+        publish(gateway, "scan_started", {"scan_id": scan, "scan_name": f"Scan {scan}", "target": "https://s.example"})
+    token = AUTH.mint("share-shared-1", "viewer", ["shared-1"], ttl=3600)
+    sockets = change_sockets(page)
+    page.goto(f"{app.url}/scan?id=shared-1&token={token}")
+    expect(page.get_by_text("Scan shared-1")).to_be_visible(timeout=TIMEOUT)
+    # no sidebar in a share tab: its socket's hello says push works
+    page.wait_for_function(UP, timeout=TIMEOUT)
+    told = []
+    sockets[0].on("framereceived", lambda frame: told.append(frame))
+
+    other = page.context.new_page()  # a signed-in tab on the other scan: shows when its event is in
+    other.goto(f"{app.url}/scan?id=other-1")
+    expect(other.get_by_text("Scan other-1")).to_be_visible(timeout=TIMEOUT)
+    publish(gateway, "scan_progress", {"scan_id": "other-1", "progress": 50, "current_step": "OTHER-STEP"})
+    expect(other.get_by_text("OTHER-STEP").first).to_be_visible(timeout=TIMEOUT)  # (a sync point, not a latency)
+    assert not [frame for frame in told if "version" in frame], "a share tab was told of another scan"
+
+    publish(gateway, "scan_progress", {"scan_id": "shared-1", "progress": 60, "current_step": "SHARED-STEP"})
+    expect(page.get_by_text("SHARED-STEP")).to_be_visible(timeout=SOON)
+    assert [frame for frame in told if "version" in frame]

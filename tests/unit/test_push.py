@@ -1,0 +1,230 @@
+"""Issue 21's server side without a browser: what each kind of change counts, who may hear of
+what (tickets), and the change socket's answers."""
+import asyncio
+import json
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from realtime import changes
+from realtime.live import allowed
+from realtime.push import MAX_WATCHES, ChangeFeed, Tab
+from realtime.store import EventStore
+
+
+def feed_of(store, min_interval=0.0):
+    feed = ChangeFeed(hold=5, tick=0.005)
+    feed.attach(store, min_interval)
+    return feed
+
+
+def totals(hub, *kind_sets):
+    return [hub.total(kinds) for kinds in kind_sets]
+
+
+def test_each_change_counts_for_the_kinds_that_show_it():
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=0)
+    mine, other = ("scan:mine",), ("scan:other",)
+    store.apply("scan_started", {"scan_id": "mine", "scan_name": "Mine"})
+    assert hub.refresh()
+    assert hub.total(("scans",)) == 1 and hub.total(mine) == 1 and hub.total(other) == 0
+    assert hub.total(("findings",)) == 0 and hub.total(("toasts",)) == 1
+    store.apply("vulnerability_found", {"scan_id": "other", "title": "x", "severity": "low"})
+    hub.refresh()
+    assert totals(hub, ("findings",), mine, other, ("toasts",)) == [1, 1, 1, 1]  # a low finding: no toast
+    store.apply("scan_progress", {"scan_id": "other", "progress": 5})
+    store.apply("notification", {"message": "hello"})
+    hub.refresh()
+    assert totals(hub, ("notifications",), mine, other, ("scans",)) == [1, 1, 2, 3]
+    assert not hub.refresh()  # nothing new: nothing moves
+    store.mark_read()  # a change no event record explains
+    hub.refresh()
+    assert hub.total((changes.OTHER,)) == 1 and hub.total(mine) == 1
+
+
+def test_every_event_a_toast_is_made_of_counts_for_the_toasts_kind():
+    """The sidebar's area hears of toasts only: an event that toasts but is not counted for them
+    would toast a heartbeat late (a triage in another browser did)."""
+    from realtime.views.toasts import plan_toasts
+
+    samples = {"scan_started": {"scan_id": "s", "scan_name": "S"}, "scan_completed": {"scan_id": "s"},
+               "scan_failed": {"scan_id": "s", "error": "boom"}, "notification": {"message": "m"},
+               "finding_triaged": {"scan_id": "s", "fingerprint": "f" * 16, "state": "false_positive", "by": "a"},
+               "vulnerability_found": {"scan_id": "s", "title": "t", "severity": "critical"},
+               "scan_progress": {"scan_id": "s", "progress": 1}, "metrics_update": {"active_scans": 1}}
+    for event, data in samples.items():
+        store = EventStore()
+        store.apply(event, data)
+        record = store.snapshot().events[0]
+        toasted = bool(plan_toasts([record]))
+        assert toasted == (changes.TOASTS in changes.kinds_of(record.event, record.data)), event
+    assert changes.FINDINGS in changes.kinds_of("finding_triaged", samples["finding_triaged"])
+
+
+def test_a_flood_advances_the_counters_once_per_interval():
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=60)
+    store.apply("scan_started", {"scan_id": "a"})
+    assert hub.refresh()
+    for i in range(100):
+        store.apply("scan_progress", {"scan_id": "a", "progress": i})
+        assert not hub.refresh()  # within the interval: the changes wait
+    assert hub.total(("scans",)) == 1 and hub.due() > 0
+
+
+def test_a_gap_in_the_bounded_log_counts_as_every_kind():
+    from realtime.options import StoreOptions
+
+    store = EventStore(StoreOptions(max_events=5))
+    hub = changes.Changes(store, min_interval=0)
+    for i in range(20):
+        store.apply("scan_progress", {"scan_id": "a", "progress": i})
+    hub.refresh()
+    assert hub.total(("scan:never-seen",)) == 1  # the dropped records might have been its
+
+
+def test_tickets_grant_their_kinds_only_until_they_expire():
+    tickets = changes.Tickets()
+    ticket = tickets.mint(["scan:mine"], ttl=60)
+    assert tickets.check(ticket) == ["scan:mine"]
+    body, _, signature = ticket.rpartition(".")
+    assert tickets.check(body.replace("scan:mine", "scans") + "." + signature) is None  # forged
+    assert changes.Tickets().check(ticket) is None  # another process's key
+    assert tickets.check(tickets.mint(["scans"], ttl=-1)) is None  # expired
+    for junk in ("", ".", "x.y", "{}." + signature, "\u202e"):
+        assert tickets.check(junk) is None
+
+
+def test_a_share_link_tab_may_hear_of_its_scan_only():
+    assert allowed(["scan:mine", "scans"], read_only=True, shared_scan="mine") == ("scan:mine",)
+    assert allowed(["scan:other"], read_only=True, shared_scan="mine") == ()
+    assert allowed(["scans"], read_only=False, shared_scan="") == ("scans", changes.OTHER)
+    with pytest.raises(ValueError):
+        allowed(["everything"], read_only=False, shared_scan="")
+
+
+class FakeSocket:
+    """The WebSocket side the change socket uses: what a tab sends, what it is told."""
+
+    def __init__(self):
+        self.inbox, self.told, self.closed = asyncio.Queue(), asyncio.Queue(), None
+
+    async def accept(self):
+        pass
+
+    async def close(self, code=1000):
+        self.closed = code
+
+    async def send_json(self, message):
+        await self.told.put(message)
+
+    async def receive_text(self):
+        text = await self.inbox.get()
+        if text is None:
+            raise WebSocketDisconnect(1001)
+        return text
+
+    async def next(self, timeout=2.0):
+        return await asyncio.wait_for(self.told.get(), timeout)
+
+
+def watch(feed, key, kinds, since):
+    return json.dumps({"watch": key, "ticket": feed.tickets.mint(kinds, ttl=60), "since": since})
+
+
+def test_one_socket_tells_each_area_of_its_kinds_only_and_a_share_tab_of_its_scan_only():
+    store = EventStore()
+    feed = feed_of(store)
+
+    async def scenario():
+        tab, share = FakeSocket(), FakeSocket()
+        tasks = [asyncio.create_task(feed.socket(ws)) for ws in (tab, share)]
+        assert await tab.next() == {"hello": 1} and await share.next() == {"hello": 1}
+        tab.inbox.put_nowait(watch(feed, "scans", ["scans", changes.OTHER], 0))
+        tab.inbox.put_nowait(watch(feed, "mine", ["scan:mine"], 0))
+        share.inbox.put_nowait(watch(feed, "live", list(allowed(["scan:mine"], True, "mine")), 0))
+        await asyncio.sleep(0.05)
+        store.apply("scan_progress", {"scan_id": "other", "progress": 1})  # not the share tab's scan
+        assert await tab.next() == {"key": "scans", "version": 1}
+        store.apply("scan_progress", {"scan_id": "mine", "progress": 1})
+        told = [await tab.next(), await tab.next()]
+        assert sorted(told, key=str) == [{"key": "mine", "version": 1}, {"key": "scans", "version": 2}]
+        assert await share.next() == {"key": "live", "version": 1}  # its scan, and nothing before
+        assert share.told.empty()
+        tab.inbox.put_nowait(json.dumps({"drop": "scans"}))
+        await asyncio.sleep(0.05)
+        store.apply("scan_started", {"scan_id": "third"})
+        await asyncio.sleep(0.1)
+        assert tab.told.empty() and share.told.empty()  # a dropped area, another scan: silence
+        for ws in (tab, share):
+            ws.inbox.put_nowait(None)  # the tabs close
+        await asyncio.gather(*tasks)
+        assert not feed.tabs
+        await feed.stop()
+
+    asyncio.run(scenario())
+
+
+def test_the_socket_refuses_what_a_client_may_send():
+    feed = feed_of(EventStore())
+    tab = Tab()
+    good = feed.tickets.mint(["scans"], ttl=60)
+    assert "error" in feed.take(tab, "not json")
+    assert "error" in feed.take(tab, "x" * 5000)
+    assert "error" in feed.take(tab, json.dumps({"watch": "a", "ticket": good, "since": "1"}))
+    refused = feed.take(tab, json.dumps({"watch": "a", "ticket": "forged.ticket", "since": 0}))
+    assert refused["key"] == "a" and refused["error"].startswith("ticket")
+    share = feed.tickets.mint(["scan:mine"], ttl=60)
+    forged = share.replace("scan:mine", "scans")  # a share tab's ticket widened by hand
+    assert "error" in feed.take(tab, json.dumps({"watch": "a", "ticket": forged, "since": 0}))
+    for i in range(MAX_WATCHES):
+        assert feed.take(tab, json.dumps({"watch": f"k{i}", "ticket": good, "since": 0})) is None
+    assert "error" in feed.take(tab, json.dumps({"watch": "one-more", "ticket": good, "since": 0}))
+    assert len(tab.watches) == MAX_WATCHES
+    tab.watches["k0"].ticket = feed.tickets.mint(["scans"], ttl=-1)  # expired while watched
+    assert {"key": "k0", "renew": 1} in feed.news(tab)
+    assert "k0" not in tab.watches
+    assert ChangeFeed().total(["scans"]) == 0  # no store yet: nothing to hear
+
+
+def test_a_tab_that_comes_while_the_dashboard_starts_is_told_once_its_store_comes():
+    """The first visitor's run builds the store: its tab's socket is not refused meanwhile (a
+    refused tab would poll, backing off, long after the store came)."""
+    feed = ChangeFeed(hold=5, tick=0.005)
+    store = EventStore()
+    store.apply("scan_started", {"scan_id": "early"})
+
+    async def scenario():
+        ws = FakeSocket()
+        task = asyncio.create_task(feed.socket(ws))
+        assert await ws.next() == {"hello": 1}
+        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        await asyncio.sleep(0.05)
+        assert ws.told.empty() and ws.closed is None  # nothing to tell yet, and not refused
+        feed.attach(store, 0.0)
+        store.apply("scan_started", {"scan_id": "later"})
+        assert await ws.next() == {"key": "scans", "version": 1}
+        ws.inbox.put_nowait(None)
+        await task
+        await feed.stop()
+
+    asyncio.run(scenario())
+
+
+def test_routine_changes_wait_for_the_routine_interval_and_a_notice_brings_them_at_once():
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=0, routine_interval=60)
+    store.apply("scan_started", {"scan_id": "a"})
+    assert hub.refresh()
+    for i in range(5):  # progress, metrics, a medium finding: routine, they wait
+        store.apply("scan_progress", {"scan_id": "a", "progress": i})
+    store.apply("vulnerability_found", {"scan_id": "a", "title": "m", "severity": "medium"})
+    assert not hub.refresh() and hub.total(("findings",)) == 0
+    store.apply("vulnerability_found", {"scan_id": "a", "title": "h", "severity": "high"})  # at once
+    assert hub.refresh()
+    assert hub.total(("findings",)) == 2 and hub.total(("scan:a",)) == 8  # the waiting ones came along
+    store.apply("scan_progress", {"scan_id": "a", "progress": 9})
+    assert not hub.refresh()
+    store.apply("notification", {"message": "hello"})
+    assert hub.refresh() and hub.total(("notifications",)) == 1
