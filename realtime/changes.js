@@ -110,13 +110,17 @@ function down(why) {
 }
 
 async function changed(area, version) {
-  if (area.pending) return;  // a rerun is on its way: newer changes ride on it
+  // One rerun per area on its way at a time: newer changes ride on it (its render reads the newest
+  // store, and its watch tells the socket what it shows, which says again if that is behind).
+  // Pending until the trigger is sent: otherwise every notice heard while the tab is busy queued
+  // a rerun of its own, and a busy tab fell further behind with each.
+  if (area.pending) return;
   area.pending = true;
   const wait = area.last + area.data.every - Date.now();
   if (wait > 0) await sleep(wait);
+  await fire(area, "changed", `${version}|${Date.now()}`);  // unique: a repeated value may not be sent
   area.last = Date.now();
   area.pending = false;
-  await fire(area, "changed", `${version}|${Date.now()}`);  // unique: a repeated value may not be sent
 }
 
 // Timer polling while the socket is down or refuses this area's ticket.
