@@ -91,6 +91,10 @@ class Changes:
         """Seconds until `refresh()` may advance the counters again (0: now)."""
         return max(0.0, max(self._published, self._looked) + self.min_interval - time.monotonic())
 
+    def pending(self) -> float | None:
+        """Seconds until a `refresh()` may pass on changes it held back, or None: none waits."""
+        return None if self.store.version == self._version else self.due()
+
     def refresh(self) -> bool:
         """Advance the counters for what changed since the last call; False when nothing did,
         when the last advance was under `min_interval` ago, or when only routine changes came
@@ -117,7 +121,6 @@ class Changes:
             self._logged = snap.logged
             self.advances += 1
         return True
-
 
     def touch(self, kind: str) -> None:
         """Count a change of `kind` that is not in the store (whose read flags a tab shows)."""

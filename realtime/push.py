@@ -11,8 +11,9 @@ fresh one).
 It says `{"hello": 1}` first, so a tab knows the route (not a proxy's stand-in) answers, and
 `{"alive": 1}` when it has said nothing for `HOLD` seconds, under proxies' idle timeouts.
 
-One watcher task per process looks at the store every `TICK` while any tab is connected, and
-stops when none is. Plain Starlette: no Streamlit here."""
+One watcher task per process looks at the store when it changes (the store wakes it) while any
+tab is connected, and stops when none is: an idle dashboard costs nothing. Plain Starlette: no
+Streamlit here."""
 from __future__ import annotations
 
 import asyncio
@@ -26,9 +27,9 @@ from realtime.changes import Changes, Tickets
 
 PATH = "/_bughunt/changes"
 HOLD = 25.0  # seconds of silence before a keep-alive: under the usual proxy idle timeouts (30-60 s)
-TICK = 0.02  # seconds between looks at the store's version while a tab is connected
 MAX_SOCKETS = 10_000  # tabs connected at once; more are refused (close code 1013, try again later)
 MAX_WATCHES = 64  # live areas per tab (a page has a handful)
+LOOK = 0.02  # seconds at least between looks at a store whose changes are held back (min_interval 0)
 MAX_MESSAGE = 4096  # characters of one message from a tab (a ticket is a few hundred)
 
 
@@ -49,16 +50,31 @@ class Tab:
 
 
 class ChangeFeed:
-    def __init__(self, hold: float = HOLD, tick: float = TICK):
-        self.hold, self.tick = hold, tick
+    def __init__(self, hold: float = HOLD):
+        self.hold = hold
         self.tickets = Tickets()
         self.changes: Changes | None = None
         self.tabs: set[Tab] = set()
         self._watcher: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._woken = False  # a wake is on its way to the watcher: the next needs no call of its own
 
     def attach(self, store: Any, min_interval: float, routine_interval: float = 0.0) -> None:
         """Follow this store (the dashboard's runtime calls it when it builds one)."""
         self.changes = Changes(store, min_interval, routine_interval)
+        store.listen(self.poke)
+        self.poke()
+
+    def poke(self) -> None:
+        """Wake the watcher to look at the store (any thread; one wake covers any number)."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not self._woken:
+            self._woken = True
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass  # its loop closed: the next tab's watcher starts afresh
 
     def total(self, kinds: Any) -> int:
         return self.changes.total(kinds) if self.changes is not None else 0
@@ -77,6 +93,7 @@ class ChangeFeed:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)  # the tab went, or a send failed
         finally:
             self.tabs.discard(tab)
+            self.poke()  # the watcher stops once no tab is left
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -143,31 +160,40 @@ class ChangeFeed:
 
     def _watch(self) -> None:
         if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.get_running_loop().create_task(self._run(), name="bughunt-changes")
+            self._loop, self._wake, self._woken = asyncio.get_running_loop(), asyncio.Event(), False
+            self._watcher = self._loop.create_task(self._run(), name="bughunt-changes")
 
     def sync(self) -> None:
         """Count what changed up to now (a render does, before it reads the store and the total
         it shows: else the watcher's later count would tell it of changes it already shows)."""
-        if self.changes is not None:
-            self.changes.refresh()
+        if self.changes is not None and self.changes.refresh():
+            self.poke()  # other tabs' areas may wait for what this run counted
 
     def touch(self, kind: str) -> None:
         """Tell the areas showing `kind` of a change the store does not hold (the watcher passes
         it on within a tick)."""
         if self.changes is not None:
             self.changes.touch(kind)
+            self.poke()
 
     async def _run(self) -> None:
         told: tuple = ()
         while self.tabs:
+            self._woken = False
+            self._wake.clear()
             changes = self.changes  # None while the dashboard starts: its store comes with the first run
+            wait = None
             if changes is not None:
                 changes.refresh()
                 if (changes, changes.advances) != told:  # advanced here or by a render's sync, or a new store
                     told = (changes, changes.advances)
                     for tab in self.tabs:
                         tab.dirty.set()
-            await asyncio.sleep(self.tick)
+                wait = changes.pending()  # changes held back (min_interval, routine): look again then
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.hold if wait is None else max(wait, LOOK))
+            except TimeoutError:
+                pass
 
     async def stop(self) -> None:
         """Stop the watcher now (it also stops by itself once no tab is connected)."""

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -60,6 +61,16 @@ class EventStore:
         self._seq_skipped = 0
         self.journal = journal
         self._handlers = {name: getattr(self, "_on_" + name) for name in protocol.SERVER_EVENTS}
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each change, under the lock: quick, and no reads of the store."""
+        self._listeners.append(callback)
+
+    def _changed_version(self) -> None:
+        self._version += 1
+        for callback in self._listeners:
+            callback()
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -84,7 +95,7 @@ class EventStore:
                 self._changed.add("rejected")
             else:  # unknown names are the '*' monitor's business, not state
                 self._log(None, protocol.preview(event, 100), protocol.preview(payload), at)
-            self._version += 1
+            self._changed_version()
 
     def apply_parsed(self, event: str, parsed: protocol.Event, at: float | None = None) -> protocol.Event | None:
         """Apply an event already validated by `protocol.parse` (None: its seq was applied)."""
@@ -94,12 +105,12 @@ class EventStore:
             if seq is not None:
                 if seq <= self._last_seq:  # applied already: exactly once, so overlaps are harmless
                     self._seq_skipped += 1
-                    self._version += 1
+                    self._changed_version()
                     return None
                 self._last_seq = seq
             self._handlers[event](parsed, at)
             self._log(seq, event, None, at, parsed)
-            self._version += 1
+            self._changed_version()
             if self.journal is not None:
                 self.journal.append(self._epoch, event, parsed, at)
         return parsed
@@ -119,7 +130,7 @@ class EventStore:
                     self._lose_contact(f"the gateway's stream changed (new epoch {protocol.preview(epoch, 40)})",
                                        time.time() if at is None else at)
                 self._epoch, self._last_seq = epoch, -1
-                self._version += 1
+                self._changed_version()
 
     def _lose_contact(self, why: str, at: float, keep: Any = ()) -> None:
         for rec in self._scans.values():
@@ -159,7 +170,7 @@ class EventStore:
             self._changed.update(("findings", "notifications"))
             self._urgent = True
             self._log(self._last_seq, models.STATE_LOADED, f"caught up from the gateway at seq {self._last_seq}", at)
-            self._version += 1
+            self._changed_version()
             if self.journal is not None:
                 self.journal.append_snapshot(doc["original"], at)
         return {**doc["counts"], "findings": added}
@@ -293,7 +304,7 @@ class EventStore:
                     changed.append(nid)
             if changed:
                 self._changed.add("notifications")
-                self._version += 1
+                self._changed_version()
                 self._urgent = True
                 if journal and self.journal is not None:
                     self.journal.mark_read(changed)
@@ -305,7 +316,7 @@ class EventStore:
             self._connection = state
             if log is not None:
                 self._log(None, protocol.CONNECTION_STATUS, log, time.time())
-            self._version += 1
+            self._changed_version()
 
     # ---- reading -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from realtime.store import EventStore
 
 
 def feed_of(store, min_interval=0.0):
-    feed = ChangeFeed(hold=5, tick=0.005)
+    feed = ChangeFeed(hold=5)
     feed.attach(store, min_interval)
     return feed
 
@@ -191,7 +191,7 @@ def test_the_socket_refuses_what_a_client_may_send():
 def test_a_tab_that_comes_while_the_dashboard_starts_is_told_once_its_store_comes():
     """The first visitor's run builds the store: its tab's socket is not refused meanwhile (a
     refused tab would poll, backing off, long after the store came)."""
-    feed = ChangeFeed(hold=5, tick=0.005)
+    feed = ChangeFeed(hold=5)
     store = EventStore()
     store.apply("scan_started", {"scan_id": "early"})
 
@@ -228,3 +228,34 @@ def test_routine_changes_wait_for_the_routine_interval_and_a_notice_brings_them_
     assert not hub.refresh()
     store.apply("notification", {"message": "hello"})
     assert hub.refresh() and hub.total(("notifications",)) == 1
+
+
+def test_the_watcher_looks_only_when_the_store_changes_and_still_brings_what_it_held_back():
+    """Idle tabs cost the process nothing (issue 21): no look at the store on a timer. A change
+    held back by `min_interval` still comes once the interval is over, with no change after it."""
+    store = EventStore()
+    feed = feed_of(store, min_interval=0.3)
+    looks = []
+    refresh = feed.changes.refresh
+    feed.changes.refresh = lambda: looks.append(1) or refresh()
+
+    async def scenario():
+        ws = FakeSocket()
+        task = asyncio.create_task(feed.socket(ws))
+        assert await ws.next() == {"hello": 1}
+        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        store.apply("scan_started", {"scan_id": "a"})
+        assert await ws.next() == {"key": "scans", "version": 1}
+        store.apply("scan_started", {"scan_id": "b"})  # within min_interval: held back
+        loop = asyncio.get_running_loop()
+        held = loop.time()
+        assert await ws.next() == {"key": "scans", "version": 2}
+        assert 0.15 < loop.time() - held < 1.0
+        looks.clear()
+        await asyncio.sleep(0.5)  # nothing changes
+        assert len(looks) <= 1 and ws.told.empty()
+        ws.inbox.put_nowait(None)
+        await task
+        await feed.stop()
+
+    asyncio.run(scenario())
