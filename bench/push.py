@@ -9,8 +9,9 @@ Every figure of issue 21's acceptance, from one run, with its goal (PASS/MISS):
   * the Streamlit process's CPU per viewer-second with 1 tab at --rate events/s;
   * CPU per served rerun (the window's CPU per rerun the tab asked for, the ingest of --rate events/s
     included alike), push against polling;
-  * 10 idle tabs (no events) for --idle seconds: the process's CPU as a share of one core, and
-    reruns per tab per minute;
+  * 10 idle tabs (no events) for --idle seconds, from when they stopped asking for reruns for the
+    last events (3 s without one): the process's CPU as a share of one core, and reruns per tab
+    per minute;
   * the client's ingest against a bare socketio.AsyncClient, round by round (bench/ingest.py's).
 The machine's load average (1 min) at the start and the end is in the table: a loaded machine
 stretches every time; run it on a quiet one. Sample phases are seeded: runs are alike.
@@ -53,6 +54,17 @@ def window(server: psutil.Process, tabs: list, frames: list[int], seconds: float
     return {"elapsed": time.perf_counter() - t0, "cpu": cpu_seconds(server) - cpu0, "reruns": sum(frames) - sent0}
 
 
+def settle(tab, frames: list[int], quiet: float = 3.0, limit: float = 60.0) -> None:
+    """Wait until the tabs have asked for no rerun for `quiet` seconds (busy tabs may still be
+    working off the last events' changes), `limit` seconds at most."""
+    start = last_change = time.perf_counter()
+    seen = sum(frames)
+    while time.perf_counter() - last_change < quiet and time.perf_counter() - start < limit:
+        tab.wait_for_timeout(250)
+        if sum(frames) != seen:
+            seen, last_change = sum(frames), time.perf_counter()
+
+
 def measure(env: dict, args, push: bool, figures: dict) -> None:
     gateway, gateway_url = start_gateway()
     dashboard, url = start_streamlit({"BUGHUNT_WS_URL": gateway_url, **env})
@@ -85,7 +97,7 @@ def measure(env: dict, args, push: bool, figures: dict) -> None:
             figures[f"{tag}_emit_to_dom_p95_ms_10_tabs"] = ms(lat, 95)
             scanner.running = False
             if push:
-                tabs[0].wait_for_timeout(2000)  # the last events' reruns are over
+                settle(tabs[0], frames)  # the reruns the last events caused are over: idle from here
                 idle = window(server, tabs, frames, args.idle)
                 figures["idle_10_tabs_cpu_share_of_one_core"] = round(idle["cpu"] / idle["elapsed"], 4)
                 figures["idle_reruns_per_tab_per_min"] = round(idle["reruns"] / 10 / idle["elapsed"] * 60, 2)
