@@ -28,7 +28,7 @@ async def lifespan(_app):
     close the runtime here (commits the journal's queue, stops the demo gateway)."""
     yield
     await push.FEED.stop()
-    await asyncio.to_thread(bridge.runtime.clear)
+    await asyncio.to_thread(bridge.shut_down)
 
 
 async def viewer_id(request):

@@ -234,9 +234,22 @@ def _environment() -> Mapping[str, str]:
     return {**secrets, **os.environ}
 
 
+SHUT_DOWN = threading.Event()  # the process stops: no runtime is built again
+
+
+def shut_down() -> None:
+    """Close the runtime for good (app.py's lifespan, as the process stops). Sessions live on
+    until Streamlit stops after it: a run still under way must not build a new runtime, whose
+    journal nothing would close."""
+    SHUT_DOWN.set()
+    runtime.clear()
+
+
 @st.cache_resource(show_spinner=False, on_release=Runtime.close)
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
+    if SHUT_DOWN.is_set():
+        raise RuntimeError("the dashboard is shutting down")
     rt = build_runtime(_environment())
     # the change socket follows this store
     push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)

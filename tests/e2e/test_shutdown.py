@@ -1,6 +1,10 @@
 """A dashboard stopped the way services are stopped (SIGTERM) keeps what it was told."""
+import os
+import subprocess
+import sys
+
 from bench.procs import start_streamlit, stop
-from tests.conftest import wait_for
+from tests.conftest import ROOT, wait_for
 
 
 def test_sigterm_closes_the_dashboards_journal(page, tmp_path):
@@ -16,3 +20,14 @@ def test_sigterm_closes_the_dashboards_journal(page, tmp_path):
         stop(proc)
     assert proc.returncode == -15  # stopped by the signal, not killed after a timeout
     assert journal.exists() and not wal.exists()
+
+
+def test_a_run_under_way_as_the_dashboard_stops_builds_no_new_runtime(tmp_path):
+    """Streamlit stops its sessions only after the app's lifespan has closed the runtime: a run
+    still under way then must not build a new one, whose journal (and WAL) nothing would close."""
+    journal = tmp_path / "journal.sqlite"
+    env = {**os.environ, "BUGHUNT_JOURNAL": str(journal), "BUGHUNT_WS_URL": "http://127.0.0.1:9"}
+    done = subprocess.run([sys.executable, "-c", "from realtime import bridge; bridge.shut_down(); bridge.runtime()"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert "RuntimeError: the dashboard is shutting down" in done.stderr
+    assert not journal.exists()
