@@ -23,3 +23,12 @@ def test_js_client_joins_a_scan_room_receives_its_progress_and_leaves(gateway):
     assert result["connected"] and result["joined"] == {"ok": True} and result["left"] == {"ok": True}
     assert result["progress"] == [["42", 10], ["42", 60], ["42", 100]]
     assert result["seqs"] == sorted(result["seqs"])
+
+
+def test_a_busy_tab_asks_for_one_more_rerun_of_an_area_not_one_per_change():
+    """realtime/changes.js in Node (tests/js/changes.mjs): ten changes heard while an area's rerun
+    is under way bring one more rerun once it has rendered."""
+    done = subprocess.run(["node", str(JS / "changes.mjs"), str(ROOT / "realtime/changes.js")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"first": 1, "whileBusy": 1, "after": 2}
