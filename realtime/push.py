@@ -170,8 +170,8 @@ class ChangeFeed:
             self.poke()  # other tabs' areas may wait for what this run counted
 
     def touch(self, kind: str) -> None:
-        """Tell the areas showing `kind` of a change the store does not hold (the watcher passes
-        it on within a tick)."""
+        """Tell the areas showing `kind` of a change the store does not hold (the watcher, woken,
+        passes it on at once)."""
         if self.changes is not None:
             self.changes.touch(kind)
             self.poke()
