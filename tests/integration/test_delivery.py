@@ -243,7 +243,8 @@ def test_the_state_db_is_compacted_and_a_restart_keeps_the_state(tmp_path, clien
     gateway = GatewayProcess(*args)
     try:
         truth = Truth()
-        run_producers(gateway.url, truth, producers=2, scans=3, events_per_scan=300)[-1].join(60)
+        for producer in run_producers(gateway.url, truth, producers=2, scans=3, events_per_scan=300):
+            producer.join(60)  # every batch answered 202: on disk (the count below is in memory sooner)
         wait_for(lambda: gateway.get("/healthz")["last_seq"] == 2 * 3 * 302)
         gateway.proc.kill()
         gateway.proc.wait(10)
