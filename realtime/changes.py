@@ -3,9 +3,10 @@
 Each kind (scans, findings, notifications, one scan's events, ...) has a counter that grows when
 the store changes in a way that kind's readers would see. A live area waits for the sum of its
 kinds' counters to pass the sum it last saw. Counters advance at most once per `min_interval`,
-and for routine changes only (progress, metrics, findings below high) at most once per
+and routine changes (progress, metrics, findings below high) at most once per
 `routine_interval`: a flood of them costs each tab about one rerun a second, not one per event,
-while a notification, a scan's start or end or a high finding shows at once. No Streamlit here.
+while a notification, a scan's start or end or a high finding shows at once — and reruns only
+the areas that show its kinds, not every area a held-back progress update would. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -75,11 +76,12 @@ class Changes:
         self.store, self.min_interval, self.routine_interval = store, min_interval, routine_interval
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._held: Counter[str] = Counter()  # routine changes seen, not told yet
         self._everything = 0  # a change of every kind at once (a resync, a gap in the log)
         self._version = store.version
         self._logged = store.snapshot().logged
         self._published = 0.0  # monotonic time the counters last advanced
-        self._looked = 0.0  # monotonic time of the last look that found routine changes only
+        self._routine_told = 0.0  # monotonic time the held routine changes were last told
         self.advances = 0  # how often the counters advanced, by whichever thread
 
     def total(self, kinds: Iterable[str]) -> int:
@@ -89,38 +91,56 @@ class Changes:
 
     def due(self) -> float:
         """Seconds until `refresh()` may advance the counters again (0: now)."""
-        return max(0.0, max(self._published, self._looked) + self.min_interval - time.monotonic())
+        return max(0.0, self._published + self.min_interval - time.monotonic())
 
     def pending(self) -> float | None:
         """Seconds until a `refresh()` may pass on changes it held back, or None: none waits."""
-        return None if self.store.version == self._version else self.due()
+        if self.store.version != self._version:
+            return self.due()
+        if self._held:
+            return max(self.due(), self._routine_told + self.routine_interval - time.monotonic())
+        return None
 
     def refresh(self) -> bool:
         """Advance the counters for what changed since the last call; False when nothing did,
-        when the last advance was under `min_interval` ago, or when only routine changes came
-        within `routine_interval` of it (the changes wait for the next)."""
-        if self.store.version == self._version or self.due() > 0:
-            return False
-        snap = self.store.snapshot()  # shared with the reruns this causes
-        fresh = _newest(snap.events, self._logged)
-        now = time.monotonic()
-        if (now < self._published + self.routine_interval and fresh and fresh[-1].index <= self._logged
-                and all(routine(r.event, r.data) for r in fresh)):
-            self._looked = now  # look again after `min_interval`: a notice among them goes at once
+        or when the last advance was under `min_interval` ago. Routine changes of a kind wait
+        until `routine_interval` after the last routine ones were told, unless a change of that
+        kind that is not routine comes first (it brings them along); other kinds go at once."""
+        if self.due() > 0:
             return False
         with self._lock:
-            self._version, self._published = snap.version, now
-            if fresh and fresh[-1].index > self._logged:  # the bounded log dropped some: assume all
-                self._everything += 1
-            for record in fresh:
-                self._counts.update(kinds_of(record.event, record.data))
-                if record.event == "snapshot":
-                    self._everything += 1
-            if not fresh:
-                self._counts[OTHER] += 1
-            self._logged = snap.logged
+            now = time.monotonic()
+            urgent: Counter[str] = Counter()
+            everything = self.store.version != self._version and self._look(urgent)
+            if everything or now >= self._routine_told + self.routine_interval:
+                urgent.update(self._held)
+                self._held.clear()
+            for kind in urgent.keys() & self._held.keys():
+                urgent[kind] += self._held.pop(kind)
+            if not urgent and not everything:
+                return False
+            if not self._held:  # nothing waits: the routine interval starts now (a wait never restarts)
+                self._routine_told = now
+            self._counts.update(urgent)
+            self._everything += everything
+            self._published = now
             self.advances += 1
         return True
+
+    def _look(self, urgent: Counter[str]) -> bool:
+        """Count the store's new log records, routine ones into `_held`; True when every kind
+        changed (the log dropped records not yet seen, or a snapshot replaced the state)."""
+        snap = self.store.snapshot()  # shared with the reruns this causes
+        fresh = _newest(snap.events, self._logged)
+        everything = bool(fresh) and fresh[-1].index > self._logged
+        for record in fresh:
+            (self._held if routine(record.event, record.data) else urgent).update(
+                kinds_of(record.event, record.data))
+            everything = everything or record.event == "snapshot"
+        if not fresh:
+            urgent[OTHER] += 1
+        self._version, self._logged = snap.version, snap.logged
+        return everything
 
     def touch(self, kind: str) -> None:
         """Count a change of `kind` that is not in the store (whose read flags a tab shows)."""

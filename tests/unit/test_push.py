@@ -212,7 +212,7 @@ def test_a_tab_that_comes_while_the_dashboard_starts_is_told_once_its_store_come
     asyncio.run(scenario())
 
 
-def test_routine_changes_wait_for_the_routine_interval_and_a_notice_brings_them_at_once():
+def test_routine_changes_wait_for_the_routine_interval_and_a_notice_of_their_kind_brings_them():
     store = EventStore()
     hub = changes.Changes(store, min_interval=0, routine_interval=60)
     store.apply("scan_started", {"scan_id": "a"})
@@ -228,6 +228,13 @@ def test_routine_changes_wait_for_the_routine_interval_and_a_notice_brings_them_
     assert not hub.refresh()
     store.apply("notification", {"message": "hello"})
     assert hub.refresh() and hub.total(("notifications",)) == 1
+    # The notice reruns the areas of its kinds only: an area of scans (the Dashboard's cards, the
+    # costly one) still waits for the routine interval instead of rerunning with every notice.
+    assert hub.total(("scans",)) == 8 and hub.total(("scan:a",)) == 8
+    assert 0 < hub.pending() <= 60
+    hub.routine_interval = 0
+    assert hub.refresh() and hub.total(("scans",)) == 9 and hub.total(("scan:a",)) == 9
+    assert hub.pending() is None and not hub.refresh()
 
 
 def test_the_watcher_looks_only_when_the_store_changes_and_still_brings_what_it_held_back():
