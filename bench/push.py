@@ -12,7 +12,9 @@ Every figure of issue 21's acceptance, from one run, with its goal (PASS/MISS):
   * 10 idle tabs (no events) for --idle seconds, from when they stopped asking for reruns for the
     last events (3 s without one): the process's CPU as a share of one core, and reruns per tab
     per minute;
-  * the client's ingest against a bare socketio.AsyncClient, round by round (bench/ingest.py's).
+  * the client's ingest against a bare socketio.AsyncClient, round by round (bench/ingest.py's);
+and, to tell where the time goes: emit → DOM on 10 tabs with no scanner (the notices alone), and
+the process's CPU with no tab open while the scanner publishes.
 The machine's load average (1 min) at the start and the end is in the table: a loaded machine
 stretches every time; run it on a quiet one. Sample phases are seeded: runs are alike.
 
@@ -101,12 +103,29 @@ def measure(env: dict, args, push: bool, figures: dict) -> None:
                 idle = window(server, tabs, frames, args.idle)
                 figures["idle_10_tabs_cpu_share_of_one_core"] = round(idle["cpu"] / idle["elapsed"], 4)
                 figures["idle_reruns_per_tab_per_min"] = round(idle["reruns"] / 10 / idle["elapsed"] * 60, 2)
+                lat = emit_to_dom(tabs[0], gateway_url, args.samples)  # what the notices alone cost 10 tabs
+                figures["push_emit_to_dom_p50_ms_10_tabs_no_scanner"] = ms(lat, 50)
+                figures["push_emit_to_dom_p95_ms_10_tabs_no_scanner"] = ms(lat, 95)
             figures[f"{tag}_quiet_1_tab_cpu_ms_per_s"] = round(quiet * 1000, 1)
             browser.close()
+        figures[f"{tag}_no_tab_cpu_ms_per_s"] = no_tab(server, gateway_url, args)
     finally:
         scanner.running = False
         stop(dashboard)
         stop(gateway)
+
+
+def no_tab(server: psutil.Process, gateway_url: str, args) -> float:
+    """The process's CPU per second with its tabs closed while a scanner publishes --rate events/s:
+    the part of the per-viewer figures no viewer causes (the client's ingest, the journal,
+    Streamlit's own timers)."""
+    scanner = Scanner(gateway_url, args.rate)
+    scanner.start()
+    try:
+        time.sleep(3)  # the closed tabs' sessions end
+        return round(busy_cpu(server, args.window) / args.window * 1000, 1)
+    finally:
+        scanner.running = False
 
 
 def ingest_rounds(args, figures: dict) -> None:
