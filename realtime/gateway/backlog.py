@@ -2,7 +2,9 @@
 
 Neither python-socketio nor engine.io offers a public way to see what is still queued for a
 socket, so the gateway asks: every `TICK` seconds a socket with no check outstanding is sent a
-`backlog_check` with an acknowledgement callback. Packets reach a client in order, so the answer
+`backlog_check` with an acknowledgement callback, if events went out on the stream since the last
+check it answered was sent (a quiet stream asks nothing: an idle client is not woken 4 times a
+second). Packets reach a client in order, so the answer
 arrives only once everything sent before the check has arrived. A socket is disconnected, with
 the reason logged, when a check stays unanswered for `max_backlog_seconds`, or when more than
 `max_backlog_events` events went out on the stream since the last check it answered was sent.
@@ -53,8 +55,8 @@ class Backlog:
                 self.dropped += 1
                 log.warning("disconnecting %s (%s, user %s): %s", sid, session.ip, session.identity.sub, why)
                 await self.disconnect(sid)
-            elif session.check_sent is None:
-                await self.ask(sid, session, now)
+            elif session.check_sent is None and session.confirmed != self.stream.emitted:
+                await self.ask(sid, session, now)  # (nothing sent since its last answer: nothing to ask)
 
     def behind(self, session: Session, now: float) -> str | None:
         """Why the socket is too far behind, or None."""

@@ -1,5 +1,7 @@
 """Parts of issue 14's delivery guarantees that need no process: idempotency keys, derived ids,
 Retry-After, how far behind a socket is."""
+import asyncio
+
 from realtime.auth import Identity
 from realtime.gateway.api import with_ids
 from realtime.gateway.backlog import Backlog
@@ -40,6 +42,27 @@ def test_retry_after_is_capped_and_falls_back():
 
 class FakeStream:
     emitted = 0
+
+
+def test_a_socket_is_asked_for_its_backlog_only_when_events_went_out_since_its_last_answer():
+    """An idle dashboard costs nothing: a quiet stream sends no backlog checks."""
+    options = GatewayOptions()
+    sessions, stream = Sessions(options), FakeStream()
+    stream.emitted = 7
+    session = sessions.open("sid", Identity(sub=None, role="viewer"), "127.0.0.1", stream.emitted)
+    asked = []
+
+    async def emit(event, data, to, callback):
+        asked.append(to)
+        callback(True)  # answered at once
+
+    backlog = Backlog(options, sessions, stream, emit=emit, disconnect=None)
+    asyncio.run(backlog.check_all(now=1.0))
+    assert asked == []  # nothing went out since it connected
+    stream.emitted = 8
+    asyncio.run(backlog.check_all(now=2.0))
+    asyncio.run(backlog.check_all(now=3.0))
+    assert asked == ["sid"] and session.confirmed == 8 and session.check_sent is None
 
 
 def test_a_socket_is_behind_when_a_check_goes_unanswered_or_too_many_events_are_unconfirmed():
