@@ -29,7 +29,7 @@ PATH = "/_bughunt/changes"
 HOLD = 25.0  # seconds of silence before a keep-alive: under the usual proxy idle timeouts (30-60 s)
 MAX_SOCKETS = 10_000  # tabs connected at once; more are refused (close code 1013, try again later)
 MAX_WATCHES = 64  # live areas per tab (a page has a handful)
-LOOK = 0.02  # seconds at least between looks at a store whose changes are held back (min_interval 0)
+LOOK = 0.02  # seconds at least between two looks at the store: a flood wakes the watcher per event
 MAX_MESSAGE = 4096  # characters of one message from a tab (a ticket is a few hundred)
 
 
@@ -178,7 +178,11 @@ class ChangeFeed:
 
     async def _run(self) -> None:
         told: tuple = ()
+        loop, looked = asyncio.get_running_loop(), float("-inf")
         while self.tabs:
+            if (gap := looked + LOOK - loop.time()) > 0:
+                await asyncio.sleep(gap)  # a look takes a snapshot: 50 a second at most
+            looked = loop.time()
             self._woken = False
             self._wake.clear()
             changes = self.changes  # None while the dashboard starts: its store comes with the first run
@@ -191,7 +195,7 @@ class ChangeFeed:
                         tab.dirty.set()
                 wait = changes.pending()  # changes held back (min_interval, routine): look again then
             try:
-                await asyncio.wait_for(self._wake.wait(), self.hold if wait is None else max(wait, LOOK))
+                await asyncio.wait_for(self._wake.wait(), self.hold if wait is None else wait)
             except TimeoutError:
                 pass
 

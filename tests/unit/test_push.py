@@ -2,13 +2,14 @@
 what (tickets), and the change socket's answers."""
 import asyncio
 import json
+import time
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from realtime import changes
 from realtime.live import allowed
-from realtime.push import MAX_WATCHES, ChangeFeed, Tab
+from realtime.push import LOOK, MAX_WATCHES, ChangeFeed, Tab
 from realtime.store import EventStore
 
 
@@ -261,6 +262,40 @@ def test_the_watcher_looks_only_when_the_store_changes_and_still_brings_what_it_
         looks.clear()
         await asyncio.sleep(0.5)  # nothing changes
         assert len(looks) <= 1 and ws.told.empty()
+        ws.inbox.put_nowait(None)
+        await task
+        await feed.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_flood_of_progress_costs_the_watcher_one_look_per_look_interval_not_one_per_event():
+    """Each look takes a snapshot of the store. Routine changes wait without advancing anything,
+    so nothing else spaces the looks out: the watcher itself does."""
+    store = EventStore()
+    store.apply("scan_started", {"scan_id": "a"})
+    feed = feed_of(store, min_interval=0.2)
+    looks = []
+    refresh = feed.changes.refresh
+    feed.changes.refresh = lambda: looks.append(1) or refresh()
+
+    def flood(seconds):
+        end, i = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            store.apply("scan_progress", {"scan_id": "a", "progress": i % 100})
+            i += 1
+            time.sleep(0.0005)
+        return i
+
+    async def scenario():
+        ws = FakeSocket()
+        task = asyncio.create_task(feed.socket(ws))
+        assert await ws.next() == {"hello": 1}
+        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        await asyncio.sleep(0.1)
+        looks.clear()
+        events = await asyncio.to_thread(flood, 0.5)
+        assert events > 100 and len(looks) <= 0.5 / LOOK + 3
         ws.inbox.put_nowait(None)
         await task
         await feed.stop()
