@@ -134,6 +134,15 @@ def watch(feed, key, kinds, since):
     return json.dumps({"watch": key, "ticket": feed.tickets.mint(kinds, ttl=60), "since": since})
 
 
+async def watching_scans(feed):
+    """A tab on the feed's socket, greeted, with one area watching scans from 0."""
+    ws = FakeSocket()
+    task = asyncio.create_task(feed.socket(ws))
+    assert await ws.next() == {"hello": 1}
+    ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+    return ws, task
+
+
 def test_one_socket_tells_each_area_of_its_kinds_only_and_a_share_tab_of_its_scan_only():
     store = EventStore()
     feed = feed_of(store)
@@ -197,10 +206,7 @@ def test_a_tab_that_comes_while_the_dashboard_starts_is_told_once_its_store_come
     store.apply("scan_started", {"scan_id": "early"})
 
     async def scenario():
-        ws = FakeSocket()
-        task = asyncio.create_task(feed.socket(ws))
-        assert await ws.next() == {"hello": 1}
-        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        ws, task = await watching_scans(feed)
         await asyncio.sleep(0.05)
         assert ws.told.empty() and ws.closed is None  # nothing to tell yet, and not refused
         feed.attach(store, 0.0)
@@ -248,10 +254,7 @@ def test_the_watcher_looks_only_when_the_store_changes_and_still_brings_what_it_
     feed.changes.refresh = lambda: looks.append(1) or refresh()
 
     async def scenario():
-        ws = FakeSocket()
-        task = asyncio.create_task(feed.socket(ws))
-        assert await ws.next() == {"hello": 1}
-        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        ws, task = await watching_scans(feed)
         store.apply("scan_started", {"scan_id": "a"})
         assert await ws.next() == {"key": "scans", "version": 1}
         store.apply("scan_started", {"scan_id": "b"})  # within min_interval: held back
@@ -288,10 +291,7 @@ def test_a_flood_of_progress_costs_the_watcher_one_look_per_look_interval_not_on
         return i
 
     async def scenario():
-        ws = FakeSocket()
-        task = asyncio.create_task(feed.socket(ws))
-        assert await ws.next() == {"hello": 1}
-        ws.inbox.put_nowait(watch(feed, "scans", ["scans"], 0))
+        ws, task = await watching_scans(feed)
         await asyncio.sleep(0.1)
         looks.clear()
         events = await asyncio.to_thread(flood, 0.5)
