@@ -127,9 +127,9 @@ def test_the_browser_id_route_refuses_with_reasons(stack):
 
 def title_header_x(page, grid) -> float:
     """Where the title column is: hover along the header until its help (the column's tooltip) shows."""
-    box = grid.bounding_box()
     tip = page.locator('[data-testid="stDataFrameTooltipContent"]')
-    for x in range(90, int(box["width"]) - 10, 30):
+    for x in range(90, int(grid.bounding_box()["width"]) - 10, 30):
+        box = grid.bounding_box()  # read at each step: the page above the table may still be growing
         page.mouse.move(box["x"] + x, box["y"] + HEADER / 2)
         try:
             expect(tip).to_contain_text(TITLE_HELP, timeout=700)
