@@ -78,6 +78,9 @@ class Changes:
         self._counts: Counter[str] = Counter()
         self._held: Counter[str] = Counter()  # routine changes seen, not told yet
         self._everything = 0  # a change of every kind at once (a resync, a gap in the log)
+        # The counts of scans the store no longer holds, summed: part of every scan kind's total,
+        # so dropping their counters (memory stays bounded by the scans kept) shrinks no total.
+        self._dropped = 0
         self._version = store.version
         self._logged = store.snapshot().logged
         self._published = 0.0  # monotonic time the counters last advanced
@@ -87,7 +90,9 @@ class Changes:
     def total(self, kinds: Iterable[str]) -> int:
         """The sum a reader of these kinds compares with: it only grows."""
         with self._lock:
-            return sum(self._counts[k] for k in kinds) + self._everything
+            kinds = tuple(kinds)
+            dropped = self._dropped if any(k.startswith(SCAN_PREFIX) for k in kinds) else 0
+            return sum(self._counts.get(k, 0) for k in kinds) + self._everything + dropped
 
     def due(self) -> float:
         """Seconds until `refresh()` may advance the counters again (0: now)."""
@@ -140,7 +145,16 @@ class Changes:
         if not fresh:
             urgent[OTHER] += 1
         self._version, self._logged = snap.version, snap.logged
+        self._forget_gone_scans(snap.scans)
         return everything
+
+    def _forget_gone_scans(self, scans: Any) -> None:
+        """Drop the counters of scans the store dropped, once there are twice as many counters as
+        scans it holds. No total shrinks; the areas watching a scan rerun once."""
+        if len(self._counts) <= 2 * len(scans) + 64:
+            return
+        gone = [k for k in self._counts if k.startswith(SCAN_PREFIX) and k[len(SCAN_PREFIX):] not in scans]
+        self._dropped += sum(self._counts.pop(k) for k in gone)
 
     def touch(self, kind: str) -> None:
         """Count a change of `kind` that is not in the store (whose read flags a tab shows)."""

@@ -301,3 +301,26 @@ def test_a_flood_of_progress_costs_the_watcher_one_look_per_look_interval_not_on
         await feed.stop()
 
     asyncio.run(scenario())
+
+
+def test_counters_of_scans_the_store_dropped_go_without_any_total_shrinking():
+    """A counter per scan ever seen grew without bound over months of scans."""
+    from realtime.options import StoreOptions
+
+    store = EventStore(StoreOptions(max_scans=5))
+    hub = changes.Changes(store, min_interval=0)
+    store.apply("scan_started", {"scan_id": "kept"})
+    readers = [("scan:kept",), ("scan:s0",), ("scan:kept", "notifications")]
+    seen = totals(hub, *readers)
+    for i in range(400):
+        store.apply("scan_started", {"scan_id": f"s{i}"})
+        store.apply("scan_completed", {"scan_id": f"s{i}"})  # finished: the store drops these first
+        hub.refresh()
+        now = totals(hub, *readers)
+        assert all(b >= a for a, b in zip(seen, now)), (i, seen, now)
+        seen = now
+    assert len(hub._counts) < 2 * 5 + 64 + 10  # about the scans held, not the 401 seen
+    before = hub.total(("scan:kept",))
+    store.apply("scan_progress", {"scan_id": "kept", "progress": 50})
+    hub.refresh()
+    assert hub.total(("scan:kept",)) == before + 1  # a scan still held is still told of
