@@ -142,7 +142,7 @@ def test_times_are_the_viewers_with_the_zone_named_and_exports_in_utc(stack, ope
     publish(gateway, "vulnerability_found", {"scan_id": "tz1", "title": "Zoned finding", "severity": "low",
                                              "timestamp": "2026-11-27T11:10:12Z"})
     page = open_tab("scan?id=tz1", PHONE, timezone_id="America/Los_Angeles")
-    expect(page.get_by_text(re.compile(r"started 2026-11-27 03:10:10 PST \(\d+ (s|min|h)"))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"started 2026-11-27 03:10:10 PST \(\d+ (s|min|h|d)"))).to_be_visible(
         timeout=TIMEOUT)
     page.goto(page.url.split("/scan")[0] + "/vulnerabilities?q=Zoned")
     expect(page.get_by_text(re.compile(r"^1 of [\d,]+ findings"))).to_be_visible(timeout=TIMEOUT)
