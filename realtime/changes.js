@@ -9,7 +9,7 @@
 // once it answers. The watcher of the area with `note` (the sidebar's) shows which it does.
 const hub = (globalThis.__bughuntChanges ||= {
   areas: new Map(), ws: null, up: false, failures: 0, url: null, retry: null,
-  busy: null, until: 0, drawn: 0, settled: false,
+  busy: null, until: 0, drawn: 0, settled: false, input: 0,
 });
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // One rerun at a time per tab: a trigger sent while the page or another area runs interrupts
@@ -17,14 +17,27 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // its render comes at the end of the area's run: a trigger waits until no watcher has rendered
 // for QUIET ms (FIRST_QUIET at page load, when the rest of the page runs on after the areas),
 // and for the rerun it caused to render, BUSY ms at most.
-const QUIET = 60, FIRST_QUIET = 1000, BUSY = 2000;
+const QUIET = 15, FIRST_QUIET = 1000, BUSY = 2000;
+// Streamlit sends a tab's widget changes in a batch it flushes a task after the first, and a batch
+// holding any fragment's trigger reruns only that fragment: a pick outside the live areas that a
+// trigger joined never ran the page. So a trigger waits until the tab's input has been quiet for
+// INPUT_QUIET ms (covers a widget that sends its change a little after the input, like a slider).
+const INPUT_QUIET = 250;
+if (!hub.listening) {
+  hub.listening = true;
+  for (const type of ["pointerdown", "pointerup", "click", "keydown", "input", "change"]) {
+    document.addEventListener(type, () => { hub.input = Date.now(); }, true);
+  }
+}
 const HELLO = 15000;  // ms for the socket to say hello (the tab polls meanwhile): a proxy's silent stand-in counts as refused
 
 async function fire(area, name, value) {
-  const waiting = () => (hub.busy && Date.now() < hub.until) ||
+  const waiting = () => (hub.busy && Date.now() < hub.until) || Date.now() - hub.input < INPUT_QUIET ||
     Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET);
-  while (waiting() && !area.stopped) await sleep(15);
-  if (area.stopped) return;
+  while (waiting() && area.mounted && !area.stopped) await sleep(15);
+  // An area drawn anew mounts a new watcher (a new key): the old one's trigger would rerun nothing,
+  // and its render, awaited as the end of that rerun, would never come.
+  if (area.stopped || !area.mounted) return;
   Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true });
   area.trigger(name, value);
 }
