@@ -2,11 +2,12 @@
 
 Each kind (scans, findings, notifications, one scan's events, ...) has a counter that grows when
 the store changes in a way that kind's readers would see. A live area waits for the sum of its
-kinds' counters to pass the sum it last saw. Counters advance at most once per `min_interval`,
-and routine changes (progress, metrics, findings below high) at most once per
-`routine_interval`: a flood of them costs each tab about one rerun a second, not one per event,
-while a notification, a scan's start or end or a high finding shows at once — and reruns only
-the areas that show its kinds, not every area a held-back progress update would. No Streamlit here.
+kinds' counters to pass the sum it last saw. Changes that are not routine advance the counters at
+most once per `min_interval`, routine changes (progress, metrics, findings below high) at most
+once per `routine_interval`: a flood of them costs each tab about one rerun a second, not one per
+event, while a notification, a scan's start or end or a high finding shows at once (a routine
+release just before does not hold it back) — and reruns only the areas that show its kinds, not
+every area a held-back progress update would. No Streamlit here.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ class Changes:
         self._dropped = 0
         self._version = store.version
         self._logged = store.snapshot().logged
-        self._published = 0.0  # monotonic time the counters last advanced
+        self._published = 0.0  # monotonic time the counters last advanced for changes not routine
         self._routine_told = 0.0  # monotonic time the held routine changes were last told
         self.advances = 0  # how often the counters advanced, by whichever thread
 
@@ -95,7 +96,8 @@ class Changes:
             return sum(self._counts.get(k, 0) for k in kinds) + self._everything + dropped
 
     def due(self) -> float:
-        """Seconds until `refresh()` may advance the counters again (0: now)."""
+        """Seconds until `refresh()` may advance the counters again (0: now): `min_interval` after
+        the last advance for changes that are not routine (a routine release holds nothing back)."""
         return max(0.0, self._published + self.min_interval - time.monotonic())
 
     def pending(self) -> float | None:
@@ -108,7 +110,8 @@ class Changes:
 
     def refresh(self) -> bool:
         """Advance the counters for what changed since the last call; False when nothing did,
-        or when the last advance was under `min_interval` ago. Routine changes of a kind wait
+        or when the last advance for changes that are not routine was under `min_interval` ago.
+        Routine changes of a kind wait
         until `routine_interval` after the last routine ones were told, unless a change of that
         kind that is not routine comes first (it brings them along); other kinds go at once."""
         if self.due() > 0:
@@ -117,6 +120,7 @@ class Changes:
             now = time.monotonic()
             urgent: Counter[str] = Counter()
             everything = self.store.version != self._version and self._look(urgent)
+            pressing = everything or bool(urgent)
             if everything or now >= self._routine_told + self.routine_interval:
                 urgent.update(self._held)
                 self._held.clear()
@@ -128,7 +132,8 @@ class Changes:
                 self._routine_told = now
             self._counts.update(urgent)
             self._everything += everything
-            self._published = now
+            if pressing:
+                self._published = now
             self.advances += 1
         return True
 

@@ -58,8 +58,9 @@ class DashboardOptions:
         "sidebar every refresh while it counts down to the next reconnect.")
     push_min_interval: float = setting(
         0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
-        "With push: shortest time between two change notices; under a flood of events each live area "
-        "reruns at most once per this many seconds.")
+        "With push: shortest time between two notices of changes that are not routine (a notification, a "
+        "scan's start or end, a high or critical finding); under a flood of them each live area reruns at "
+        "most once per this many seconds. A routine notice (`BUGHUNT_PUSH_ROUTINE_INTERVAL`) holds none back.")
     push_routine_interval: float = setting(
         1.0, "BUGHUNT_PUSH_ROUTINE_INTERVAL",
         "With push: shortest time between two notices of routine changes only (scan progress, metrics, "

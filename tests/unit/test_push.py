@@ -244,6 +244,19 @@ def test_routine_changes_wait_for_the_routine_interval_and_a_notice_of_their_kin
     assert hub.pending() is None and not hub.refresh()
 
 
+def test_a_routine_release_does_not_hold_back_the_next_notice():
+    """Notices are spaced by min_interval among themselves only: a routine release just before a
+    notification held it back up to 200 ms (most of the 1-tab bench's slow samples)."""
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=60, routine_interval=0)
+    store.apply("scan_progress", {"scan_id": "a", "progress": 1})
+    assert hub.refresh() and hub.total(("scan:a",)) == 1  # routine, released at once (interval 0)
+    store.apply("notification", {"message": "right after"})
+    assert hub.refresh() and hub.total(("notifications",)) == 1  # told now, not 60 s later
+    store.apply("notification", {"message": "the next"})
+    assert not hub.refresh() and 0 < hub.due() <= 60  # notices among themselves: spaced
+
+
 def test_the_watcher_looks_only_when_the_store_changes_and_still_brings_what_it_held_back():
     """Idle tabs cost the process nothing (issue 21): no look at the store on a timer. A change
     held back by `min_interval` still comes once the interval is over, with no change after it."""
