@@ -135,7 +135,8 @@ class ChangeFeed:
         await ws.send_json({"hello": 1})
         while True:
             try:
-                await asyncio.wait_for(tab.dirty.wait(), self.hold)
+                async with asyncio.timeout(self.hold):  # (wait_for can swallow the cancel that ends the tab)
+                    await tab.dirty.wait()
             except TimeoutError:
                 await ws.send_json({"alive": 1})
                 continue
@@ -195,7 +196,8 @@ class ChangeFeed:
                         tab.dirty.set()
                 wait = changes.pending()  # changes held back (min_interval, routine): look again then
             try:
-                await asyncio.wait_for(self._wake.wait(), self.hold if wait is None else wait)
+                async with asyncio.timeout(self.hold if wait is None else wait):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
