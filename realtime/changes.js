@@ -125,8 +125,8 @@ function down(why) {
 async function changed(area, version) {
   // One rerun per area on its way at a time: newer changes ride on it (its render reads the newest
   // store, and its watch tells the socket what it shows, which says again if that is behind).
-  // Pending until the trigger is sent: otherwise every notice heard while the tab is busy queued
-  // a rerun of its own, and a busy tab fell further behind with each.
+  // Pending until the trigger is sent (or skipped, the watcher gone): otherwise every notice heard
+  // while the tab is busy queued a rerun of its own, and a busy tab fell further behind with each.
   if (area.pending) return;
   area.pending = true;
   const wait = area.last + area.data.every - Date.now();

@@ -84,8 +84,8 @@ class Changes:
         self._dropped = 0
         self._version = store.version
         self._logged = store.snapshot().logged
-        self._published = 0.0  # monotonic time the counters last advanced for changes not routine
-        self._routine_told = 0.0  # monotonic time the held routine changes were last told
+        self._published = float("-inf")  # monotonic time the counters last advanced for changes not routine
+        self._routine_told = float("-inf")  # monotonic time the held routine changes were last told
         self.advances = 0  # how often the counters advanced, by whichever thread
 
     def total(self, kinds: Iterable[str]) -> int:
@@ -94,6 +94,10 @@ class Changes:
             kinds = tuple(kinds)
             dropped = self._dropped if any(k.startswith(SCAN_PREFIX) for k in kinds) else 0
             return sum(self._counts.get(k, 0) for k in kinds) + self._everything + dropped
+
+    def _routine_gap(self) -> float:
+        """Routine changes are never told more often than notices may be (0 s would mean per look)."""
+        return max(self.routine_interval, self.min_interval)
 
     def due(self) -> float:
         """Seconds until `refresh()` may advance the counters again (0: now): `min_interval` after
@@ -105,7 +109,7 @@ class Changes:
         if self.store.version != self._version:
             return self.due()
         if self._held:
-            return max(self.due(), self._routine_told + self.routine_interval - time.monotonic())
+            return max(self.due(), self._routine_told + self._routine_gap() - time.monotonic())
         return None
 
     def refresh(self) -> bool:
@@ -121,7 +125,7 @@ class Changes:
             urgent: Counter[str] = Counter()
             everything = self.store.version != self._version and self._look(urgent)
             pressing = everything or bool(urgent)
-            if everything or now >= self._routine_told + self.routine_interval:
+            if everything or now >= self._routine_told + self._routine_gap():
                 urgent.update(self._held)
                 self._held.clear()
             for kind in urgent.keys() & self._held.keys():
@@ -154,8 +158,8 @@ class Changes:
         return everything
 
     def _forget_gone_scans(self, scans: Any) -> None:
-        """Drop the counters of scans the store dropped, once there are twice as many counters as
-        scans it holds. No total shrinks; the areas watching a scan rerun once."""
+        """Drop the counters of scans the store dropped, once there are more than 2 × (scans it
+        holds) + 64 counters. No total shrinks; the areas watching a scan rerun once."""
         if len(self._counts) <= 2 * len(scans) + 64:
             return
         gone = [k for k in self._counts if k.startswith(SCAN_PREFIX) and k[len(SCAN_PREFIX):] not in scans]

@@ -63,10 +63,10 @@ class DashboardOptions:
         "most once per this many seconds. A routine notice (`BUGHUNT_PUSH_ROUTINE_INTERVAL`) holds none back.")
     push_routine_interval: float = setting(
         1.0, "BUGHUNT_PUSH_ROUTINE_INTERVAL",
-        "With push: shortest time between two notices of routine changes only (scan progress, metrics, "
-        "findings below high); a notification, a scan's start or end, a high or critical finding is "
-        "told within `BUGHUNT_PUSH_MIN_INTERVAL` to the areas that show it, bringing their routine changes with it; "
-        "the other areas keep waiting.")
+        "With push: shortest time (at least `BUGHUNT_PUSH_MIN_INTERVAL`) between two notices of routine "
+        "changes only (scan progress, metrics, findings below high); a notification, a scan's start or end, "
+        "a high or critical finding is told within `BUGHUNT_PUSH_MIN_INTERVAL` to the areas that show it, "
+        "bringing their routine changes with it; the other areas keep waiting.")
     public_url: str = setting(
         "", "BUGHUNT_PUBLIC_URL",
         "The dashboard's address as people reach it (e.g. `https://bughunt.example.com` behind a proxy), for "

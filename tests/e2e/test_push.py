@@ -165,7 +165,7 @@ def test_a_pick_and_a_trigger_in_one_moment_still_run_the_page(stack, page):
     reruns only that fragment: a pick with a live area's trigger in the same task never ran the
     page (1 pick in 15 lost on /scan while a scan arrived every 0.1 s). And a page drawn twice as
     it opens left the first draw's watchers behind for 5 s: a change they heard reran nothing (the
-    new scan below was not told in 2 of 4 runs)."""
+    new scan the test publishes first was not told in 2 of 4 runs)."""
     gateway, app = stack
     # No area runs, and none has for over a second (changes.js's FIRST_QUIET): a trigger now goes
     # out at once, in the task that asks for it, unless something holds it back.
@@ -183,7 +183,7 @@ def test_a_pick_and_a_trigger_in_one_moment_still_run_the_page(stack, page):
     page.wait_for_function(idle, timeout=TIMEOUT)
     page.evaluate("""() => {
         const hub = globalThis.__bughuntChanges;
-        const [key] = [...hub.areas.entries()].find(([, area]) => !area.data.note);  // the page's live area
+        const [key] = [...hub.areas.entries()].find(([, a]) => a.mounted && !a.data.note);  // the page's area
         const option = [...document.querySelectorAll('[role="option"]')].find((o) => o.textContent.includes("race-1"));
         option.click();
         hub.ws.onmessage({ data: JSON.stringify({ key, version: 1e9 }) });  // as the change socket says it

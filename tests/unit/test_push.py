@@ -337,3 +337,4 @@ def test_counters_of_scans_the_store_dropped_go_without_any_total_shrinking():
     store.apply("scan_progress", {"scan_id": "kept", "progress": 50})
     hub.refresh()
     assert hub.total(("scan:kept",)) == before + 1  # a scan still held is still told of
+    assert "scan:kept" in hub._counts  # (its counter kept: had it gone, the sum above would not show it)
