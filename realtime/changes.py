@@ -115,9 +115,9 @@ class Changes:
     def refresh(self) -> bool:
         """Advance the counters for what changed since the last call; False when nothing did,
         or when the last advance for changes that are not routine was under `min_interval` ago.
-        Routine changes of a kind wait
-        until `routine_interval` after the last routine ones were told, unless a change of that
-        kind that is not routine comes first (it brings them along); other kinds go at once."""
+        Routine changes of a kind wait until `routine_interval` after the last routine ones were
+        told, unless a change of that kind that is not routine comes first (it brings them along);
+        other kinds go at once."""
         if self.due() > 0:
             return False
         with self._lock:
