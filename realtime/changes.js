@@ -9,7 +9,7 @@
 // once it answers. The watcher of the area with `note` (the sidebar's) shows which it does.
 const hub = (globalThis.__bughuntChanges ||= {
   areas: new Map(), ws: null, up: false, failures: 0, url: null, retry: null,
-  busy: null, until: 0, drawn: 0, settled: false, input: 0,
+  busy: null, until: 0, drawn: 0, settled: false, input: 0, sending: false, joined: false, leaving: null,
 });
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // One rerun at a time per tab: a tab that asked for more than it can draw fell further behind
@@ -24,29 +24,62 @@ const QUIET = 15, FIRST_QUIET = 1000, BUSY = 2000;
 // holding any fragment's trigger reruns only that fragment: a pick outside the live areas that a
 // trigger joined never ran the page. So a trigger waits until the tab's input has been quiet for
 // INPUT_QUIET ms (covers a widget that sends its change a little after the input, like a slider).
+// Input in the moment between a trigger and its flush joins the trigger's batch: then the area
+// asks for a rerun of the page ("page", realtime/live.py), which runs with the change.
 const INPUT_QUIET = 250;
+// A trigger sent after a click on a page link but before the new page's run began reached the
+// server with the old page, and Streamlit's folding of the two requests kept the last one's page:
+// the link led nowhere. So triggers wait until a watcher mounts (the new page's areas, drawn anew)
+// or the address changes, LEAVE ms at most (a page without live areas).
+const LEAVE = 5000;
 if (!hub.listening) {
   hub.listening = true;
   for (const type of ["pointerdown", "pointerup", "click", "keydown", "input", "change"]) {
-    document.addEventListener(type, () => { hub.input = Date.now(); }, true);
+    document.addEventListener(type, (event) => {
+      hub.input = Date.now();
+      if (hub.sending) hub.joined = true;
+      if (type === "click" && leadsAway(event)) hub.leaving = { at: Date.now(), from: location.href };
+    }, true);
   }
+  window.addEventListener("popstate", () => { hub.leaving = { at: Date.now(), from: location.href }; });
 }
 const HELLO = 15000;  // ms for the socket to say hello (the tab polls meanwhile): a proxy's silent stand-in counts as refused
 
+function leadsAway(event) {
+  const link = event.target.closest?.("a[href]");
+  return Boolean(link) && link.target !== "_blank" && !(event.ctrlKey || event.metaKey || event.shiftKey) &&
+    new URL(link.href, location.href).origin === location.origin;
+}
+
+function away() {
+  if (hub.leaving && (Date.now() - hub.leaving.at > LEAVE || location.href !== hub.leaving.from)) hub.leaving = null;
+  return Boolean(hub.leaving);
+}
+
 async function fire(area, name, value) {
   const waiting = () => (hub.busy && Date.now() < hub.until) || Date.now() - hub.input < INPUT_QUIET ||
-    Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET);
+    Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET) || away();
   while (waiting() && area.mounted && !area.stopped) await sleep(15);
   // An area drawn anew mounts a new watcher (a new key): the old one's trigger would rerun nothing,
   // and its render, awaited as the end of that rerun, would never come.
   if (area.stopped || !area.mounted) return;
   Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true });
+  trigger(area, name, value);
+}
+
+function trigger(area, name, value) {
+  Object.assign(hub, { sending: true, joined: false });
   area.trigger(name, value);
+  setTimeout(() => {  // after Streamlit's flush, set a task after the trigger
+    hub.sending = false;
+    if (hub.joined && area.mounted) trigger(area, "page", `${Date.now()}`);
+  }, 0);
 }
 
 export default function (component) {
   const { data, key, setTriggerValue } = component;
   let area = hub.areas.get(key);
+  if (!area?.mounted) hub.leaving = null;  // a watcher mounts: a page's run has begun
   if (!area) {
     area = { key, last: 0, stopped: false, pending: false, refused: null };
     hub.areas.set(key, area);

@@ -1,13 +1,17 @@
 """The dashboard's guard in front of Streamlit (app.py serves the dashboard through `st.App`
 with this middleware): no page of it may be framed by another site, and its WebSocket accepts
 browsers from its own origin only (Streamlit itself accepts any localhost origin, any port).
-Plain ASGI: no Streamlit here."""
+What a tab sends on Streamlit's socket never puts a traceback in the log. Plain ASGI: no
+Streamlit here."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 FRAMING = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'")]
+STREAM = "/_stcore/stream"  # Streamlit's socket to each tab
+log = logging.getLogger("bughunt.guard")
 
 
 class DashboardGuard:
@@ -18,6 +22,8 @@ class DashboardGuard:
         if scope["type"] == "websocket" and not same_origin(dict(scope.get("headers", []))):
             await send({"type": "websocket.close", "code": 1008})  # before accept: refused (HTTP 403)
             return
+        if scope["type"] == "websocket" and scope["path"].endswith(STREAM):
+            return await self.tab_socket(scope, receive, send)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
@@ -27,6 +33,15 @@ class DashboardGuard:
             await send(message)
 
         await self.app(scope, receive, framed)
+
+    async def tab_socket(self, scope: dict, receive: Any, send: Any) -> None:
+        """Streamlit's socket raises, traceback and all, on a text frame (KeyError) or a socket
+        closed as it reads (TypeError): one line instead, and the socket is closed."""
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 - a tab's doing: say what, without a traceback
+            log.warning("a tab's Streamlit socket closed on what the tab sent or as it went: %s: %.200s",
+                        type(exc).__name__, exc)
 
 
 def same_origin(headers: dict[bytes, bytes]) -> bool:

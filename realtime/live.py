@@ -88,11 +88,18 @@ def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float
             "ticket": FEED.tickets.mint(kinds, ttl=max(TICKET_SECONDS, 4 * heartbeat)),
             "every": round(every * 1000), "refresh": round(refresh * 1000), "note": note,
             "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over
-    _watcher(key=key, data=data, on_changed_change=_nothing, height="content" if note else 1)
+    _watcher(key=key, data=data, on_changed_change=_nothing, on_page_change=_page,
+             height="content" if note else 1)
 
 
 def _nothing() -> None:
     """The rerun a watcher's trigger causes is the point; there is nothing else to do."""
+
+
+def _page() -> None:
+    """A widget change that joined the watcher's trigger in Streamlit's batch ran only this area
+    (the batch reruns its first fragment): the page runs for it."""
+    st.rerun()
 
 
 def mode_note(push_setting: bool, refresh: float) -> str:

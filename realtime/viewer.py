@@ -165,6 +165,6 @@ def newer_choices(drawn: Collection[str], current: Iterable[str], noun: str, pic
     """In a live area below a picker drawn with `drawn`: say how many `current` choices came since,
     with a button that redraws the picker (redrawing it unasked could move the viewer's pick)."""
     new = sum(choice not in drawn for choice in current)
-    if new and st.button(f"{views_text.plural(new, 'new ' + noun)} since the {picker} list was drawn: update it",
-                         key=f"newer_{noun}", icon=":material/refresh:", type="tertiary"):
-        st.rerun(scope="app")
+    if new:  # a callback: it runs even when the click joined another area's rerun in Streamlit's batch
+        st.button(f"{views_text.plural(new, 'new ' + noun)} since the {picker} list was drawn: update it",
+                  key=f"newer_{noun}", icon=":material/refresh:", type="tertiary", on_click=st.rerun)

@@ -3,7 +3,9 @@ idle tab asks for nothing; eight tabs of one browser all update (one change sock
 HTTP connection limit); a share-link tab updates by push and is told of its scan only; with the
 change socket blocked a tab falls back to polling and says so. One gateway and one dashboard for
 the module, whose refresh (the polling timer) is 30 s: whatever shows up sooner came by push."""
+import os
 import re
+import signal
 
 import pytest
 from playwright.sync_api import expect
@@ -160,33 +162,88 @@ def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page
     assert [frame for frame in told if "version" in frame]
 
 
-def test_a_pick_and_a_trigger_in_one_moment_still_run_the_page(stack, page):
+# No area runs, and none has for over a second (changes.js's FIRST_QUIET): a trigger now goes out at
+# once, in the task that asks for it, unless something holds it back.
+IDLE = "(h => !(h.busy && Date.now() < h.until) && Date.now() - h.drawn > 1200)(globalThis.__bughuntChanges)"
+# As the change socket tells an area of a change: the page's (with the button) or the sidebar's.
+TELL = """(note) => {
+    const hub = globalThis.__bughuntChanges;
+    const [key] = [...hub.areas.entries()].find(([, a]) => a.mounted && Boolean(a.data.note) === note);
+    hub.ws.onmessage({ data: JSON.stringify({ key, version: 1e9 }) });
+}"""
+
+
+def behind_scan_list(gateway, page, url, chosen, later):
+    """/scan with `chosen` in its list, idle, and `later` come since: "1 new scan ... update it"."""
+    publish(gateway, "scan_started", {"scan_id": chosen, "scan_name": "Raced pick"})
+    page.goto(url)
+    page.wait_for_function(UP, timeout=TIMEOUT)
+    page.wait_for_function(IDLE, timeout=TIMEOUT)
+    publish(gateway, "scan_started", {"scan_id": later, "scan_name": "Later scan"})  # the area reruns by push
+    update = page.get_by_role("button", name=re.compile(r"^1 new scan since the Scan list was drawn"))
+    expect(update).to_be_visible(timeout=SOON)
+    return update
+
+
+@pytest.mark.parametrize("first", ["pick", "trigger"])
+def test_a_pick_and_a_trigger_in_one_moment_still_run_the_page(stack, page, first):
     """Streamlit sends a tab's widget changes in batches, and a batch holding any fragment's trigger
     reruns only that fragment: a pick with a live area's trigger in the same task never ran the
-    page (1 pick in 15 lost on /scan while a scan arrived every 0.1 s). And a page drawn twice as
-    it opens left the first draw's watchers behind for 5 s: a change they heard reran nothing (the
-    new scan the test publishes first was not told in 2 of 4 runs)."""
+    page (1 pick in 15 lost on /scan while a scan arrived every 0.1 s), whichever came first. And a
+    page drawn twice as it opens left the first draw's watchers behind for 5 s: a change they heard
+    reran nothing (the new scan the test publishes first was not told in 2 of 4 runs)."""
     gateway, app = stack
-    # No area runs, and none has for over a second (changes.js's FIRST_QUIET): a trigger now goes
-    # out at once, in the task that asks for it, unless something holds it back.
-    idle = "(h => !(h.busy && Date.now() < h.until) && Date.now() - h.drawn > 1200)(globalThis.__bughuntChanges)"
-    publish(gateway, "scan_started", {"scan_id": "race-1", "scan_name": "Raced pick"})
-    page.goto(f"{app.url}/scan")
-    page.wait_for_function(UP, timeout=TIMEOUT)
-    page.wait_for_function(idle, timeout=TIMEOUT)
-    publish(gateway, "scan_started", {"scan_id": "race-2", "scan_name": "Later scan"})  # the area reruns by push
-    expect(page.get_by_role("button", name=re.compile(r"^1 new scan since the Scan list was drawn"))).to_be_visible(
-        timeout=SOON)
+    chosen = f"race-{first}"
+    behind_scan_list(gateway, page, f"{app.url}/scan", chosen, f"later-{first}")
     page.get_by_role("combobox", name="Scan").click()
-    page.keyboard.type("Raced pick (race-1)")
-    expect(page.get_by_role("option", name="Raced pick (race-1)")).to_be_visible(timeout=TIMEOUT)
-    page.wait_for_function(idle, timeout=TIMEOUT)
-    page.evaluate("""() => {
-        const hub = globalThis.__bughuntChanges;
-        const [key] = [...hub.areas.entries()].find(([, a]) => a.mounted && !a.data.note);  // the page's area
-        const option = [...document.querySelectorAll('[role="option"]')].find((o) => o.textContent.includes("race-1"));
-        option.click();
-        hub.ws.onmessage({ data: JSON.stringify({ key, version: 1e9 }) });  // as the change socket says it
-    }""")
+    page.keyboard.type(f"Raced pick ({chosen})")
+    expect(page.get_by_role("option", name=f"Raced pick ({chosen})")).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_function(IDLE, timeout=TIMEOUT)
+    page.evaluate(f"""([chosen, first]) => {{
+        const option = [...document.querySelectorAll('[role="option"]')].find((o) => o.textContent.includes(chosen));
+        if (first === "pick") option.click();
+        ({TELL})(false);
+        if (first === "trigger") option.click();
+    }}""", [chosen, first])
     expect(page.locator("h1").filter(has_text="Raced pick")).to_be_visible(timeout=SOON)
-    expect(page).to_have_url(re.compile(r"/scan\?id=race-1"))
+    expect(page).to_have_url(re.compile(rf"/scan\?id={chosen}"))
+
+
+def test_a_click_just_after_another_areas_trigger_still_counts(stack, page):
+    """The button under a picker ("1 new scan since the Scan list was drawn: update it") lives in a
+    live area: clicked in the moment after the sidebar area's trigger, it joined that trigger's
+    batch, only the sidebar ran, and the click was lost (the list stayed behind)."""
+    gateway, app = stack
+    update = behind_scan_list(gateway, page, f"{app.url}/scan", "click-1", "click-2")
+    page.wait_for_function(IDLE, timeout=TIMEOUT)
+    page.evaluate(f"""() => {{
+        ({TELL})(true);
+        [...document.querySelectorAll("button")].find((b) => b.textContent.includes("update it")).click();
+    }}""")
+    expect(update).to_have_count(0, timeout=SOON)
+    page.get_by_role("combobox", name="Scan").click()
+    page.keyboard.type("Later scan (click-2)")
+    expect(page.get_by_role("option", name="Later scan (click-2)")).to_be_visible(timeout=SOON)
+
+
+def test_a_page_link_leads_to_its_page_though_a_change_comes_as_it_is_followed(stack, page):
+    """A trigger sent after a click on a page link, before the new page's run began, carried the old
+    page, and Streamlit folds two waiting requests into one with the last one's page: the old page
+    ran again. The dashboard is held (SIGSTOP) while the link is followed and a change is told, so
+    both requests wait."""
+    gateway, app = stack
+    publish(gateway, "scan_started", {"scan_id": "away-1", "scan_name": "Linked scan", "target": "https://away.example"})
+    page.goto(f"{app.url}/scan?id=away-1")
+    page.wait_for_function(UP, timeout=TIMEOUT)
+    link = page.get_by_role("link", name="Every scan of this target")
+    expect(link).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_function(IDLE, timeout=TIMEOUT)
+    os.kill(app.proc.pid, signal.SIGSTOP)
+    try:
+        link.click()
+        page.evaluate(f"() => ({TELL})(true)")
+        page.wait_for_timeout(1000)  # past the quiet input a trigger waits for (changes.js's INPUT_QUIET)
+    finally:
+        os.kill(app.proc.pid, signal.SIGCONT)
+    expect(page.locator("h1").filter(has_text="https://away.example")).to_be_visible(timeout=SOON)
+    expect(page).to_have_url(re.compile(r"/target\?name="))

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 const sockets = [];
 globalThis.location = { href: "http://127.0.0.1/" };
 globalThis.document = { addEventListener() {} };  // no user input here
+globalThis.window = { addEventListener() {} };  // nor history
 globalThis.WebSocket = class {
   constructor(url) { this.url = url; this.sent = []; sockets.push(this); }
   send(text) { this.sent.push(JSON.parse(text)); }
