@@ -51,7 +51,9 @@ def down_text(status: Mapping[str, Any] | None, zone: tzinfo = UTC, shown: Calla
     renders the gateway's error text (e.g. `literal` for markdown: the clock is ours, that is not)."""
     if not status or status["ok"]:
         return None
-    at = datetime.fromtimestamp(status["since"], zone).strftime("%H:%M:%S %Z") if status["since"] else "?"
+    from realtime.views.times import clock  # here: the gateway imports this module, not the pages' views
+
+    at = clock(status["since"], zone) if status["since"] else "?"  # the date too: it may be down for days
     why = f" ({shown(status['error'])})" if status.get("error") else ""
     return (f"Connected to the gateway — it cannot receive events: its Redis stream is down since {at}{why}. "
             "Producers get 503 and retry; nothing new arrives until it is back.")

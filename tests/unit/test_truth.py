@@ -17,7 +17,7 @@ def test_the_panel_says_the_stream_is_down_since_when_and_why_and_the_newest_sta
     down = stream_health.read(stream_health.health((1795694412.5, "redis is unreachable (ConnectionError)"), 0))
     text = stream_health.down_text(down, UTC)
     assert text.startswith("Connected to the gateway — it cannot receive events: its Redis stream is down "
-                           "since 12:00:12 UTC (redis is unreachable (ConnectionError))")
+                           "since 2026-11-26 12:00:12 UTC (redis is unreachable (ConnectionError))")
     back = stream_health.read(stream_health.health(None, 1795694420.0))
     assert stream_health.down_text(back) is None and stream_health.down_text(None) is None
     assert stream_health.newer(down, back) is back and stream_health.newer(back, down) is back  # crossed
