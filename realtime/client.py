@@ -273,9 +273,9 @@ class RealtimeClient:
         self._pending = []  # from the first event on, hold everything until we have caught up
         self._publish_status(stream=None)  # this gateway's word only
         try:
-            await asyncio.wait_for(sio.connect(url, auth={**(auth or {}), "resume": True}, transports=transports,
-                                               wait_timeout=self.options.connect_timeout),
-                                   self.options.connect_timeout)
+            async with asyncio.timeout(self.options.connect_timeout):  # (not wait_for: see reconnect.pause)
+                await sio.connect(url, auth={**(auth or {}), "resume": True}, transports=transports,
+                                  wait_timeout=self.options.connect_timeout)
             with self._lock:
                 rooms = set(self._rooms)
             caught_up = await catch_up(sio, self.store, self.options, url, auth, rooms)

@@ -17,9 +17,11 @@ def delay(options: ClientOptions, attempt: int) -> float:
 
 
 async def pause(wake: asyncio.Event, seconds: float) -> None:
-    """Wait `seconds`, or until `wake` is set."""
+    """Wait `seconds`, or until `wake` is set (a timeout block, not 3.11's wait_for: that can
+    swallow a cancel landing as the event is set, and the client would not stop)."""
     try:
-        await asyncio.wait_for(wake.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await wake.wait()
     except TimeoutError:
         pass
 
@@ -27,6 +29,7 @@ async def pause(wake: asyncio.Event, seconds: float) -> None:
 async def quietly(coro: Any, timeout: float = 2.0) -> None:
     """Best-effort cleanup of a dead or half-made connection, bounded in time."""
     try:
-        await asyncio.wait_for(coro, timeout)
+        async with asyncio.timeout(timeout):
+            await coro
     except Exception:  # noqa: BLE001 - includes the timeout
         pass
