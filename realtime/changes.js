@@ -9,7 +9,7 @@
 // once it answers. The watcher of the area with `note` (the sidebar's) shows which it does.
 const hub = (globalThis.__bughuntChanges ||= {
   areas: new Map(), ws: null, up: false, failures: 0, url: null, retry: null,
-  busy: null, until: 0, drawn: 0, settled: false, input: 0, sending: false, joined: false, leaving: null,
+  busy: null, until: 0, drawn: 0, settled: false, input: 0, batchOpen: false, joined: false, leaving: null,
 });
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // One rerun at a time per tab: a tab that asked for more than it can draw fell further behind
@@ -32,16 +32,20 @@ const INPUT_QUIET = 250;
 // the link led nowhere. So triggers wait until a watcher mounts (the new page's areas, drawn anew)
 // or the address changes, LEAVE ms at most (a page without live areas).
 const LEAVE = 5000;
+// The listeners call the hub's handlers, which each evaluation of this module sets: a tab open
+// across a dashboard upgrade keeps its hub (and listeners) and gets the new handlers.
+hub.heard = (event) => {
+  hub.input = Date.now();
+  if (hub.batchOpen) hub.joined = true;
+  if (event.type === "click" && leadsAway(event)) hub.leaving = { at: Date.now(), from: location.href };
+};
+hub.left = () => { hub.leaving = { at: Date.now(), from: location.href }; };
 if (!hub.listening) {
   hub.listening = true;
   for (const type of ["pointerdown", "pointerup", "click", "keydown", "input", "change"]) {
-    document.addEventListener(type, (event) => {
-      hub.input = Date.now();
-      if (hub.sending) hub.joined = true;
-      if (type === "click" && leadsAway(event)) hub.leaving = { at: Date.now(), from: location.href };
-    }, true);
+    document.addEventListener(type, (event) => hub.heard(event), true);
   }
-  window.addEventListener("popstate", () => { hub.leaving = { at: Date.now(), from: location.href }; });
+  window.addEventListener("popstate", () => hub.left());
 }
 const HELLO = 15000;  // ms for the socket to say hello (the tab polls meanwhile): a proxy's silent stand-in counts as refused
 
@@ -51,14 +55,14 @@ function leadsAway(event) {
     new URL(link.href, location.href).origin === location.origin;
 }
 
-function away() {
+function navigating() {
   if (hub.leaving && (Date.now() - hub.leaving.at > LEAVE || location.href !== hub.leaving.from)) hub.leaving = null;
   return Boolean(hub.leaving);
 }
 
 async function fire(area, name, value) {
   const waiting = () => (hub.busy && Date.now() < hub.until) || Date.now() - hub.input < INPUT_QUIET ||
-    Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET) || away();
+    Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET) || navigating();
   while (waiting() && area.mounted && !area.stopped) await sleep(15);
   // An area drawn anew mounts a new watcher (a new key): the old one's trigger would rerun nothing,
   // and its render, awaited as the end of that rerun, would never come.
@@ -68,11 +72,12 @@ async function fire(area, name, value) {
 }
 
 function trigger(area, name, value) {
-  Object.assign(hub, { sending: true, joined: false });
+  Object.assign(hub, { batchOpen: true, joined: false });
   area.trigger(name, value);
-  setTimeout(() => {  // after Streamlit's flush, set a task after the trigger
-    hub.sending = false;
-    if (hub.joined && area.mounted) trigger(area, "page", `${Date.now()}`);
+  setTimeout(() => {  // queued behind Streamlit's flush (both setTimeout 0, run in order)
+    hub.batchOpen = false;
+    // (a page link that joined reruns the whole app itself, and a trigger now would undo it)
+    if (hub.joined && area.mounted && !navigating()) trigger(area, "page", `${Date.now()}`);
   }, 0);
 }
 

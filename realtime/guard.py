@@ -35,13 +35,23 @@ class DashboardGuard:
         await self.app(scope, receive, framed)
 
     async def tab_socket(self, scope: dict, receive: Any, send: Any) -> None:
-        """Streamlit's socket raises, traceback and all, on a text frame (KeyError) or a socket
-        closed as it reads (TypeError): one line instead, and the socket is closed."""
+        """Streamlit's socket raises, traceback and all, on a text frame (KeyError) or on a socket
+        closed as it reads (its TypeError "text frames are not supported"): a text frame closes
+        the socket (1003, unsupported data) and either is one line in the log."""
+        async def binary_only() -> dict:
+            message = await receive()
+            if message["type"] == "websocket.receive" and message.get("bytes") is None:
+                log.warning("a tab sent a text frame on Streamlit's socket: closed (1003)")
+                await send({"type": "websocket.close", "code": 1003})
+                return {"type": "websocket.disconnect", "code": 1003}
+            return message
+
         try:
-            await self.app(scope, receive, send)
-        except Exception as exc:  # noqa: BLE001 - a tab's doing: say what, without a traceback
-            log.warning("a tab's Streamlit socket closed on what the tab sent or as it went: %s: %.200s",
-                        type(exc).__name__, exc)
+            await self.app(scope, binary_only, send)
+        except TypeError as exc:
+            if "text frames are not supported" not in str(exc):
+                raise
+            log.warning("a tab's Streamlit socket closed as it was read")
 
 
 def same_origin(headers: dict[bytes, bytes]) -> bool:

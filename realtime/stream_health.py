@@ -51,7 +51,8 @@ def down_text(status: Mapping[str, Any] | None, zone: tzinfo = UTC, shown: Calla
     renders the gateway's error text (e.g. `literal` for markdown: the clock is ours, that is not)."""
     if not status or status["ok"]:
         return None
-    from realtime.views.times import clock  # here: the gateway imports this module, not the pages' views
+    # Imported here: the gateway imports this module, and realtime.views brings the pages' code with it.
+    from realtime.views.times import clock
 
     at = clock(status["since"], zone) if status["since"] else "?"  # the date too: it may be down for days
     why = f" ({shown(status['error'])})" if status.get("error") else ""

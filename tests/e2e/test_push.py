@@ -162,14 +162,17 @@ def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page
     assert [frame for frame in told if "version" in frame]
 
 
-# No area runs, and none has for over a second (changes.js's FIRST_QUIET): a trigger now goes out at
-# once, in the task that asks for it, unless something holds it back.
-IDLE = "(h => !(h.busy && Date.now() < h.until) && Date.now() - h.drawn > 1200)(globalThis.__bughuntChanges)"
-# As the change socket tells an area of a change: the page's (with the button) or the sidebar's.
+# No area runs, none has for over a second (changes.js's FIRST_QUIET), no input for 300 ms (its
+# INPUT_QUIET) and no page link followed: a trigger now goes out at once, in the task that asks for it.
+IDLE = """(h => !(h.busy && Date.now() < h.until) && Date.now() - h.drawn > 1200 && Date.now() - h.input > 300 &&
+             !h.leaving)(globalThis.__bughuntChanges)"""
+# As the change socket tells an area of a change: the page's (with the button) or the sidebar's. It
+# says whether the trigger went out at once (the area is then the tab's busy one).
 TELL = """(note) => {
     const hub = globalThis.__bughuntChanges;
-    const [key] = [...hub.areas.entries()].find(([, a]) => a.mounted && Boolean(a.data.note) === note);
+    const [key, area] = [...hub.areas.entries()].find(([, a]) => a.mounted && Boolean(a.data.note) === note);
     hub.ws.onmessage({ data: JSON.stringify({ key, version: 1e9 }) });
+    return hub.busy === area;
 }"""
 
 
@@ -199,12 +202,14 @@ def test_a_pick_and_a_trigger_in_one_moment_still_run_the_page(stack, page, firs
     page.keyboard.type(f"Raced pick ({chosen})")
     expect(page.get_by_role("option", name=f"Raced pick ({chosen})")).to_be_visible(timeout=TIMEOUT)
     page.wait_for_function(IDLE, timeout=TIMEOUT)
-    page.evaluate(f"""([chosen, first]) => {{
+    sent = page.evaluate(f"""([chosen, first]) => {{
         const option = [...document.querySelectorAll('[role="option"]')].find((o) => o.textContent.includes(chosen));
         if (first === "pick") option.click();
-        ({TELL})(false);
+        const sent = ({TELL})(false);
         if (first === "trigger") option.click();
+        return sent;
     }}""", [chosen, first])
+    assert sent == (first == "trigger")  # a trigger just after a pick waits for quiet input
     expect(page.locator("h1").filter(has_text="Raced pick")).to_be_visible(timeout=SOON)
     expect(page).to_have_url(re.compile(rf"/scan\?id={chosen}"))
 
@@ -216,9 +221,10 @@ def test_a_click_just_after_another_areas_trigger_still_counts(stack, page):
     gateway, app = stack
     update = behind_scan_list(gateway, page, f"{app.url}/scan", "click-1", "click-2")
     page.wait_for_function(IDLE, timeout=TIMEOUT)
-    page.evaluate(f"""() => {{
-        ({TELL})(true);
+    assert page.evaluate(f"""() => {{
+        const sent = ({TELL})(true);
         [...document.querySelectorAll("button")].find((b) => b.textContent.includes("update it")).click();
+        return sent;
     }}""")
     expect(update).to_have_count(0, timeout=SOON)
     page.get_by_role("combobox", name="Scan").click()

@@ -13,7 +13,8 @@ def test_the_sidebar_says_the_gateway_cannot_receive_events_while_its_stream_is_
     at = open_page("pages/dashboard.py")
     assert not at.sidebar.success
     assert [e.value for e in at.sidebar.warning] == [stream_health.down_text(down, shown=views.literal)]
-    assert "its Redis stream is down since 2026-11-27 19:40:12 UTC (redis is unreachable)" in at.sidebar.warning[0].value
+    down_since = "its Redis stream is down since 2026-11-27 19:40:12 UTC (redis is unreachable)"
+    assert down_since in at.sidebar.warning[0].value
     events = open_page("pages/events.py")  # the Live events page's connection details agree
     assert {m.label: m.value for m in events.metric}["State"] == "Connected, stream down"
     rt.store.set_connection(ConnectionState(connected=True, url="u", stream=stream_health.read(
