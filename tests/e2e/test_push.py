@@ -17,7 +17,7 @@ from tests.conftest import GatewayProcess, StreamlitProcess
 SECRET = "push-browser-tests-" + "p" * 40
 AUTH = Authenticator(SECRET)
 PRODUCER = AUTH.mint("scanner", "producer")
-SOON = 10_000  # ms: far below the 30 s timer (a loaded machine needs seconds for a rerun)
+SOON = 20_000  # ms: below the 30 s timer (a loaded machine needs seconds for a page and a rerun)
 TIMEOUT = 30_000
 UP = "globalThis.__bughuntChanges && globalThis.__bughuntChanges.up"  # the tab's change socket said hello
 
