@@ -3,6 +3,7 @@ client, and in demo mode an in-process gateway), shared by every session and rer
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -78,13 +79,16 @@ class Runtime:
         return self
 
     def close(self) -> None:
-        """Stop everything this runtime started; safe to call twice."""
-        self.leases.stop()
-        self.client.close()
-        if self.demo is not None:
-            self.demo.stop()
-        if self.journal is not None:
-            self.journal.close()  # commits what is still queued
+        """Stop everything this runtime started; safe to call twice. Each part is stopped though
+        another failed (a client slow to stop on a loaded machine raised, and the journal was
+        left uncommitted); the first failure is raised after."""
+        with contextlib.ExitStack() as parts:  # run last to first
+            if self.journal is not None:
+                parts.callback(self.journal.close)  # commits what is still queued
+            if self.demo is not None:
+                parts.callback(self.demo.stop)
+            parts.callback(self.client.close)
+            parts.callback(self.leases.stop)
 
 
 # ---- session state: every key a page keeps, named once ---------------------------------------
