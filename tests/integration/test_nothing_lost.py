@@ -133,7 +133,9 @@ def test_network_cut_replays_what_was_missed(gateway, client):
         assert client.wait_connected(10)
         truth = Truth()
         threads = run_producers(gateway.url, truth, producers=2, scans=4, events_per_scan=300, pause=0.25)
-        time.sleep(1)
+        # Events reached the client before the cut: it has a place to resume from (with none, under
+        # the suite's load, it reloaded the gateway's state and the replay this test is about never came).
+        wait_for(lambda: client.store.stream[1] is not None, timeout=30)
         proxy.cut()
         wait_for(lambda: not client.status.connected, timeout=10)
         time.sleep(10)
