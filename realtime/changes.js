@@ -37,7 +37,7 @@ const LEAVE = 5000;
 hub.heard = (event) => {
   hub.input = Date.now();
   if (hub.batchOpen) hub.joined = true;
-  if (event.type === "click" && leadsAway(event)) hub.leaving = { at: Date.now(), from: location.href };
+  if (event.type === "click" && leadsAway(event)) hub.left();
 };
 hub.left = () => { hub.leaving = { at: Date.now(), from: location.href }; };
 if (!hub.listening) {
