@@ -15,6 +15,7 @@ ACTIVE_CARDS = 10  # the newest running scans as cards; the Scans page lists the
 CARDS = [("Total Scans", "total_scans"), ("Active Scans", "active_scans"),
          ("Vulnerabilities", "total_vulnerabilities"), ("Critical", "critical_count")]
 FINDINGS = ("total_vulnerabilities", "critical_count")  # more of these is bad news: shown red
+LATEST = 5  # notifications listed (new ones are previewed at once, before the area's rerun)
 
 
 @bridge.live("scans", "findings", "metrics")
@@ -64,16 +65,17 @@ def lost_contact(snap, here) -> None:
         st.caption(f"and {len(lost) - ACTIVE_CARDS} more on the Scans page")
 
 
-@bridge.live("notifications")
+@bridge.live("notifications", previews=LATEST)
 def latest_notifications() -> None:
-    """An area of its own: a notification reruns these few lines, not the cards above."""
+    """An area of its own: a notification reruns these few lines, not the cards above (and its
+    watcher shows it at once, before that rerun)."""
     snap, here = rt.snapshot(), zone()
     now = time.time()
     st.subheader("Latest notifications")
     if not snap.notifications:
         st.caption("No notifications yet")
     viewer, known = me(), settled()  # (not yet known: nothing called unread)
-    for n in snap.notifications[:5]:
+    for n in snap.notifications[:LATEST]:
         read = rt.reads.is_read(n, viewer) or not known
         title = f"**{views.literal(n.title)}** — " if n.title else ""
         st.markdown(f"{views.type_icon(n.type)} {title}{views.literal(n.message)} "

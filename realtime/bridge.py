@@ -120,14 +120,12 @@ def read_only() -> bool:
     return bool(st.session_state.get(READ_ONLY))
 
 
-def live(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
-         note: bool = False, countdown: bool = False) -> Any:
+def live(*kinds: str, **options: Any) -> Any:
     """The decorator of a page's live area: reruns on change (push) or every refresh (see
-    realtime/live.py, which imports this module)."""
+    realtime/live.py's `fragment`, with its options; that module imports this one)."""
     from realtime import live as areas
 
-    return areas.fragment(*kinds, every=every, enabled=enabled, heartbeat=heartbeat, note=note,
-                          countdown=countdown)
+    return areas.fragment(*kinds, **options)
 
 
 def live_note(rt: Runtime, refresh: float) -> str:

@@ -9,7 +9,7 @@
 // once it answers. The watcher of the area with `note` (the sidebar's) shows which it does.
 const hub = (globalThis.__bughuntChanges ||= {
   areas: new Map(), ws: null, up: false, failures: 0, url: null, retry: null,
-  busy: null, until: 0, drawn: 0, settled: false, input: 0, batchOpen: false, joined: false, leaving: null,
+  busy: null, until: 0, fired: 0, rest: 0, resting: 0, drawn: 0, settled: false, input: 0, batchOpen: false, joined: false, leaving: null,
 });
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // One rerun at a time per tab: a tab that asked for more than it can draw fell further behind
@@ -20,6 +20,14 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 // render, BUSY ms at most. QUIET is a short margin only: the busy area's watcher rendering says
 // its run is over (a 60 ms margin cost one Dashboard tab's p95 about 100 ms).
 const QUIET = 15, FIRST_QUIET = 1000, BUSY = 2000;
+// Backpressure: after a rerun that took T ms from its trigger to its render, the tab's next trigger
+// waits REST × T ms, so a tab spends at most a sixth of its time rerunning. A busy machine (ten tabs
+// on one, or a loaded server) draws slowly, and its tabs then ask for fewer reruns instead of
+// queueing more work than it can do; news that is not shown yet still rides on the next rerun, and
+// notifications show at once anyway (previews, below). One tab on a quiet machine rests ~0.6 s. A
+// rest is MAX_REST at most (a rerun that waited for a long run of the page), and a tab resting
+// longer than SLOW says so in its connection panel: what it shows may be that much behind.
+const REST = 5, MAX_REST = 10000, SLOW = 2000;
 // Streamlit sends a tab's widget changes in a batch it flushes a task after the first, and a batch
 // holding any fragment's trigger reruns only that fragment: a pick outside the live areas that a
 // trigger joined never ran the page. So a trigger waits until the tab's input has been quiet for
@@ -61,13 +69,13 @@ function navigating() {
 }
 
 async function fire(area, name, value) {
-  const waiting = () => (hub.busy && Date.now() < hub.until) || Date.now() - hub.input < INPUT_QUIET ||
+  const waiting = () => (hub.busy && Date.now() < hub.until) || Date.now() < hub.rest || Date.now() - hub.input < INPUT_QUIET ||
     Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET) || navigating();
   while (waiting() && area.mounted && !area.stopped) await sleep(15);
   // An area drawn anew mounts a new watcher (a new key): the old one's trigger would rerun nothing,
   // and its render, awaited as the end of that rerun, would never come.
   if (area.stopped || !area.mounted) return;
-  Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true });
+  Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true, fired: Date.now() });
   trigger(area, name, value);
 }
 
@@ -93,10 +101,14 @@ export default function (component) {
   }
   Object.assign(area, { data, trigger: setTriggerValue, mounted: true, refused: null, root: component.parentElement });
   hub.drawn = Date.now();
-  if (hub.busy === area) hub.busy = null;  // its run is over
+  if (hub.busy === area) {  // its run is over: the tab rests (REST), unless BUSY ran out (no measure)
+    if (Date.now() <= hub.until) rest(Date.now() - hub.fired);
+    hub.busy = null;
+  }
   hub.url = new URL(data.url, location.href).href.replace(/^http/, "ws");
   if (!hub.ws && !hub.retry) connect();  // (while it waits to try again, the retry's timer connects)
-  send({ watch: key, ticket: data.ticket, since: data.since });
+  send(watchOf(area));
+  prune(area, data.after);
   show();
   return () => {
     area.mounted = false;
@@ -108,6 +120,19 @@ export default function (component) {
       }
     }, 5000);  // a slow rerun may take a while to render it again
   };
+}
+
+// What the area's render shows: the version of its kinds, and (an area that previews notifications)
+// the event log position it shows them up to.
+function watchOf(area) {
+  const { ticket, since, after } = area.data;
+  return typeof after === "number" ? { watch: area.key, ticket, since, after } : { watch: area.key, ticket, since };
+}
+
+function rest(took) {
+  hub.resting = Math.min(MAX_REST, REST * took);
+  hub.rest = Date.now() + hub.resting;
+  if (hub.resting > SLOW) setTimeout(show, hub.resting);  // its note goes with the rest
 }
 
 function send(message) {
@@ -129,7 +154,7 @@ function connect() {
     if (message.hello) {
       clearTimeout(silent);
       Object.assign(hub, { up: true, failures: 0, why: null });
-      for (const area of hub.areas.values()) send({ watch: area.key, ticket: area.data.ticket, since: area.data.since });
+      for (const area of hub.areas.values()) send(watchOf(area));
       return show();
     }
     const area = hub.areas.get(message.key);
@@ -140,6 +165,7 @@ function connect() {
       area.refused = String(message.error).slice(0, 120);  // it polls until a render brings a fresh ticket
       show();
     } else if (typeof message.version === "number") {
+      preview(area, message.notices);
       changed(area, message.version);
     }
   };
@@ -191,16 +217,60 @@ async function poll(area) {
 function show() {
   for (const area of hub.areas.values()) {
     if (!area.data.note || !area.root) continue;
-    let line = area.root.querySelector("p");
+    let line = area.root.querySelector("p[data-note]");
     if (!line) {
       line = document.createElement("p");
+      line.dataset.note = "";
       line.style.cssText = "margin:0;font-size:0.875rem;opacity:0.6;font-family:sans-serif";
       area.root.appendChild(line);
     }
     const every = `every ${area.data.refresh / 1000} s`;
     const why = hub.why || [...hub.areas.values()].map((a) => a.refused).find(Boolean);
-    line.textContent = hub.up && !why ? "Live updates: push (on change)"
+    const slow = hub.resting > SLOW && Date.now() < hub.rest ? ` \u2014 this tab draws slowly: it updates every ${Math.round(hub.resting * 1.2 / 1000)} s or so` : "";
+    line.textContent = hub.up && !why ? `Live updates: push (on change)${slow}`
       : why ? `Live updates: polling fallback, ${every} — push unavailable (${why})`
         : `Live updates: polling ${every} until the change socket answers`;
   }
+}
+
+// Notifications told with a change (realtime/push.py), shown at once in the area's watcher, newest
+// first, until a render of the area shows the event log past them (it draws them as the page does).
+// Text nodes only (inert), each field isolated (<bdi>: right-to-left text in one cannot reorder
+// the next); the server already made format characters visible and bounded each line.
+const ICONS = { success: "\u2705", error: "\u26d4", warning: "\u26a0\ufe0f", info: "\u2139\ufe0f" };
+
+function preview(area, notices) {
+  if (!area.root || !Array.isArray(notices)) return;
+  let box = area.root.querySelector("div[data-previews]");
+  if (!box) {
+    box = document.createElement("div");
+    box.dataset.previews = "";
+    box.style.cssText = "line-height:1.6";  // the page's own font and colours
+    area.root.prepend(box);
+  }
+  for (const notice of [...notices].reverse()) {  // oldest first: each goes on top
+    const at = String(Number(notice.at));
+    // (one the area's render shows already: its notice was on its way as the render came)
+    if (Number(at) < area.data.after || box.querySelector(`p[data-at="${at}"]`)) continue;
+    const line = document.createElement("p");
+    line.dataset.at = at;
+    line.style.margin = "0 0 0.5rem";
+    const title = document.createElement("strong");
+    if (notice.title) title.append(isolated(notice.title), " \u2014 ");
+    line.append(`${Object.hasOwn(ICONS, notice.type) ? ICONS[notice.type] : ICONS.info} `, title, isolated(notice.message), ` \u00b7 ${notice.ago} \u00b7 just in`);
+    box.prepend(line);
+  }
+  while (box.children.length > area.data.previews) box.lastChild.remove();
+}
+
+function isolated(text) {
+  const element = document.createElement("bdi");
+  element.textContent = String(text);
+  return element;
+}
+
+function prune(area, after) {
+  const box = area.root?.querySelector("div[data-previews]");
+  if (!box || typeof after !== "number") return;
+  for (const line of [...box.children]) if (Number(line.dataset.at) < after) line.remove();
 }

@@ -145,7 +145,7 @@ class Changes:
         """Count the store's new log records, routine ones into `_held`; True when every kind
         changed (the log dropped records not yet seen, or a snapshot replaced the state)."""
         snap = self.store.snapshot()  # shared with the reruns this causes
-        fresh = _newest(snap.events, self._logged)
+        fresh = newest_records(snap.events, self._logged)
         everything = bool(fresh) and fresh[-1].index > self._logged
         for record in fresh:
             (self._held if routine(record.event, record.data) else urgent).update(
@@ -172,8 +172,8 @@ class Changes:
             self.advances += 1
 
 
-def _newest(events: tuple, cursor: int) -> list:
-    """Records at or after `cursor` (newest first, as the snapshot holds them)."""
+def newest_records(events: tuple, cursor: int) -> list:
+    """Log records at or after position `cursor` (newest first, as a snapshot holds them)."""
     fresh = []
     for record in events:
         if record.index < cursor:

@@ -22,18 +22,21 @@ from realtime.push import FEED, PATH
 TICKET_SECONDS = 600.0
 KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
                    changes.CONNECTION, changes.TOASTS))
-_watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text())
+# In the page's own DOM (no shadow root): a notification it previews has the page's font and colours.
+_watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text(),
+                                      isolate_styles=False)
 
 
 def fragment(*kinds: str, every: float | None = None, enabled: bool = True, heartbeat: bool = True,
-             note: bool = False, countdown: bool = False) -> Callable[[Callable], Callable]:
+             note: bool = False, countdown: bool = False, previews: int = 0) -> Callable[[Callable], Callable]:
     """`@st.fragment` for a live area showing `kinds` of change (see realtime/changes.py; a scan:
     `changes.scan_kind(id)`). Polling, it reruns every `every` seconds (default: the tab's
     refresh); with push, on change (at most once per `every`) and every heartbeat unless
     `heartbeat=False` (an area without relative times: nothing in it moves by itself). Disabled
     (`enabled=False`), it reruns only when the page does. `note=True`: its watcher shows how the
     tab's live areas update (the connection panel's). `countdown=True`: it shows a count of
-    seconds now, so it reruns every refresh with push too."""
+    seconds now, so it reruns every refresh with push too. `previews=N` (an area listing the N
+    newest notifications, unfiltered): its watcher shows new ones at once, before the rerun."""
     from realtime import bridge  # bridge re-exports this module's decorator
 
     rt = bridge.runtime()
@@ -56,7 +59,10 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True, hear
             since = FEED.total(heard)
             result = func(*args, **kwargs)
             if watching:  # last: its render in the browser says the run is over
-                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note)
+                # Taken after the area read the store: a preview never repeats what it shows (one
+                # logged in between is not previewed; the rerun its change brings shows it).
+                after = (rt.snapshot().logged, previews) if previews else None
+                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note, after)
             return result
 
         return st.fragment(run_every=run_every)(run)
@@ -77,19 +83,23 @@ def allowed(kinds: Iterable[str], read_only: bool, shared_scan: str) -> tuple[st
 
 
 def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float], heartbeat: float,
-          note: bool) -> None:
+          note: bool, after: tuple[int, int] | None = None) -> None:
     """Mount the area's change watcher with a fresh ticket for `kinds`; `since`: the total its
     render shows; `pace`: (shortest time between its reruns, its refresh when polling); `note`:
-    it shows how the tab's live areas update."""
+    it shows how the tab's live areas update; `after`: (log position, count): it previews up to
+    that many notifications logged from that position on (realtime/push.py). Its ticket then
+    lasts two heartbeats (renewed by each): a tab whose login ended is not shown new notifications
+    for long."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     every, refresh = pace
     data = {"url": (f"/{base}" if base else "") + PATH, "since": since,
             # outlives a heartbeat's wait; an area quiet for longer reruns once for a fresh one
-            "ticket": FEED.tickets.mint(kinds, ttl=max(TICKET_SECONDS, 4 * heartbeat)),
+            "ticket": FEED.tickets.mint(kinds, ttl=2 * heartbeat if after else max(TICKET_SECONDS, 4 * heartbeat)),
             "every": round(every * 1000), "refresh": round(refresh * 1000), "note": note,
-            "drawn": time.time_ns()}  # each run renders it anew: the browser learns the run is over
+            "drawn": time.time_ns(),  # each run renders it anew: the browser learns the run is over
+            "after": after and after[0], "previews": after and after[1]}
     _watcher(key=key, data=data, on_changed_change=_nothing, on_page_change=_page,
-             height="content" if note else 1)
+             height="content" if note or after is not None else 1)
 
 
 def _nothing() -> None:

@@ -8,6 +8,11 @@ each render of the area) and `{"drop": key}` when an area goes; the socket answe
 `{"key": key, "error": why}` for a ticket it refuses (that area polls until its next render),
 `{"key": key, "renew": 1}` when the ticket of an area quiet for long expired (it reruns for a
 fresh one).
+An area that lists the newest notifications adds `"after": L` to its watch (the event log position
+its render shows them up to); when its ticket lets it hear of notifications, its answers then carry
+`"notices"`: the notifications the store took in since, newest first (`PREVIEWS` at most, as
+bounded one-line text), which the tab shows at once, before the rerun that draws them as the page
+does (a notice is on screen in milliseconds where a rerun of ten busy tabs takes seconds).
 It says `{"hello": 1}` first, so a tab knows the route (not a proxy's stand-in) answers, and
 `{"alive": 1}` when it has said nothing for `HOLD` seconds, under proxies' idle timeouts.
 
@@ -18,12 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from realtime.changes import Changes, Tickets
+from realtime import protocol
+from realtime.changes import NOTIFICATIONS, Changes, Tickets, newest_records
+from realtime.views.text import ago, one_line
 
 PATH = "/_bughunt/changes"
 HOLD = 25.0  # seconds of silence before a keep-alive: under the usual proxy idle timeouts (30-60 s)
@@ -31,6 +39,7 @@ MAX_SOCKETS = 10_000  # tabs connected at once; more are refused (close code 101
 MAX_WATCHES = 64  # live areas per tab (a page has a handful)
 LOOK = 0.02  # seconds at least between two looks at the store: a flood wakes the watcher per event
 MAX_MESSAGE = 4096  # characters of one message from a tab (a ticket is a few hundred)
+PREVIEWS = 5  # notifications one answer previews (the Dashboard lists the newest five)
 
 
 @dataclass
@@ -38,6 +47,7 @@ class Watch:
     ticket: str
     kinds: list[str]
     since: int
+    after: int | None = None  # previews: the log position up to which the area shows notifications
 
 
 class Tab:
@@ -119,15 +129,17 @@ class ChangeFeed:
             tab.watches.pop(message["drop"], None)
             return None
         key, ticket, since = message.get("watch"), message.get("ticket"), message.get("since")
-        if not isinstance(key, str) or not isinstance(ticket, str) or type(since) is not int:
-            return {"error": "watch needs a key, a ticket and an integer since"}
+        after = message.get("after")
+        if not isinstance(key, str) or not isinstance(ticket, str) or type(since) is not int or (
+                after is not None and type(after) is not int):
+            return {"error": "watch needs a key, a ticket, an integer since (and after, if any)"}
         kinds = self.tickets.check(ticket)
         if kinds is None:
             tab.watches.pop(key, None)
             return {"key": key, "error": "ticket invalid or expired: reload the page"}
         if key not in tab.watches and len(tab.watches) >= MAX_WATCHES:
             return {"key": key, "error": f"more than {MAX_WATCHES} live areas in one tab"}
-        tab.watches[key] = Watch(ticket, kinds, since)
+        tab.watches[key] = Watch(ticket, kinds, since, after if NOTIFICATIONS in kinds else None)
         tab.dirty.set()
         return None
 
@@ -156,8 +168,16 @@ class ChangeFeed:
                 out.append({"key": key, "renew": 1})  # the area reruns for a fresh one
             elif (total := self.changes.total(watch.kinds)) != watch.since:
                 watch.since = total
-                out.append({"key": key, "version": total})
+                out.append({"key": key, "version": total, **self._previews(watch)})
         return out
+
+    def _previews(self, watch: Watch) -> dict:
+        """The notifications logged since the watch's `after` (which moves on past them)."""
+        if watch.after is None:
+            return {}
+        snap = self.changes.store.snapshot()  # the watcher's look took it (unless events came since)
+        found, watch.after = notices(snap, watch.after), snap.logged
+        return {"notices": found} if found else {}
 
     def _watch(self) -> None:
         if self._watcher is None or self._watcher.done():
@@ -206,6 +226,28 @@ class ChangeFeed:
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
+
+
+def notices(snap: Any, after: int) -> list[dict]:
+    """The notifications the store took in at or after log position `after` (newest first, the
+    newest PREVIEWS at most): their position, type and text as one bounded line each (format
+    characters shown), and how long ago they happened. A notification sent again is logged but
+    not taken in (the store has it): it is not new, unless it is still among the newest."""
+    newest = {n.id for n in snap.notifications[:PREVIEWS]}
+    found, now = [], time.time()
+    for record in newest_records(snap.events, after):
+        if len(found) == PREVIEWS:
+            break
+        if record.event != "notification":
+            continue
+        try:
+            ev = protocol.parse("notification", record.data)  # (a journal's records hold plain data)
+        except protocol.InvalidEvent:
+            continue  # (it was valid when applied: never, but a preview is not worth a closed socket)
+        if ev.notification_id() in newest:
+            found.append({"at": record.index, "type": ev.type, "title": one_line(ev.title or ""),
+                          "message": one_line(ev.message), "ago": ago(now - ev.epoch(record.at))})
+    return found
 
 
 FEED = ChangeFeed()  # the process's feed: app.py routes to it, the runtime attaches its store

@@ -45,11 +45,16 @@ def literal(text: Any, limit: int = 300) -> str:
     spans, and format characters are shown as `<U+XXXX>`. Nothing invisible is added: text copied
     from the page is the text.
     Exports keep the exact text. One line, bounded."""
-    text = " ".join(visible(str(text)).split())
-    if len(text) > limit:
-        text = text[:limit] + "…"
+    words = one_line(text, limit).split(" ")
     return " ".join(code_span(word) if _AS_CODE.search(word) else
-                    _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", word) for word in text.split(" "))
+                    _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", word) for word in words)
+
+
+def one_line(text: Any, limit: int = 300) -> str:
+    """Untrusted text as one bounded line with its format characters visible: for a page's own
+    script to put in the DOM as text (a change notice's preview), and under `literal`."""
+    text = " ".join(visible(str(text)).split())
+    return text[:limit] + "…" if len(text) > limit else text
 
 
 def plotly_text(text: Any) -> str:

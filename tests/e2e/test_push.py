@@ -102,6 +102,44 @@ def test_a_fresh_tab_says_whose_read_flags_it_shows_without_waiting_for_a_heartb
     expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(timeout=SOON)
 
 
+def test_a_notification_shows_at_once_inert_though_no_rerun_can_run(stack, page):
+    """The Dashboard's newest notifications come with the change socket's notice and show before
+    the rerun that draws them as the page does: here the tab's messages to Streamlit are held
+    back, so no rerun can run, and the notification shows all the same, as the characters it is.
+    Once reruns run again, the area draws it itself and the preview goes."""
+    gateway, app = stack
+    held, hold = [], [False]
+
+    def streamlit_socket(ws):
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: held.append(message) if hold[0] else server.send(message))
+
+    page.route_web_socket(re.compile(r"/_stcore/stream"), streamlit_socket)
+    page.goto(app.url)
+    expect(sidebar(page).get_by_text("Live updates: push (on change)")).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_function(UP, timeout=TIMEOUT)
+    page.wait_for_timeout(2_000)  # the page's first runs are over
+    hold[0] = True
+    title = "JUST-IN **bold** <img src=x onerror=alert(1)> [link](https://evil.example)"
+    publish(gateway, "notification", {"title": title, "message": "gpj\u202eexe", "type": "warning"})
+    preview = page.locator("[data-previews] p")
+    expect(preview).to_have_count(1, timeout=SOON)
+    assert re.fullmatch(re.escape(f"\u26a0\ufe0f {title} \u2014 gpj<U+202E>exe \u00b7 ") + r"\d s ago \u00b7 just in",
+                        preview.inner_text()), preview.inner_text()
+    assert preview.locator("img, a").count() == 0 and preview.locator("bdi").count() == 2
+    page.wait_for_timeout(3_000)
+    assert held, "the tab asked for no rerun"  # it did, and Streamlit never heard of it
+    latest = page.locator('[data-testid="stMarkdown"]', has_text="JUST-IN")
+    assert latest.count() == 0  # no rerun ran: the page's own list does not show it
+    expect(preview).to_have_count(1)  # and the preview stays meanwhile
+
+    hold[0] = False
+    publish(gateway, "notification", {"title": "AFTER-1", "message": "reruns run again", "type": "info"})
+    expect(latest.first).to_be_visible(timeout=SOON)  # drawn by the page now
+    expect(preview).to_have_count(0, timeout=SOON)  # and the previews went
+    assert page.locator('[data-testid="stMarkdown"] img').count() == 0
+
+
 def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
     gateway, app = stack
     blocked = []
@@ -162,10 +200,11 @@ def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page
     assert [frame for frame in told if "version" in frame]
 
 
-# No area runs, none has for over a second (changes.js's FIRST_QUIET), no input for 300 ms (its
-# INPUT_QUIET) and no page link followed: a trigger now goes out at once, in the task that asks for it.
-IDLE = """(h => !(h.busy && Date.now() < h.until) && Date.now() - h.drawn > 1200 && Date.now() - h.input > 300 &&
-             !h.leaving)(globalThis.__bughuntChanges)"""
+# No area runs, none has for over a second (changes.js's FIRST_QUIET), the tab does not rest after
+# its last rerun (REST), no input for 300 ms (its INPUT_QUIET) and no page link followed: a trigger
+# now goes out at once, in the task that asks for it.
+IDLE = """(h => !(h.busy && Date.now() < h.until) && Date.now() - h.drawn > 1200 && Date.now() >= h.rest &&
+             Date.now() - h.input > 300 && !h.leaving)(globalThis.__bughuntChanges)"""
 # As the change socket tells an area of a change: the page's (with the button) or the sidebar's. It
 # says whether the trigger went out at once (the area is then the tab's busy one).
 TELL = """(note) => {

@@ -1,7 +1,8 @@
 // realtime/changes.js (the live areas' change watcher) in Node, with a stand-in WebSocket and
 // stand-in components. A busy tab hears of ten changes to one area: one more rerun is asked for,
 // once the area's rerun under way has rendered, not one per change (each would keep the tab a
-// rerun further behind). Prints one JSON line.
+// rerun further behind), and only after the tab rested five times as long as that rerun took
+// (backpressure). Prints one JSON line.
 import { readFileSync } from "node:fs";
 
 const sockets = [];
@@ -20,7 +21,7 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 const triggers = [];
 const data = { url: "/_bughunt/changes", since: 0, ticket: "t", every: 0, refresh: 60000, note: false };
 const render = () => mount({ key: "live", data: { ...data, drawn: Date.now() }, parentElement: null,
-                             setTriggerValue: (name, value) => triggers.push(value) });
+                             setTriggerValue: (name, value) => triggers.push(Date.now()) });
 render();
 const ws = sockets[0];
 ws.onmessage({ data: JSON.stringify({ hello: 1 }) });
@@ -32,9 +33,12 @@ for (let version = 2; version <= 11; version++) {  // its rerun is under way: no
   await sleep(20);
 }
 const whileBusy = triggers.length;
-for (let run = 0; run < 12; run++) {  // each rerun renders; the socket hears nothing new meanwhile
-  render();
+render();  // the rerun under way is over
+const over = Date.now(), took = over - triggers[0];
+for (let run = 0; run < 40; run++) {  // the area renders again and again; the socket hears nothing new meanwhile
   await sleep(150);
+  render();
 }
-console.log(JSON.stringify({ first, whileBusy, after: triggers.length }));
+const rested = (triggers[1] ?? Infinity) - over;
+console.log(JSON.stringify({ first, whileBusy, after: triggers.length, took, rested }));
 process.exit(0);

@@ -9,7 +9,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from realtime import changes
 from realtime.live import allowed
-from realtime.push import LOOK, MAX_WATCHES, ChangeFeed, Tab
+from realtime.push import LOOK, MAX_WATCHES, PREVIEWS, ChangeFeed, Tab
 from realtime.store import EventStore
 
 
@@ -130,8 +130,8 @@ class FakeSocket:
         return await asyncio.wait_for(self.told.get(), timeout)
 
 
-def watch(feed, key, kinds, since):
-    return json.dumps({"watch": key, "ticket": feed.tickets.mint(kinds, ttl=60), "since": since})
+def watch(feed, key, kinds, since, **more):
+    return json.dumps({"watch": key, "ticket": feed.tickets.mint(kinds, ttl=60), "since": since, **more})
 
 
 async def watching_scans(feed):
@@ -176,6 +176,54 @@ def test_one_socket_tells_each_area_of_its_kinds_only_and_a_share_tab_of_its_sca
     asyncio.run(scenario())
 
 
+def test_an_area_listing_notifications_is_told_the_new_ones_with_the_change_and_a_share_tab_never():
+    """The Dashboard's newest notifications reach its tab with the notice of the change (shown
+    before the rerun): each once, newest first, at most PREVIEWS, as bounded one-line text with
+    format characters shown; one sent again is not new; an area without `after`, or whose ticket
+    may not hear of notifications (a share link's, though the notification is about its scan),
+    gets none."""
+    store = EventStore()
+    feed = feed_of(store)
+    store.apply("notification", {"id": "old", "message": "shown already"})  # the areas' renders show it
+    for n in range(PREVIEWS):
+        store.apply("notification", {"id": f"shown{n}", "message": "shown already"})
+
+    async def scenario():
+        tab, share = FakeSocket(), FakeSocket()
+        tasks = [asyncio.create_task(feed.socket(ws)) for ws in (tab, share)]
+        assert await tab.next() == {"hello": 1} and await share.next() == {"hello": 1}
+        shown, kinds = store.snapshot().logged, ["notifications", changes.OTHER]
+        tab.inbox.put_nowait(watch(feed, "latest", kinds, feed.total(kinds), after=shown))
+        tab.inbox.put_nowait(watch(feed, "plain", kinds, feed.total(kinds)))
+        scan_kinds = list(allowed(["scan:mine"], True, "mine"))
+        share.inbox.put_nowait(watch(feed, "live", scan_kinds, feed.total(scan_kinds), after=shown))
+        await asyncio.sleep(0.05)
+        store.apply("notification", {"id": "n-bold", "title": "**Bold** <img src=x>", "type": "warning",
+                                     "message": "gpj\u202eexe.  two\nlines", "scan_id": "mine"})
+        told = {m["key"]: m for m in (await tab.next(), await tab.next())}
+        assert "notices" not in told["plain"]
+        [notice] = told["latest"]["notices"]
+        assert notice == {"at": shown, "type": "warning", "title": "**Bold** <img src=x>",
+                          "message": "gpj<U+202E>exe. two lines", "ago": "0 s ago"}
+        assert "notices" not in await share.next()  # told of its scan's change, not of the notification
+        for n in range(PREVIEWS + 2):
+            store.apply("notification", {"id": f"n{n}", "message": f"n{n}", "timestamp": time.time() - 120})
+            store.apply("scan_progress", {"scan_id": "a", "progress": n})  # other records between them
+        told = {m["key"]: m for m in (await tab.next(), await tab.next())}
+        assert [n["message"] for n in told["latest"]["notices"]] == [f"n{n}" for n in range(PREVIEWS + 1, 1, -1)]
+        assert told["latest"]["notices"][0]["ago"] == "2 min ago"  # the notification's own time
+        store.apply("notification", {"id": "old", "message": "shown already"})  # sent again: not new
+        store.apply("notification", {"id": "newest", "message": "newest"})
+        told = {m["key"]: m for m in (await tab.next(), await tab.next())}
+        assert [n["message"] for n in told["latest"]["notices"]] == ["newest"]  # the earlier ones were told
+        for ws in (tab, share):
+            ws.inbox.put_nowait(None)
+        await asyncio.gather(*tasks)
+        await feed.stop()
+
+    asyncio.run(scenario())
+
+
 def test_the_socket_refuses_what_a_client_may_send():
     feed = feed_of(EventStore())
     tab = Tab()
@@ -183,6 +231,7 @@ def test_the_socket_refuses_what_a_client_may_send():
     assert "error" in feed.take(tab, "not json")
     assert "error" in feed.take(tab, "x" * 5000)
     assert "error" in feed.take(tab, json.dumps({"watch": "a", "ticket": good, "since": "1"}))
+    assert "error" in feed.take(tab, json.dumps({"watch": "a", "ticket": good, "since": 1, "after": "0"}))
     refused = feed.take(tab, json.dumps({"watch": "a", "ticket": "forged.ticket", "since": 0}))
     assert refused["key"] == "a" and refused["error"].startswith("ticket")
     share = feed.tickets.mint(["scan:mine"], ttl=60)
