@@ -56,11 +56,16 @@ def count_reruns(page) -> list[int]:
     return sent
 
 
-def settled(page, sent, quiet=2.0, limit=20.0):
-    """Wait until the tab has asked for nothing for `quiet` seconds (the last changes' reruns
-    are over)."""
+# No area's rerun is under way or waits for one (a tab rests after each rerun: changes.js's REST).
+AT_REST = """(h => !h.busy && Date.now() >= h.rest && ![...h.areas.values()].some((a) => a.pending)
+             )(globalThis.__bughuntChanges)"""
+
+
+def settled(page, sent, quiet=2.0, limit=30.0):
+    """Wait until the tab has asked for nothing for `quiet` seconds and no rerun waits (the last
+    changes' reruns are over)."""
     last, still, waited = sent[0], 0.0, 0.0
-    while still < quiet and waited < limit:
+    while (still < quiet or not page.evaluate(AT_REST)) and waited < limit:
         page.wait_for_timeout(250)
         waited += 0.25
         still = still + 0.25 if sent[0] == last else 0.0
