@@ -122,11 +122,11 @@ export default function (component) {
   };
 }
 
-// What the area's render shows: the version of its kinds, and (an area that previews notifications)
-// the event log position it shows them up to.
+// What the area's render shows: the version of its kinds, and (an area that previews notifications;
+// null for others) the event log position it shows them up to.
 function watchOf(area) {
   const { ticket, since, after } = area.data;
-  return typeof after === "number" ? { watch: area.key, ticket, since, after } : { watch: area.key, ticket, since };
+  return { watch: area.key, ticket, since, after };
 }
 
 function rest(took) {
