@@ -237,30 +237,38 @@ def _environment() -> Mapping[str, str]:
 
 
 SHUT_DOWN = threading.Event()  # the process stops: no runtime is built again
+BUILDING = threading.Lock()  # held while runtime() builds and starts one
+BUILT: list[Runtime] = []  # the runtime built last, as shut_down must close it itself
 
 
 def shut_down() -> None:
     """Close the runtime for good (app.py's lifespan, as the process stops). Sessions live on
     until Streamlit stops after it: a run still under way must not build a new runtime, whose
-    journal nothing would close."""
-    SHUT_DOWN.set()
+    journal nothing would close. A runtime being built is waited for and closed here:
+    cache_resource stores a result that was under way even after `runtime.clear()`."""
+    with BUILDING:
+        SHUT_DOWN.set()
     runtime.clear()
+    for rt in BUILT:
+        rt.close()  # (again, if the clear closed it: closing is idempotent)
 
 
 @st.cache_resource(show_spinner=False, on_release=Runtime.close)
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
-    if SHUT_DOWN.is_set():
-        raise RuntimeError("the dashboard is shutting down")
-    rt = build_runtime(_environment())
-    # the change socket follows this store
-    push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)
-    atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
-    try:
-        return rt.start()
-    except BaseException:
-        rt.close()
-        raise
+    with BUILDING:
+        if SHUT_DOWN.is_set():
+            raise RuntimeError("the dashboard is shutting down")
+        rt = build_runtime(_environment())
+        BUILT[:] = [rt]
+        # the change socket follows this store
+        push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)
+        atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
+        try:
+            return rt.start()
+        except BaseException:
+            rt.close()
+            raise
 
 
 def build_runtime(env: Mapping[str, str]) -> Runtime:

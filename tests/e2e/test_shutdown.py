@@ -31,3 +31,30 @@ def test_a_run_under_way_as_the_dashboard_stops_builds_no_new_runtime(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert "RuntimeError: the dashboard is shutting down" in done.stderr
     assert not journal.exists()
+
+
+RACE = """
+import os, signal, threading, time
+from pathlib import Path
+from realtime import bridge
+from realtime.journal import Journal
+path = os.environ["BUGHUNT_JOURNAL"]
+old = Journal(path)
+old.write([(None, "scan_progress", {"scan_id": f"s{i % 100}", "progress": i % 100}, time.time()) for i in range(5000)])
+old.close()
+threading.Thread(target=bridge.runtime, daemon=True).start()  # a session's first run
+while not Path(path + "-wal").exists():  # the new runtime opened the journal and is replaying it
+    time.sleep(0.001)
+bridge.shut_down()
+os.kill(os.getpid(), signal.SIGTERM)  # as uvicorn re-raises it: no atexit
+"""
+
+
+def test_a_runtime_being_built_as_the_dashboard_stops_is_closed(tmp_path):
+    """SIGTERM while a session's first run builds the runtime (it replays a journal): that
+    runtime is closed too, though cache_resource stores it after the lifespan's clear."""
+    journal = tmp_path / "journal.sqlite"
+    env = {**os.environ, "BUGHUNT_JOURNAL": str(journal), "BUGHUNT_WS_URL": "http://127.0.0.1:9"}
+    done = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert done.returncode == -15, done.stderr
+    assert journal.exists() and not (tmp_path / "journal.sqlite-wal").exists()
