@@ -33,7 +33,10 @@ const REST = 5, MAX_REST = 10000, SLOW = 2000;
 // trigger joined never ran the page. So a trigger waits until the tab's input has been quiet for
 // INPUT_QUIET ms (covers a widget that sends its change a little after the input, like a slider).
 // Input in the moment between a trigger and its flush joins the trigger's batch: then the area
-// asks for a rerun of the page ("page", realtime/live.py), which runs with the change.
+// asks for a rerun of the page ("page", realtime/live.py), which runs with the change. A click in
+// that moment is held back and clicked again once the batch is sent: a button is true for one run
+// only, and the area's run reset it before the page's rerun could see it ("Create link" gave no
+// link).
 const INPUT_QUIET = 250;
 // A trigger sent after a click on a page link but before the new page's run began reached the
 // server with the old page, and Streamlit's folding of the two requests kept the last one's page:
@@ -43,6 +46,13 @@ const LEAVE = 5000;
 // The listeners call the hub's handlers, which each evaluation of this module sets: a tab open
 // across a dashboard upgrade keeps its hub (and listeners) and gets the new handlers.
 hub.heard = (event) => {
+  if (event.type === "click" && hub.batchOpen) {
+    event.stopImmediatePropagation();  // (the document's capture phase: before React sees it)
+    event.preventDefault();
+    const again = new MouseEvent("click", event);
+    setTimeout(() => event.target.dispatchEvent(again), 0);  // behind Streamlit's flush
+    return;
+  }
   hub.input = Date.now();
   if (hub.batchOpen) hub.joined = true;
   if (event.type === "click" && leadsAway(event)) hub.left();

@@ -276,6 +276,25 @@ def test_a_click_just_after_another_areas_trigger_still_counts(stack, page):
     expect(page.get_by_role("option", name="Later scan (click-2)")).to_be_visible(timeout=SOON)
 
 
+def test_a_button_clicked_just_after_another_areas_trigger_does_its_work(stack, page):
+    """A button outside the live areas with no callback ("Create link") is true for one run of the
+    page: clicked in the moment after the sidebar area's trigger, it joined that trigger's batch,
+    only the sidebar ran and reset it, and the page's rerun found it false (no link came; CI)."""
+    gateway, app = stack
+    publish(gateway, "scan_started", {"scan_id": "button-1", "scan_name": "Button scan"})
+    page.goto(f"{app.url}/scan?id=button-1")
+    page.wait_for_function(UP, timeout=TIMEOUT)
+    page.get_by_text("Share a read-only link").click()
+    expect(page.get_by_role("button", name="Create link")).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_function(IDLE, timeout=TIMEOUT)
+    assert page.evaluate(f"""() => {{
+        const sent = ({TELL})(true);
+        [...document.querySelectorAll("button")].find((b) => b.textContent === "Create link").click();
+        return sent;
+    }}""")
+    expect(page.locator('[data-testid="stCode"]').filter(has_text="token=")).to_be_visible(timeout=SOON)
+
+
 def test_a_page_link_leads_to_its_page_though_a_change_comes_as_it_is_followed(stack, page):
     """A trigger sent after a click on a page link, before the new page's run began, carried the old
     page, and Streamlit folds two waiting requests into one with the last one's page: the old page
