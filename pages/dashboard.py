@@ -71,7 +71,6 @@ def latest_notifications() -> None:
     watcher shows it at once, before that rerun)."""
     snap, here = rt.snapshot(), zone()
     now = time.time()
-    st.subheader("Latest notifications")
     if not snap.notifications:
         st.caption("No notifications yet")
     viewer, known = me(), settled()  # (not yet known: nothing called unread)
@@ -83,6 +82,7 @@ def latest_notifications() -> None:
 
 
 live()
+st.subheader("Latest notifications")  # above the area: new ones are previewed first in it
 latest_notifications()
 
 

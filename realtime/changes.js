@@ -26,7 +26,10 @@ const QUIET = 15, FIRST_QUIET = 1000, BUSY = 2000;
 // queueing more work than it can do; news that is not shown yet still rides on the next rerun, and
 // notifications show at once anyway (previews, below). One tab on a quiet machine rests ~0.6 s. A
 // rest is MAX_REST at most (a rerun that waited for a long run of the page), and a tab resting
-// longer than SLOW says so in its connection panel: what it shows may be that much behind.
+// longer than SLOW says so in its connection panel: what it shows may be that much behind. Two
+// reruns never rest: of an area told its connection changed (the panel must not say "Connected"
+// for seconds after the link went), and timer polling while push fails (paced by the refresh, as
+// with push off).
 const REST = 5, MAX_REST = 10000, SLOW = 2000;
 // Streamlit sends a tab's widget changes in a batch it flushes a task after the first, and a batch
 // holding any fragment's trigger reruns only that fragment: a pick outside the live areas that a
@@ -78,14 +81,16 @@ function navigating() {
   return Boolean(hub.leaving);
 }
 
-async function fire(area, name, value) {
-  const waiting = () => (hub.busy && Date.now() < hub.until) || Date.now() < hub.rest || Date.now() - hub.input < INPUT_QUIET ||
+async function fire(area, name, value, hurry = false) {
+  const resting = () => !hurry && !area.urgent && Date.now() < hub.rest;
+  const waiting = () => (hub.busy && Date.now() < hub.until) || resting() || Date.now() - hub.input < INPUT_QUIET ||
     Date.now() - hub.drawn < (hub.settled ? QUIET : FIRST_QUIET) || navigating();
   while (waiting() && area.mounted && !area.stopped) await sleep(15);
   // An area drawn anew mounts a new watcher (a new key): the old one's trigger would rerun nothing,
   // and its render, awaited as the end of that rerun, would never come.
   if (area.stopped || !area.mounted) return;
   Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true, fired: Date.now() });
+  area.urgent = false;
   trigger(area, name, value);
 }
 
@@ -104,7 +109,7 @@ export default function (component) {
   let area = hub.areas.get(key);
   if (!area?.mounted) hub.leaving = null;  // a watcher mounts: a page's run has begun
   if (!area) {
-    area = { key, last: 0, stopped: false, pending: false, refused: null };
+    area = { key, last: 0, stopped: false, pending: false, refused: null, urgent: false };
     hub.areas.set(key, area);
     area.data = data;
     poll(area);
@@ -176,6 +181,7 @@ function connect() {
       show();
     } else if (typeof message.version === "number") {
       preview(area, message.notices);
+      if (message.urgent) area.urgent = true;  // (a rerun on its way, resting, goes now too)
       changed(area, message.version);
     }
   };
@@ -219,7 +225,7 @@ async function poll(area) {
     await sleep(250);  // short steps: a new refresh (the sidebar's slider) applies at once
     if (Date.now() - last < area.data.refresh) continue;
     last = Date.now();
-    if (!area.stopped && (!hub.up || area.refused)) await fire(area, "changed", `tick ${last}`);
+    if (!area.stopped && (!hub.up || area.refused)) await fire(area, "changed", `tick ${last}`, true);
   }
 }
 

@@ -8,6 +8,7 @@ Where no browser runs the component (Streamlit's AppTest) it is inert: such runs
 hand anyway."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ import streamlit as st
 
 from realtime import changes
 from realtime.push import FEED, PATH
+from realtime.views.style import PREVIEW_AREA
 
 TICKET_SECONDS = 600.0
 KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
@@ -57,12 +59,15 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True, hear
             # (the change socket's look at the store is the snapshot viewers share).
             FEED.sync()
             since = FEED.total(heard)
-            result = func(*args, **kwargs)
-            if watching:  # last: its render in the browser says the run is over
-                # Taken after the area read the store: a preview never repeats what it shows (one
-                # logged in between is not previewed; the rerun its change brings shows it).
-                after = (rt.snapshot().logged, previews) if previews else None
-                watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note, after)
+            # An area with previews is a block of its own, whose CSS (views/style.py) shows the
+            # watcher first: new notifications above the older ones it lists, as it will draw them.
+            with st.container(key=f"{PREVIEW_AREA}{key}") if previews else contextlib.nullcontext():
+                result = func(*args, **kwargs)
+                if watching:  # last: its render in the browser says the run is over
+                    # Taken after the area read the store: a preview never repeats what it shows (one
+                    # logged in between is not previewed; the rerun its change brings shows it).
+                    after = (rt.snapshot().logged, previews) if previews else None
+                    watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note, after)
             return result
 
         return st.fragment(run_every=run_every)(run)

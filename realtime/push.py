@@ -30,7 +30,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime import protocol
-from realtime.changes import NOTIFICATIONS, Changes, Tickets, newest_records
+from realtime.changes import CONNECTION, NOTIFICATIONS, Changes, Tickets, newest_records
 from realtime.views.text import ago, one_line
 
 PATH = "/_bughunt/changes"
@@ -48,6 +48,7 @@ class Watch:
     kinds: list[str]
     since: int
     after: int | None = None  # previews: the log position up to which the area shows notifications
+    panel: tuple | None = None  # an area showing the connection: what of it the area was last told
 
 
 class Tab:
@@ -139,7 +140,8 @@ class ChangeFeed:
             return {"key": key, "error": "ticket invalid or expired: reload the page"}
         if key not in tab.watches and len(tab.watches) >= MAX_WATCHES:
             return {"key": key, "error": f"more than {MAX_WATCHES} live areas in one tab"}
-        tab.watches[key] = Watch(ticket, kinds, since, after if NOTIFICATIONS in kinds else None)
+        tab.watches[key] = Watch(ticket, kinds, since, after if NOTIFICATIONS in kinds else None,
+                                 self._panel() if CONNECTION in kinds else None)
         tab.dirty.set()
         return None
 
@@ -168,8 +170,23 @@ class ChangeFeed:
                 out.append({"key": key, "renew": 1})  # the area reruns for a fresh one
             elif (total := self.changes.total(watch.kinds)) != watch.since:
                 watch.since = total
-                out.append({"key": key, "version": total, **self._previews(watch)})
+                out.append({"key": key, "version": total, **self._urgent(watch), **self._previews(watch)})
         return out
+
+    def _urgent(self, watch: Watch) -> dict:
+        """A change of what the connection panel says is urgent: the tab reruns the area without
+        resting first (changes.js), as the panel must not say "Connected" for long after the link
+        or the gateway's stream went."""
+        if watch.panel is None:
+            return {}
+        told, watch.panel = watch.panel, self._panel()
+        return {"urgent": 1} if watch.panel != told else {}
+
+    def _panel(self) -> tuple | None:
+        if self.changes is None:
+            return None
+        state = self.changes.store.connection
+        return state.connected, state.reason, state.attempts, state.stream
 
     def _previews(self, watch: Watch) -> dict:
         """The notifications logged since the watch's `after` (which moves on past them)."""

@@ -3,12 +3,14 @@ what (tickets), and the change socket's answers."""
 import asyncio
 import json
 import time
+from dataclasses import replace
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from realtime import changes
 from realtime.live import allowed
+from realtime.models import ConnectionState
 from realtime.push import LOOK, MAX_WATCHES, PREVIEWS, ChangeFeed, Tab
 from realtime.store import EventStore
 
@@ -387,3 +389,35 @@ def test_counters_of_scans_the_store_dropped_go_without_any_total_shrinking():
     hub.refresh()
     assert hub.total(("scan:kept",)) == before + 1  # a scan still held is still told of
     assert "scan:kept" in hub._counts  # (its counter kept: had it gone, the sum above would not show it)
+
+
+def test_a_change_of_what_the_connection_panel_says_is_urgent_and_nothing_else_is():
+    """The tab reruns an area told `urgent` without resting first (changes.js's REST): the panel
+    (connected, why not, the attempt, the gateway's stream) must not lag; a new scan must wait."""
+    store = EventStore()
+    feed = feed_of(store)
+
+    async def scenario():
+        tab = FakeSocket()
+        task = asyncio.create_task(feed.socket(tab))
+        assert await tab.next() == {"hello": 1}
+        panel, plain = ["connection", changes.OTHER], ["scans", changes.OTHER]
+        tab.inbox.put_nowait(watch(feed, "sidebar", panel, feed.total(panel)))
+        tab.inbox.put_nowait(watch(feed, "scans", plain, feed.total(plain)))
+        await asyncio.sleep(0.05)
+        store.apply("scan_started", {"scan_id": "s1"})
+        assert (await tab.next())["key"] == "scans" and tab.told.empty()  # not the panel's
+        lost = ConnectionState(connected=False, reason="transport close", attempts=1)
+        store.set_connection(lost, log="disconnected: transport close")
+        told = {m["key"]: m for m in (await tab.next(), await tab.next())}  # (a change no event explains: both)
+        assert told["sidebar"].get("urgent") == 1 and "urgent" not in told["scans"]
+        store.set_connection(replace(lost, queued=3))  # the panel says the same
+        assert "urgent" not in await tab.next() and "urgent" not in await tab.next()
+        store.set_connection(replace(lost, stream={"ok": False, "since": 1.0, "error": "redis down"}))
+        told = {m["key"]: m.get("urgent") for m in (await tab.next(), await tab.next())}
+        assert told == {"sidebar": 1, "scans": None}
+        tab.inbox.put_nowait(None)
+        await task
+        await feed.stop()
+
+    asyncio.run(scenario())
