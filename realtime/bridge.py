@@ -253,7 +253,8 @@ def shut_down() -> None:
         rt.close()  # (again, if the clear closed it: closing is idempotent)
 
 
-@st.cache_resource(show_spinner=False, on_release=Runtime.close)
+@st.cache_resource(show_spinner=False, on_release=Runtime.close,
+                   validate=lambda _rt: not SHUT_DOWN.is_set())  # (one stored after the clear is closed)
 def runtime() -> Runtime:
     """The process's runtime, built and started on first use; `runtime.clear()` closes it."""
     with BUILDING:

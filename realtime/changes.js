@@ -49,6 +49,7 @@ const LEAVE = 5000;
 // The listeners call the hub's handlers, which each evaluation of this module sets: a tab open
 // across a dashboard upgrade keeps its hub (and listeners) and gets the new handlers.
 hub.heard = (event) => {
+  if (event.type === "click" && leadsAway(event)) hub.left();  // (before a hold: no page rerun undoes it)
   if (event.type === "click" && hub.batchOpen) {
     event.stopImmediatePropagation();  // (the document's capture phase: before React sees it)
     event.preventDefault();
@@ -58,7 +59,6 @@ hub.heard = (event) => {
   }
   hub.input = Date.now();
   if (hub.batchOpen) hub.joined = true;
-  if (event.type === "click" && leadsAway(event)) hub.left();
 };
 hub.left = () => { hub.leaving = { at: Date.now(), from: location.href }; };
 if (!hub.listening) {
@@ -88,9 +88,9 @@ async function fire(area, name, value, hurry = false) {
   while (waiting() && area.mounted && !area.stopped) await sleep(15);
   // An area drawn anew mounts a new watcher (a new key): the old one's trigger would rerun nothing,
   // and its render, awaited as the end of that rerun, would never come.
+  area.urgent = false;  // (sent now, or the area is drawn anew: its render reads the store)
   if (area.stopped || !area.mounted) return;
   Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true, fired: Date.now() });
-  area.urgent = false;
   trigger(area, name, value);
 }
 
@@ -137,11 +137,11 @@ export default function (component) {
   };
 }
 
-// What the area's render shows: the version of its kinds, and (an area that previews notifications;
-// null for others) the event log position it shows them up to.
+// What the area's render shows: the version of its kinds, and (null where the area shows none) the
+// event log position up to which it shows notifications (previews), what its connection panel said.
 function watchOf(area) {
-  const { ticket, since, after } = area.data;
-  return { watch: area.key, ticket, since, after };
+  const { ticket, since, after, panel } = area.data;
+  return { watch: area.key, ticket, since, after, panel };
 }
 
 function rest(took) {

@@ -58,16 +58,16 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True, hear
             # Before the area reads the store: every change counted by then is in what it shows
             # (the change socket's look at the store is the snapshot viewers share).
             FEED.sync()
-            since = FEED.total(heard)
+            shows = FEED.total(heard), FEED.panel() if changes.CONNECTION in heard else None
             # An area with previews is a block of its own, whose CSS (views/style.py) shows the
             # watcher first: new notifications above the older ones it lists, as it will draw them.
-            with st.container(key=f"{PREVIEW_AREA}{key}") if previews else contextlib.nullcontext():
+            with st.container(key=f"{PREVIEW_AREA}{key}") if previews and watching else contextlib.nullcontext():
                 result = func(*args, **kwargs)
                 if watching:  # last: its render in the browser says the run is over
                     # Taken after the area read the store: a preview never repeats what it shows (one
                     # logged in between is not previewed; the rerun its change brings shows it).
                     after = (rt.snapshot().logged, previews) if previews else None
-                    watch(key, heard, since, (every or 0.0, refresh), settings.push_heartbeat, note, after)
+                    watch(key, heard, shows, (every or 0.0, refresh), settings.push_heartbeat, note, after)
             return result
 
         return st.fragment(run_every=run_every)(run)
@@ -87,17 +87,17 @@ def allowed(kinds: Iterable[str], read_only: bool, shared_scan: str) -> tuple[st
     return (*kinds, changes.OTHER)
 
 
-def watch(key: str, kinds: tuple[str, ...], since: int, pace: tuple[float, float], heartbeat: float,
-          note: bool, after: tuple[int, int] | None = None) -> None:
-    """Mount the area's change watcher with a fresh ticket for `kinds`; `since`: the total its
-    render shows; `pace`: (shortest time between its reruns, its refresh when polling); `note`:
-    it shows how the tab's live areas update; `after`: (log position, count): it previews up to
-    that many notifications logged from that position on (realtime/push.py). Its ticket then
-    lasts two heartbeats (renewed by each): a tab whose login ended is not shown new notifications
-    for long."""
+def watch(key: str, kinds: tuple[str, ...], shows: tuple[int, str | None], pace: tuple[float, float],
+          heartbeat: float, note: bool, after: tuple[int, int] | None = None) -> None:
+    """Mount the area's change watcher with a fresh ticket for `kinds`; `shows`: the total its
+    render shows, and what the connection panel said as it read the store (if it shows it);
+    `pace`: (shortest time between its reruns, its refresh when polling); `note`: it shows how the
+    tab's live areas update; `after`: (log position, count): it previews up to that many
+    notifications logged from that position on (realtime/push.py). Its ticket then lasts two
+    heartbeats (renewed by each): a tab whose login ended is not shown new notifications for long."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     every, refresh = pace
-    data = {"url": (f"/{base}" if base else "") + PATH, "since": since,
+    data = {"url": (f"/{base}" if base else "") + PATH, "since": shows[0], "panel": shows[1],
             # outlives a heartbeat's wait; an area quiet for longer reruns once for a fresh one
             "ticket": FEED.tickets.mint(kinds, ttl=2 * heartbeat if after else max(TICKET_SECONDS, 4 * heartbeat)),
             "every": round(every * 1000), "refresh": round(refresh * 1000), "note": note,

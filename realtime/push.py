@@ -22,6 +22,7 @@ Streamlit here."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class Watch:
     kinds: list[str]
     since: int
     after: int | None = None  # previews: the log position up to which the area shows notifications
-    panel: tuple | None = None  # an area showing the connection: what of it the area was last told
+    panel: str | None = None  # an area showing the connection: what the panel said as last drawn or told
 
 
 class Tab:
@@ -130,10 +131,11 @@ class ChangeFeed:
             tab.watches.pop(message["drop"], None)
             return None
         key, ticket, since = message.get("watch"), message.get("ticket"), message.get("since")
-        after = message.get("after")
+        after, panel = message.get("after"), message.get("panel")
         if not isinstance(key, str) or not isinstance(ticket, str) or type(since) is not int or (
-                after is not None and type(after) is not int):
-            return {"error": "watch needs a key, a ticket, an integer since (and after, if any)"}
+                after is not None and type(after) is not int) or (
+                panel is not None and not (isinstance(panel, str) and len(panel) <= 64)):
+            return {"error": "watch needs a key, a ticket, an integer since (and after, and panel, if any)"}
         kinds = self.tickets.check(ticket)
         if kinds is None:
             tab.watches.pop(key, None)
@@ -141,7 +143,7 @@ class ChangeFeed:
         if key not in tab.watches and len(tab.watches) >= MAX_WATCHES:
             return {"key": key, "error": f"more than {MAX_WATCHES} live areas in one tab"}
         tab.watches[key] = Watch(ticket, kinds, since, after if NOTIFICATIONS in kinds else None,
-                                 self._panel() if CONNECTION in kinds else None)
+                                 panel if CONNECTION in kinds else None)
         tab.dirty.set()
         return None
 
@@ -179,14 +181,17 @@ class ChangeFeed:
         or the gateway's stream went."""
         if watch.panel is None:
             return {}
-        told, watch.panel = watch.panel, self._panel()
+        told, watch.panel = watch.panel, self.panel()
         return {"urgent": 1} if watch.panel != told else {}
 
-    def _panel(self) -> tuple | None:
+    def panel(self) -> str:
+        """A fingerprint of what the connection panel says: connected or not, why, the attempt,
+        whether one is under way, the gateway's stream (a page sends the one its render read)."""
         if self.changes is None:
-            return None
+            return ""
         state = self.changes.store.connection
-        return state.connected, state.reason, state.attempts, state.stream
+        said = repr((state.connected, state.reason, state.attempts, state.trying, state.stream))
+        return hashlib.blake2s(said.encode(), digest_size=8).hexdigest()
 
     def _previews(self, watch: Watch) -> dict:
         """The notifications logged since the watch's `after` (which moves on past them)."""

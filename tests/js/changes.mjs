@@ -2,7 +2,8 @@
 // stand-in components. A busy tab hears of ten changes to one area: one more rerun is asked for,
 // once the area's rerun under way has rendered, not one per change (each would keep the tab a
 // rerun further behind), and only after the tab rested five times as long as that rerun took
-// (backpressure), unless told the change is urgent. Prints one JSON line.
+// (backpressure), unless told the change is urgent; timer polling (the socket down) does not rest.
+// Prints one JSON line.
 import { readFileSync } from "node:fs";
 
 const sockets = [];
@@ -54,5 +55,14 @@ const resting = triggers.length - after - calm;  // held back
 ws.onmessage({ data: JSON.stringify({ key: "live", version: 14, urgent: 1 }) });
 await sleep(300);
 const urgent = triggers.length - after - calm - resting;
-console.log(JSON.stringify({ first, whileBusy, after, took, rested, calm, resting, urgent }));
+// Timer polling while the socket is down is paced by the refresh alone: it does not rest.
+await sleep(700);
+render();  // that rerun took ~1 s: the tab rests ~5 s
+data.refresh = 300;
+render();
+const before = triggers.length;
+ws.onclose({ code: 1006 });
+await sleep(1000);
+const polled = triggers.length - before;
+console.log(JSON.stringify({ first, whileBusy, after, took, rested, calm, resting, urgent, polled }));
 process.exit(0);

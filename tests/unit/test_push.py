@@ -393,7 +393,8 @@ def test_counters_of_scans_the_store_dropped_go_without_any_total_shrinking():
 
 def test_a_change_of_what_the_connection_panel_says_is_urgent_and_nothing_else_is():
     """The tab reruns an area told `urgent` without resting first (changes.js's REST): the panel
-    (connected, why not, the attempt, the gateway's stream) must not lag; a new scan must wait."""
+    (connected, why not, the attempt, the gateway's stream) must not lag; a new scan must wait.
+    What the panel said is the render's (the watch comes later): a change in between is urgent."""
     store = EventStore()
     feed = feed_of(store)
 
@@ -402,7 +403,7 @@ def test_a_change_of_what_the_connection_panel_says_is_urgent_and_nothing_else_i
         task = asyncio.create_task(feed.socket(tab))
         assert await tab.next() == {"hello": 1}
         panel, plain = ["connection", changes.OTHER], ["scans", changes.OTHER]
-        tab.inbox.put_nowait(watch(feed, "sidebar", panel, feed.total(panel)))
+        tab.inbox.put_nowait(watch(feed, "sidebar", panel, feed.total(panel), panel=feed.panel()))
         tab.inbox.put_nowait(watch(feed, "scans", plain, feed.total(plain)))
         await asyncio.sleep(0.05)
         store.apply("scan_started", {"scan_id": "s1"})
@@ -416,6 +417,13 @@ def test_a_change_of_what_the_connection_panel_says_is_urgent_and_nothing_else_i
         store.set_connection(replace(lost, stream={"ok": False, "since": 1.0, "error": "redis down"}))
         told = {m["key"]: m.get("urgent") for m in (await tab.next(), await tab.next())}
         assert told == {"sidebar": 1, "scans": None}
+        tab.inbox.put_nowait(json.dumps({"drop": "sidebar"}))  # a rerun draws the area anew:
+        await asyncio.sleep(0.05)
+        drawn, since = feed.panel(), feed.total(panel)  # its render reads the store...
+        store.set_connection(replace(lost, attempts=2), log="disconnected: transport close")
+        assert "urgent" not in await tab.next()  # (the scans area)
+        tab.inbox.put_nowait(watch(feed, "sidebar", panel, since, panel=drawn))  # ...its watch comes after
+        assert await tab.next() == {"key": "sidebar", "version": feed.total(panel), "urgent": 1}
         tab.inbox.put_nowait(None)
         await task
         await feed.stop()
