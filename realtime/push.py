@@ -189,7 +189,7 @@ class ChangeFeed:
         whether one is under way, the gateway's stream (a page sends the one its render read)."""
         if self.changes is None:
             return ""
-        state = self.changes.store.connection
+        state = self.changes.store.snapshot().connection  # (the look's, or the render's sync's: shared)
         said = repr((state.connected, state.reason, state.attempts, state.trying, state.stream))
         return hashlib.blake2s(said.encode(), digest_size=8).hexdigest()
 

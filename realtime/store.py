@@ -324,11 +324,6 @@ class EventStore:
     def version(self) -> int:
         return self._version
 
-    @property
-    def connection(self) -> ConnectionState:
-        """The client's connection state now (a snapshot holds the one it was taken with)."""
-        return self._connection
-
     def snapshot(self, max_age: float = 0.0) -> Snapshot:
         """The current state, frozen. With `max_age`, a snapshot taken less than that many
         seconds ago is returned even if events arrived since: viewers polling a busy store then
