@@ -18,7 +18,7 @@ from realtime.journal_files import open_replayed
 from realtime.options import JournalOptions
 from realtime.store import EventStore
 from tests.conftest import ROOT, GatewayProcess, free_port, wait_for
-from tests.integration.test_nothing_lost import FAST, Truth, produce, settle
+from tests.integration.test_nothing_lost import FAST, Truth, caught_up, produce, settle
 from tests.integration.test_pages import open_page
 
 
@@ -89,7 +89,7 @@ def test_a_full_disk_stops_the_journal_at_what_it_holds_and_a_restart_replays_th
         client = RealtimeClient(again.store, FAST).start()
         client.connect(gateway.url)
         settle(truth, client.store)
-        note = client.store.snapshot().connection.note
+        note = caught_up(client)
         count = int(re.fullmatch(r"Reconnected — replayed (\d+) missed events", note).group(1))
         # everything after the journal's last seq, and whatever the gateway's metrics timer added since
         assert last_seq - held_seq <= count <= gateway.get("/healthz")["last_seq"] - held_seq, note
@@ -206,7 +206,7 @@ def test_journal_import_keeps_the_resume_position(tmp_path):
         client = RealtimeClient(again.store, FAST).start()
         client.connect(gateway.url)
         settle(truth, client.store)  # every finding, not just the snapshot's 20
-        assert client.store.snapshot().connection.note.startswith("Reconnected — replayed")
+        assert caught_up(client).startswith("Reconnected — replayed")
         assert "imported" in client.store.snapshot().scans
         again.journal.close()
     finally:
