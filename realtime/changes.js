@@ -68,10 +68,11 @@ if (!hub.listening) {
   }
   window.addEventListener("popstate", () => hub.left());
 }
-// ms for the socket to say hello, its first send (the tab polls meanwhile): a proxy's silent stand-in
-// counts as refused. Short, as a handshake left hanging also holds up the tab's other sockets to the
-// host and port (a browser opens one at a time: RFC 6455 4.1), Streamlit's own reconnect among them; a hello comes
-// in milliseconds, a second or two on a loaded machine, and the next try comes a second later.
+// ms for the socket to say hello, its first send (the tab polls meanwhile): a proxy's silent
+// stand-in counts as refused. Short, as a handshake left hanging also holds up the tab's other
+// sockets to the host and port (a browser opens one at a time: RFC 6455 4.1), Streamlit's own
+// reconnect among them. A hello comes in milliseconds, a second or two on a loaded machine, and
+// the next try comes a second later.
 const HELLO = 5000;
 
 function leadsAway(event) {
