@@ -69,11 +69,12 @@ if (!hub.listening) {
   window.addEventListener("popstate", () => hub.left());
 }
 // ms for the socket to say hello, its first send (the tab polls meanwhile): a proxy's silent
-// stand-in counts as refused. Short, as a handshake left hanging also holds up the tab's other
-// sockets to the host and port (a browser opens one at a time: RFC 6455 4.1), Streamlit's own
-// reconnect among them. A hello comes in milliseconds, a second or two on a loaded machine, and
-// the next try comes a second later.
-const HELLO = 5000;
+// stand-in counts as refused. The first try waits HELLO, as a browser opens one WebSocket at a
+// time per address and port (RFC 6455 4.1; Chromium across all tabs): a handshake left hanging
+// holds up every other socket to the dashboard, Streamlit's own reconnect among them. A hello
+// comes in milliseconds, a second or two on a loaded machine; each further try waits twice as
+// long, up to MAX_HELLO, so a dashboard that is slow to answer still gets through.
+const HELLO = 5000, MAX_HELLO = 20000;
 
 function leadsAway(event) {
   const link = event.target.closest?.("a[href]");
@@ -167,7 +168,13 @@ function connect() {
     return down(String(error.message || error));
   }
   hub.ws = ws;
-  const silent = setTimeout(() => ws.close(), HELLO);
+  const wait = Math.min(MAX_HELLO, HELLO * 2 ** hub.failures);
+  const silent = setTimeout(() => {  // given up now: an open socket's close waits for the stand-in's reply
+    ws.onmessage = ws.onclose = null;
+    ws.close();
+    Object.assign(hub, { ws: null, up: false });
+    down(`the change socket said no hello within ${wait / 1000} s`);
+  }, wait);
   ws.onmessage = (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch (error) { return; }
