@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -259,6 +260,26 @@ RECORD_TOASTS = """() => {
         }
     }).observe(document.body, {childList: true, subtree: true, characterData: true});
 }"""
+
+
+# What a tab's change hub knows (realtime/changes.js), for a failure's message: a flake in CI
+# leaves nothing else to read.
+HUB = """(h => h ? JSON.stringify({up: h.up, why: h.why, failures: h.failures, socket: h.ws && h.ws.readyState,
+    retrying: Boolean(h.retry), busy: Boolean(h.busy), drawn_ago: Date.now() - h.drawn, rest: h.rest - Date.now(),
+    leaving: h.leaving, areas: [...h.areas.values()].map((a) => ({key: a.key, mounted: a.mounted,
+    pending: a.pending, stopped: a.stopped, refused: a.refused, asked_ago: Date.now() - a.last}))})
+    : "no hub in the page")(globalThis.__bughuntChanges)"""
+
+
+@contextlib.contextmanager
+def told_of(page):
+    """A failure inside says what the tab's change hub knew."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # (not at import: see above)
+
+    try:
+        yield
+    except (AssertionError, PlaywrightTimeout) as exc:
+        raise AssertionError(f"{exc}\nthe tab's hub: {page.evaluate(HUB)}") from exc
 
 
 def record_toasts(page) -> None:

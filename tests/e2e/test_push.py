@@ -3,19 +3,17 @@ idle tab asks for nothing; eight tabs of one browser all update (one change sock
 HTTP connection limit); a share-link tab updates by push and is told of its scan only; with the
 change socket blocked a tab falls back to polling and says so. One gateway and one dashboard for
 the module, whose refresh (the polling timer) is 30 s: whatever shows up sooner came by push."""
-import contextlib
 import os
 import re
 import signal
 import time
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from realtime.auth import Authenticator
 from realtime.push import PATH
-from tests.conftest import GatewayProcess, StreamlitProcess
+from tests.conftest import HUB, GatewayProcess, StreamlitProcess, told_of
 
 SECRET = "push-browser-tests-" + "p" * 40
 AUTH = Authenticator(SECRET)
@@ -43,24 +41,6 @@ def publish(gateway, event, data):
 
 def sidebar(page):
     return page.locator('[data-testid="stSidebar"]')
-
-
-# What a tab's change hub knows (realtime/changes.js), for a failure's message: a flake in CI
-# leaves nothing else to read.
-HUB = """(h => h ? JSON.stringify({up: h.up, why: h.why, failures: h.failures, socket: h.ws && h.ws.readyState,
-    retrying: Boolean(h.retry), busy: Boolean(h.busy),
-    rest: h.rest - Date.now(), leaving: h.leaving, areas: [...h.areas.values()].map((a) => ({key: a.key,
-    mounted: a.mounted, pending: a.pending, stopped: a.stopped, refused: a.refused}))}) : "no hub in the page"
-    )(globalThis.__bughuntChanges)"""
-
-
-@contextlib.contextmanager
-def told_of(page):
-    """A failure inside says what the tab's change hub knew."""
-    try:
-        yield
-    except (AssertionError, PlaywrightTimeout) as exc:
-        raise AssertionError(f"{exc}\nthe tab's hub: {page.evaluate(HUB)}") from exc
 
 
 def push_up(page, timeout=TIMEOUT):

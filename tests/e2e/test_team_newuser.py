@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import GatewayProcess, StreamlitProcess
+from tests.conftest import GatewayProcess, StreamlitProcess, told_of
 
 TIMEOUT = 40_000  # ms: the machine running the suite may be busy
 ZONE = "America/Los_Angeles"
@@ -96,7 +96,8 @@ def test_a_click_in_a_pages_first_moment_is_not_undone(stack, browser):
         go(page, "Notifications")
         expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible(timeout=TIMEOUT)
         sidebar = page.locator('[data-testid="stSidebar"]')
-        expect(sidebar.get_by_text(re.compile(r"\d+ unread notification"))).to_be_visible(timeout=TIMEOUT)
+        with told_of(page):
+            expect(sidebar.get_by_text(re.compile(r"\d+ unread notification"))).to_be_visible(timeout=TIMEOUT)
         expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()  # still there
         context.close()
 
