@@ -172,8 +172,7 @@ function connect() {
   const silent = setTimeout(() => {  // given up now: an open socket's close waits for the stand-in's reply
     ws.onmessage = ws.onclose = null;
     ws.close();
-    Object.assign(hub, { ws: null, up: false });
-    down(`the change socket said no hello within ${wait / 1000} s`);
+    gone(`the change socket said no hello within ${wait / 1000} s`);
   }, wait);
   ws.onmessage = (event) => {
     let message;
@@ -199,10 +198,13 @@ function connect() {
   };
   ws.onclose = (event) => {
     clearTimeout(silent);
-    const was = hub.up;
-    Object.assign(hub, { ws: null, up: false });
-    down(was ? `the change socket closed (${event.code})` : `the change socket was refused (${event.code})`);
+    gone(hub.up ? `the change socket closed (${event.code})` : `the change socket was refused (${event.code})`);
   };
+}
+
+function gone(why) {
+  Object.assign(hub, { ws: null, up: false });
+  down(why);
 }
 
 function down(why) {

@@ -49,6 +49,15 @@ def push_up(page, timeout=TIMEOUT):
         page.wait_for_function(UP, timeout=timeout)
 
 
+def until(page, condition, timeout=SOON):
+    """Wait up to `timeout` ms for what the test's handlers record: Playwright runs them only while
+    the test waits on it (not in time.sleep)."""
+    for _ in range(timeout // 250):
+        if condition():
+            return
+        page.wait_for_timeout(250)
+
+
 def change_sockets(page) -> list:
     """The change sockets the tab opens (Streamlit's own WebSocket is another)."""
     opened = []
@@ -151,10 +160,7 @@ def test_a_notification_shows_at_once_inert_though_no_rerun_can_run(stack, page)
     heading = page.get_by_role("heading", name="Latest notifications")
     above = [locator.bounding_box()["y"] for locator in (heading, preview, older)]
     assert above == sorted(above), above  # first in the list, newest first as the page draws it
-    for _ in range(SOON // 250):  # once its rest is over (seconds on a loaded machine)
-        if held:
-            break
-        page.wait_for_timeout(250)
+    until(page, lambda: held)  # once its rest is over (seconds on a loaded machine)
     assert held, "the tab asked for no rerun"  # it did, and Streamlit never heard of it
     latest = page.locator('[data-testid="stMarkdown"]', has_text="JUST-IN")
     assert latest.count() == 0  # no rerun ran: the page's own list does not show it
@@ -203,10 +209,7 @@ def test_a_change_socket_that_never_says_hello_is_given_up_within_seconds(stack,
                          r"\(the change socket said no hello within \d+ s")  # (5 s, 10 s for the next try)
     with told_of(page):
         expect(sidebar(page).get_by_text(refused)).to_be_visible(timeout=TIMEOUT)
-    for _ in range(TIMEOUT // 250):
-        if len(tries) > 1:
-            break
-        page.wait_for_timeout(250)
+    until(page, lambda: len(tries) > 1)
     assert len(tries) > 1 and tries[1] - tries[0] < 10, tries  # given up after 5 s, tried again 1 s later
     answer[0] = True
     with told_of(page):
