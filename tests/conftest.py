@@ -237,11 +237,23 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    context.close()
+def contexts(browser):
+    """Opens browser contexts (fresh browsers) that all close when the test ends, failed or not:
+    a tab left open polls its dashboard for the rest of the worker's session."""
+    opened = []
+
+    def new_context(**options):
+        opened.append(browser.new_context(**options))
+        return opened[-1]
+
+    yield new_context
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def page(contexts):
+    return contexts(viewport={"width": 1400, "height": 1000}).new_page()
 
 
 ARTIFACTS = ROOT / "test-artifacts"

@@ -89,9 +89,10 @@ def test_real_nmap_scan_live_on_the_scan_page(stack, page):
     assert adapter.returncode == 0, adapter.stderr.read()
     progress = [p for p, _, _ in seen]
     assert progress == sorted(progress), seen  # never back
-    phases = list(dict.fromkeys(phase for _, phase, _ in seen if phase != "—"))
-    assert "Service scan" in phases and "NSE" in phases[phases.index("Service scan"):], seen  # in nmap's order
-    assert any(50 < p < 75 for p, phase, _ in seen if phase == "Service scan"), seen
+    # shown while running, in nmap's order; not each phase's in-between values: a tab that draws
+    # slowly (busy CI) may rest through them (tests/integration/test_real_scanners.py checks the store)
+    phases = list(dict.fromkeys(phase for _, phase, status in seen if status == "running" and phase != "—"))
+    assert "Service scan" in phases and "NSE" in phases[phases.index("Service scan"):], seen
     # the three values are read one after another: the last reads may straddle a re-render
     expect(metric(page, "Progress")).to_have_text("100%", timeout=TIMEOUT)
     expect(metric(page, "Findings")).to_have_text("4", timeout=TIMEOUT)

@@ -103,7 +103,8 @@ def test_5_a_share_link_page_shows_no_private_notification(secured, page):
 def test_6_an_expired_share_link_stops_streaming_at_once(secured, page):
     gateway, app = secured
     gateway.publish("scan_started", {"scan_id": "s6", "scan_name": "Expiring"}, token=producer())
-    expires, link = time.time() + 10, AUTH.mint("guest", "viewer", ["s6"], ttl=10)  # the page must be up before
+    # the page must be up and streaming before the link expires: a first page on a busy machine took over 10 s
+    expires, link = time.time() + 25, AUTH.mint("guest", "viewer", ["s6"], ttl=25)
     page.goto(f"{app.url}/scan?id=s6&token={link}")
     expect(page.get_by_text("Expiring", exact=True)).to_be_visible(timeout=TIMEOUT)
     gateway.publish("scan_progress", {"scan_id": "s6", "progress": 10, "current_step": "BEFORE-EXPIRY"},

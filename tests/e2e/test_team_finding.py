@@ -46,10 +46,9 @@ def stack():
 
 
 @pytest.fixture(params=list(VIEWPORTS))
-def tab(request, browser):
-    context = browser.new_context(viewport=VIEWPORTS[request.param])
-    yield context, context.new_page()
-    context.close()
+def tab(request, contexts):
+    context = contexts(viewport=VIEWPORTS[request.param])
+    return context, context.new_page()
 
 
 def open_cell(context, page, row, x):

@@ -30,8 +30,8 @@ def stack():
     gateway.stop()
 
 
-def open_tab(browser, app, path="", size=(1400, 1000)):
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, timezone_id=ZONE)
+def open_tab(contexts, app, path="", size=(1400, 1000)):
+    context = contexts(viewport={"width": size[0], "height": size[1]}, timezone_id=ZONE)
     page = context.new_page()
     page.goto(f"{app.url}/{path}")
     expect(page.locator('[data-testid="stSidebar"]').get_by_text("Connected", exact=True)).to_be_attached(
@@ -47,12 +47,12 @@ def nav_link(page, name):
     return page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True)
 
 
-def test_empty_pages_teach_then_the_unread_count_follows_live(stack, browser):
+def test_empty_pages_teach_then_the_unread_count_follows_live(stack, contexts):
     """Before any event: each page says what to do. Then notifications arrive while the tab sits
     on another page: the sidebar's count follows without a click, and after Mark all as read; the
     navigation names no count that could say otherwise."""
     gateway, app = stack
-    phone, page = open_tab(browser, app, size=(390, 844))
+    phone, page = open_tab(contexts, app, size=(390, 844))
     teaching = page.get_by_text("No scans yet — publish one with this command")
     expect(teaching).to_be_visible(timeout=TIMEOUT)
     command = page.locator('[data-testid="stCode"]').filter(has_text=f"curl -X POST {gateway.url}/api/events")
@@ -60,7 +60,7 @@ def test_empty_pages_teach_then_the_unread_count_follows_live(stack, browser):
     assert command.bounding_box()["x"] + command.bounding_box()["width"] <= 390  # wrapped, on the screen
     phone.close()
 
-    context, page = open_tab(browser, app)
+    context, page = open_tab(contexts, app)
     expect(page.get_by_text("No scans yet — publish one with this command")).to_be_visible(timeout=TIMEOUT)
     go(page, "Notifications")
     expect(page.get_by_text("No notifications yet — ")).to_be_visible(timeout=TIMEOUT)
@@ -80,16 +80,15 @@ def test_empty_pages_teach_then_the_unread_count_follows_live(stack, browser):
     gateway.publish("notification", {"type": "info", "title": "Three", "message": "third"})
     expect(sidebar.get_by_text("1 unread notification ·", exact=False)).to_be_visible(timeout=TIMEOUT)
     expect(nav_link(page, "Notifications")).to_be_visible()  # no count of its own
-    context.close()
 
 
-def test_a_click_in_a_pages_first_moment_is_not_undone(stack, browser):
+def test_a_click_in_a_pages_first_moment_is_not_undone(stack, contexts):
     """A fresh browser's first page asks the browser for its id; the answer must not undo the
     page the viewer chose meanwhile (it did when the answer came as a rerun: 2 of 15 fresh tabs
     clicking Notifications at once landed back on the Dashboard)."""
     _, app = stack
     for _ in range(4):  # each a fresh browser: each asks for its id
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id=ZONE)
+        context = contexts(viewport={"width": 1400, "height": 1000}, timezone_id=ZONE)
         page = context.new_page()
         page.goto(app.url)
         expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible(timeout=TIMEOUT)
@@ -140,12 +139,12 @@ def title_header_x(page, grid) -> float:
     pytest.fail("no title column with its help in the findings table")
 
 
-def test_long_title_from_the_table_and_chart_axes_in_the_viewers_zone(stack, browser):
+def test_long_title_from_the_table_and_chart_axes_in_the_viewers_zone(stack, contexts):
     gateway, app = stack
     gateway.publish("scan_started", {"scan_id": "z1", "scan_name": "Zone scan", "target": "https://zone.example"})
     gateway.publish("scan_progress", {"scan_id": "z1", "progress": 30, "phase": "recon"})
     gateway.publish("vulnerability_found", {"scan_id": "z1", "id": "long", "title": LONG_TITLE, "severity": "high"})
-    context, page = open_tab(browser, app, "vulnerabilities")
+    context, page = open_tab(contexts, app, "vulnerabilities")
     grid = page.locator('[data-testid="stDataFrame"]').first
     expect(grid).to_be_visible(timeout=TIMEOUT)
     x = title_header_x(page, grid)
@@ -165,4 +164,3 @@ def test_long_title_from_the_table_and_chart_axes_in_the_viewers_zone(stack, bro
     over_time = page.locator(".js-plotly-plot").filter(has=page.locator(".xtitle"))
     # One time axis on the Dashboard (the list form waits out the Scan page's charts as they go).
     expect(over_time.locator(".xtitle")).to_have_text([f"time ({ZONE})"], timeout=TIMEOUT)
-    context.close()

@@ -32,8 +32,8 @@ def stack():
     gateway.stop()
 
 
-def open_page(browser, app, path="", size=(1400, 1000)):
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+def open_page(contexts, app, path="", size=(1400, 1000)):
+    context = contexts(viewport={"width": size[0], "height": size[1]})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app.url)
     page = context.new_page()
     page.goto(f"{app.url}/{path}")
@@ -78,10 +78,10 @@ LEFT_OF = """(el, words) => {
 }"""
 
 
-def test_desktop_copy_right_to_left_and_table_toolbar(stack, browser):
+def test_desktop_copy_right_to_left_and_table_toolbar(stack, contexts):
     """One tab through Dashboard, Scan detail and Vulnerabilities (in-app navigation: one session)."""
     _, app = stack
-    page = open_page(browser, app)
+    page = open_page(contexts, app)
     # point 5: copying from a card and a notification gives the text, no invisible U+2060 in it
     card = page.locator('[data-testid="stCaptionContainer"]').filter(has_text=URL).locator("code")
     expect(card).to_have_text(URL, timeout=TIMEOUT)
@@ -120,12 +120,11 @@ def test_desktop_copy_right_to_left_and_table_toolbar(stack, browser):
     expect(toolbar.get_by_role("button", name="Search")).to_be_visible(timeout=TIMEOUT)  # the toolbar is there
     assert toolbar.get_by_role("button", name="Download as CSV").count() == 0
     expect(page.get_by_role("button", name="Export CSV")).to_have_count(1, timeout=TIMEOUT)  # quotes formulas
-    page.context.close()
 
 
-def test_phone_toasts_leave_the_title_and_the_first_screen_shows_more_than_cards(stack, browser):
+def test_phone_toasts_leave_the_title_and_the_first_screen_shows_more_than_cards(stack, contexts):
     gateway, app = stack
-    page = open_page(browser, app, size=(390, 844))
+    page = open_page(contexts, app, size=(390, 844))
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(4, timeout=TIMEOUT)
     gateway.publish("vulnerability_found", {"scan_id": "c1", "title": "Phone finding", "severity": "critical"})
     toast = page.locator('[data-testid="stToast"]').filter(has_text="Phone finding")  # bad news: a long toast
@@ -136,4 +135,3 @@ def test_phone_toasts_leave_the_title_and_the_first_screen_shows_more_than_cards
     cards = [m.bounding_box() for m in page.locator('[data-testid="stMetric"]').all()]
     assert max(c["y"] + c["height"] for c in cards) < 844 / 2 + 100  # two by two, not four screens tall
     assert page.get_by_role("heading", name="Active Scans").bounding_box()["y"] < 844  # more than cards
-    page.context.close()

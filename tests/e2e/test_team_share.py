@@ -36,19 +36,14 @@ def publish(gateway, event, data):
 
 
 @pytest.fixture
-def open_tab(browser, stack):
-    """A fresh browser (its own context: storage, time zone) on a dashboard page, connected."""
-    contexts = []
-
+def open_tab(contexts, stack):
+    """A fresh browser (its own context: storage, time zone) on a dashboard page."""
     def open_(path, viewport=DESKTOP, **options):
-        contexts.append(browser.new_context(viewport=viewport, **options))
-        page = contexts[-1].new_page()
+        page = contexts(viewport=viewport, **options).new_page()
         page.goto(f"{stack[1].url}/{path}")
         return page
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 def connected(page):
