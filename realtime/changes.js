@@ -46,6 +46,10 @@ const INPUT_QUIET = 250;
 // the link led nowhere. So triggers wait until a watcher mounts (the new page's areas, drawn anew)
 // or the address changes, LEAVE ms at most (a page without live areas).
 const LEAVE = 5000;
+// The socket tells each change once per watch, so a trigger whose rerun never draws its area (lost
+// on the way: seen twice in CI, cause unknown) left the area behind until its heartbeat. An area not
+// drawn LOST ms after its trigger sends its watch again, from what it shows: the socket tells it again.
+const LOST = 10000;
 // The listeners call the hub's handlers, which each evaluation of this module sets: a tab open
 // across a dashboard upgrade keeps its hub (and listeners) and gets the new handlers.
 hub.heard = (event) => {
@@ -98,6 +102,12 @@ async function fire(area, name, value, hurry = false) {
   if (area.stopped || !area.mounted) return;
   Object.assign(hub, { busy: area, until: Date.now() + BUSY, settled: true, fired: Date.now() });
   trigger(area, name, value);
+  const draws = area.draws;
+  setTimeout(() => {
+    if (area.draws !== draws || area.stopped || !area.mounted) return;
+    area.lost += 1;
+    send(watchOf(area));
+  }, LOST);
 }
 
 function trigger(area, name, value) {
@@ -115,12 +125,13 @@ export default function (component) {
   let area = hub.areas.get(key);
   if (!area?.mounted) hub.leaving = null;  // a watcher mounts: a page's run has begun
   if (!area) {
-    area = { key, last: 0, stopped: false, pending: false, refused: null, urgent: false };
+    area = { key, last: 0, stopped: false, pending: false, refused: null, urgent: false, draws: 0, lost: 0 };
     hub.areas.set(key, area);
     area.data = data;
     poll(area);
   }
   Object.assign(area, { data, trigger: setTriggerValue, mounted: true, refused: null, root: component.parentElement });
+  area.draws += 1;
   hub.drawn = Date.now();
   if (hub.busy === area) {  // its run is over: the tab rests (REST), unless BUSY ran out (no measure)
     if (Date.now() <= hub.until) rest(Date.now() - hub.fired);

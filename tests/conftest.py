@@ -279,7 +279,8 @@ RECORD_TOASTS = """() => {
 HUB = """(h => h ? JSON.stringify({up: h.up, why: h.why, failures: h.failures, socket: h.ws && h.ws.readyState,
     retrying: Boolean(h.retry), busy: Boolean(h.busy), drawn_ago: Date.now() - h.drawn, rest: h.rest - Date.now(),
     leaving: h.leaving, areas: [...h.areas.values()].map((a) => ({key: a.key, mounted: a.mounted,
-    pending: a.pending, stopped: a.stopped, refused: a.refused, asked_ago: Date.now() - a.last}))})
+    pending: a.pending, stopped: a.stopped, refused: a.refused, asked_ago: Date.now() - a.last, draws: a.draws,
+    lost: a.lost}))})
     : "no hub in the page")(globalThis.__bughuntChanges)"""
 
 

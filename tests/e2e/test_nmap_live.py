@@ -9,7 +9,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, ROOT, StreamlitProcess, free_port
+from tests.conftest import ARTIFACTS, ROOT, StreamlitProcess, free_port, told_of
 from tests.integration.scanners import Listeners
 
 pytestmark = pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed (tests/run.sh installs it)")
@@ -81,7 +81,8 @@ def test_real_nmap_scan_live_on_the_scan_page(stack, page):
         timeout=TIMEOUT)
     nmap, adapter = scan_through_adapter(gateway, ports)
     try:
-        expect(page.get_by_role("heading", name="Loopback services")).to_be_visible(timeout=TIMEOUT)
+        with told_of(page):
+            expect(page.get_by_role("heading", name="Loopback services")).to_be_visible(timeout=TIMEOUT)
         seen = watch(page, 120)
     finally:
         nmap.wait(60)

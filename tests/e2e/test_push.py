@@ -262,6 +262,32 @@ def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page
     assert [frame for frame in told if "version" in frame]
 
 
+# The next trigger of the page's live area goes nowhere, as a rerun lost on its way would.
+LOSE_ONE = """() => {
+    const area = [...globalThis.__bughuntChanges.areas.values()].find(
+        (a) => a.mounted && a.root && a.root.closest('[data-testid="stMain"]'));
+    const real = area.trigger;
+    area.trigger = () => { area.trigger = real; };
+    globalThis.lostArea = area;
+}"""
+
+
+def test_an_area_whose_rerun_was_lost_asks_again_and_catches_up(stack, page):
+    """changes.js's LOST: the socket tells each change once per watch, so a trigger that brings no
+    rerun left the area behind until its heartbeat (60 s here) or the timer (30 s)."""
+    gateway, app = stack
+    publish(gateway, "scan_started", {"scan_id": "lost-1", "scan_name": "Lost rerun"})
+    page.goto(f"{app.url}/scan?id=lost-1")
+    expect(page.get_by_role("heading", name="Lost rerun")).to_be_visible(timeout=TIMEOUT)
+    push_up(page)
+    page.wait_for_function(IDLE, timeout=TIMEOUT)
+    page.evaluate(LOSE_ONE)
+    publish(gateway, "scan_progress", {"scan_id": "lost-1", "progress": 50, "current_step": "AFTER-LOSS"})
+    with told_of(page):
+        expect(page.get_by_text("AFTER-LOSS")).to_be_visible(timeout=SOON)
+        assert page.evaluate("globalThis.lostArea.lost") == 1
+
+
 # No area runs or waits to (a change the tab heard itself), none has for over a second (changes.js's
 # FIRST_QUIET), the tab does not rest after its last rerun (REST), no input for 300 ms (its
 # INPUT_QUIET) and no page link followed: a trigger now goes out at once, in the task that asks for it.
