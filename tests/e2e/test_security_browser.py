@@ -109,7 +109,7 @@ def test_6_an_expired_share_link_stops_streaming_at_once(secured, page):
     expect(page.get_by_text("Expiring", exact=True)).to_be_visible(timeout=TIMEOUT)
     gateway.publish("scan_progress", {"scan_id": "s6", "progress": 10, "current_step": "BEFORE-EXPIRY"},
                     token=producer())
-    expect(page.get_by_text("BEFORE-EXPIRY")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("BEFORE-EXPIRY", exact=True)).to_be_visible(timeout=TIMEOUT)
     time.sleep(max(0.0, expires + 1 - time.time()))  # PyJWT's exp is whole seconds
     gateway.publish("scan_progress", {"scan_id": "s6", "progress": 20, "current_step": "AFTER-EXPIRY"},
                     token=producer())
