@@ -284,15 +284,25 @@ HUB = """(h => h ? JSON.stringify({up: h.up, why: h.why, failures: h.failures, s
     : "no hub in the page")(globalThis.__bughuntChanges)"""
 
 
+def console(page) -> list[str]:
+    """What the page says from now on: its console, uncaught errors and failed requests."""
+    said: list[str] = []
+    page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: said.append(f"pageerror: {error}"))
+    page.on("requestfailed", lambda request: said.append(f"failed: {request.url} {request.failure}"))
+    return said
+
+
 @contextlib.contextmanager
-def told_of(page):
-    """A failure inside says what the tab's change hub knew."""
+def told_of(page, said: list[str] | None = None):
+    """A failure inside says what the tab's change hub knew (and what the page said: `console`)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # (not at import: see above)
 
     try:
         yield
     except (AssertionError, PlaywrightTimeout) as exc:
-        raise AssertionError(f"{exc}\nthe tab's hub: {page.evaluate(HUB)}") from exc
+        heard = "" if said is None else f"\nthe tab's console: {said}"
+        raise AssertionError(f"{exc}\nthe tab's hub: {page.evaluate(HUB)}{heard}") from exc
 
 
 def record_toasts(page) -> None:

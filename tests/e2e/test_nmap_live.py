@@ -9,7 +9,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, ROOT, StreamlitProcess, free_port, told_of
+from tests.conftest import ARTIFACTS, ROOT, StreamlitProcess, console, free_port, told_of
 from tests.integration.scanners import Listeners
 
 pytestmark = pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed (tests/run.sh installs it)")
@@ -76,12 +76,13 @@ def watch(page, seconds):
 def test_real_nmap_scan_live_on_the_scan_page(stack, page):
     gateway, app, listeners = stack
     ports = [listeners.http(delay) for delay in (0, 1, 2, 3)]  # they finish nmap's Service scan in turn
+    said = console(page)
     page.goto(f"{app.url}/scan?id=live")
     expect(page.locator('[data-testid="stSidebar"]').get_by_text("Connected", exact=True)).to_be_visible(
         timeout=TIMEOUT)
     nmap, adapter = scan_through_adapter(gateway, ports)
     try:
-        with told_of(page):
+        with told_of(page, said):
             expect(page.get_by_role("heading", name="Loopback services")).to_be_visible(timeout=TIMEOUT)
         seen = watch(page, 120)
     finally:

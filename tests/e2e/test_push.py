@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from realtime.auth import Authenticator
 from realtime.push import PATH
-from tests.conftest import HUB, GatewayProcess, StreamlitProcess, told_of
+from tests.conftest import HUB, GatewayProcess, StreamlitProcess, console, told_of
 
 SECRET = "push-browser-tests-" + "p" * 40
 AUTH = Authenticator(SECRET)
@@ -115,21 +115,16 @@ def test_a_fresh_tab_says_whose_read_flags_it_shows_without_waiting_for_a_heartb
     gateway, app = stack
     first = browser.new_page()  # (its own context, closed with it)
     fresh = browser.new_context().new_page()
-    said = []  # (once, CI's fresh tab had no change hub at all: did the watcher's module fail?)
-    fresh.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
-    fresh.on("pageerror", lambda error: said.append(f"pageerror: {error}"))
+    said = console(fresh)  # (once, CI's fresh tab had no change hub at all: did the watcher's module fail?)
     try:
         first.goto(app.url)  # the dashboard's client is connected and quiet before the fresh tab comes
         expect(sidebar(first).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
         first.wait_for_timeout(2_000)
         fresh.goto(app.url)
         expect(sidebar(fresh).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
-        with told_of(fresh):
-            try:
-                expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(
-                    timeout=SOON)
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\nthe tab's console: {said}") from exc
+        with told_of(fresh, said):
+            expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(
+                timeout=SOON)
     finally:  # (a tab left open polls a stopped dashboard for the rest of the worker's session)
         first.close()
         fresh.context.close()

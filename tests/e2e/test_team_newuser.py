@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import GatewayProcess, StreamlitProcess, told_of
+from tests.conftest import GatewayProcess, StreamlitProcess, console, told_of
 
 TIMEOUT = 40_000  # ms: the machine running the suite may be busy
 ZONE = "America/Los_Angeles"
@@ -90,12 +90,13 @@ def test_a_click_in_a_pages_first_moment_is_not_undone(stack, contexts):
     for _ in range(4):  # each a fresh browser: each asks for its id
         context = contexts(viewport={"width": 1400, "height": 1000}, timezone_id=ZONE)
         page = context.new_page()
+        said = console(page)
         page.goto(app.url)
         expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible(timeout=TIMEOUT)
         go(page, "Notifications")
         expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible(timeout=TIMEOUT)
         sidebar = page.locator('[data-testid="stSidebar"]')
-        with told_of(page):
+        with told_of(page, said):
             expect(sidebar.get_by_text(re.compile(r"\d+ unread notification"))).to_be_visible(timeout=TIMEOUT)
         expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()  # still there
         context.close()
