@@ -47,8 +47,8 @@ const INPUT_QUIET = 250;
 // or the address changes, LEAVE ms at most (a page without live areas).
 const LEAVE = 5000;
 // The socket tells each change once per watch, so a trigger whose rerun never draws its area (lost
-// on the way: seen twice in CI, cause unknown) left the area behind until its heartbeat. An area not
-// drawn LOST ms after its trigger sends its watch again, from what it shows: the socket tells it again.
+// on the way: seen in CI, cause unknown) left the area behind until its heartbeat. An area not drawn
+// LOST ms after its trigger asks again (not its watch: its ticket may have expired meanwhile).
 const LOST = 10000;
 // The listeners call the hub's handlers, which each evaluation of this module sets: a tab open
 // across a dashboard upgrade keeps its hub (and listeners) and gets the new handlers.
@@ -105,8 +105,8 @@ async function fire(area, name, value, hurry = false) {
   const draws = area.draws;
   setTimeout(() => {
     if (area.draws !== draws || area.stopped || !area.mounted) return;
-    area.lost += 1;
-    send(watchOf(area));
+    area.lost = (area.lost || 0) + 1;
+    changed(area, "lost");
   }, LOST);
 }
 
@@ -131,7 +131,7 @@ export default function (component) {
     poll(area);
   }
   Object.assign(area, { data, trigger: setTriggerValue, mounted: true, refused: null, root: component.parentElement });
-  area.draws += 1;
+  area.draws = (area.draws || 0) + 1;  // (an area of a hub kept across an upgrade has none yet)
   hub.drawn = Date.now();
   if (hub.busy === area) {  // its run is over: the tab rests (REST), unless BUSY ran out (no measure)
     if (Date.now() <= hub.until) rest(Date.now() - hub.fired);

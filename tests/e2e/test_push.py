@@ -259,7 +259,7 @@ def test_a_share_link_tab_updates_by_push_and_hears_of_its_scan_only(stack, page
     assert not [frame for frame in told if "version" in frame], "a share tab was told of another scan"
 
     publish(gateway, "scan_progress", {"scan_id": "shared-1", "progress": 60, "current_step": "SHARED-STEP"})
-    expect(page.get_by_text("SHARED-STEP")).to_be_visible(timeout=SOON)
+    expect(page.get_by_text("SHARED-STEP", exact=True)).to_be_visible(timeout=SOON)
     assert [frame for frame in told if "version" in frame]
 
 
@@ -285,7 +285,7 @@ def test_an_area_whose_rerun_was_lost_asks_again_and_catches_up(stack, page):
     page.evaluate(LOSE_ONE)
     publish(gateway, "scan_progress", {"scan_id": "lost-1", "progress": 50, "current_step": "AFTER-LOSS"})
     with told_of(page):
-        expect(page.get_by_text("AFTER-LOSS")).to_be_visible(timeout=SOON)
+        expect(page.get_by_text("AFTER-LOSS", exact=True)).to_be_visible(timeout=SOON)
         assert page.evaluate("globalThis.lostArea.lost") == 1
 
 
