@@ -125,7 +125,7 @@ export default function (component) {
   let area = hub.areas.get(key);
   if (!area?.mounted) hub.leaving = null;  // a watcher mounts: a page's run has begun
   if (!area) {
-    area = { key, last: 0, stopped: false, pending: false, refused: null, urgent: false, draws: 0, lost: 0 };
+    area = { key, last: 0, stopped: false, pending: false, refused: null, urgent: false };
     hub.areas.set(key, area);
     area.data = data;
     poll(area);

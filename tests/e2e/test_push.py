@@ -109,25 +109,20 @@ def test_an_event_shows_without_a_timer_tick_and_an_idle_tab_asks_for_nothing(st
     assert sent[0] == before, f"{sent[0] - before} messages from an idle tab"
 
 
-def test_a_fresh_tab_says_whose_read_flags_it_shows_without_waiting_for_a_heartbeat(stack, browser):
+def test_a_fresh_tab_says_whose_read_flags_it_shows_without_waiting_for_a_heartbeat(stack, contexts):
     """The browser's id comes with no rerun of its own (realtime/viewer.py): its arrival is a change
     the sidebar hears of, long before its heartbeat (60 s) or the timer (30 s)."""
     gateway, app = stack
-    first = browser.new_page()  # (its own context, closed with it)
-    fresh = browser.new_context().new_page()
+    first, fresh = contexts().new_page(), contexts().new_page()
     said = console(fresh)  # (once, CI's fresh tab had no change hub at all: did the watcher's module fail?)
-    try:
-        first.goto(app.url)  # the dashboard's client is connected and quiet before the fresh tab comes
-        expect(sidebar(first).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
-        first.wait_for_timeout(2_000)
-        fresh.goto(app.url)
-        expect(sidebar(fresh).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
-        with told_of(fresh, said):
-            expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(
-                timeout=SOON)
-    finally:  # (a tab left open polls a stopped dashboard for the rest of the worker's session)
-        first.close()
-        fresh.context.close()
+    first.goto(app.url)  # the dashboard's client is connected and quiet before the fresh tab comes
+    expect(sidebar(first).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    first.wait_for_timeout(2_000)
+    fresh.goto(app.url)
+    expect(sidebar(fresh).get_by_text("Connected", exact=True)).to_be_visible(timeout=TIMEOUT)
+    with told_of(fresh, said):
+        expect(sidebar(fresh).get_by_text(re.compile(r"^\d+ unread notifications? ·"))).to_be_visible(
+            timeout=SOON)
 
 
 def test_a_notification_shows_at_once_inert_though_no_rerun_can_run(stack, page):

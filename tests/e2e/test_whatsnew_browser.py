@@ -72,44 +72,40 @@ def choose(page, label, option, tries=5):
     raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
-def test_a_triage_in_one_browser_shows_in_another_within_one_refresh(stack, browser):
+def test_a_triage_in_one_browser_shows_in_another_within_one_refresh(stack, contexts):
     gateway, app, producer = stack
     publish_scan(gateway, producer, "w1")
-    one, other = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
-    try:
-        a, b = open_scan(one, app, "w1"), open_scan(other, app, "w1")
-        for page in (a, b):
-            expect(page.get_by_text("Finding details")).to_be_visible(timeout=TIMEOUT)
-            expect(page.get_by_text("No findings match")).to_have_count(0)
-        slow_down(a)
-        choose(a, "Finding details", TITLE)
-        expect(a.get_by_text(re.compile(r"^fingerprint: \S+"))).to_be_visible(timeout=TIMEOUT)
-        choose(a, "Triage", "false_positive")
-        a.get_by_label("Note").fill("staging host, not production")
-        a.get_by_role("button", name="Save triage").click()
-        expect(a.get_by_text("Triaged: false_positive")).to_be_visible(timeout=TIMEOUT)
+    one, other = (contexts(viewport={"width": 1400, "height": 1000}) for _ in range(2))
+    a, b = open_scan(one, app, "w1"), open_scan(other, app, "w1")
+    for page in (a, b):
+        expect(page.get_by_text("Finding details")).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_text("No findings match")).to_have_count(0)
+    slow_down(a)
+    choose(a, "Finding details", TITLE)
+    expect(a.get_by_text(re.compile(r"^fingerprint: \S+"))).to_be_visible(timeout=TIMEOUT)
+    choose(a, "Triage", "false_positive")
+    a.get_by_label("Note").fill("staging host, not production")
+    a.get_by_role("button", name="Save triage").click()
+    expect(a.get_by_text("Triaged: false_positive")).to_be_visible(timeout=TIMEOUT)
 
-        # The other browser: the finding leaves its default view, and a toast says who did it.
-        # The toast first: it goes after a while, and the view's check may use up its time.
-        with told_of(b):
-            expect(b.locator('[data-testid="stToast"]').filter(has_text="Marked false_positive")).to_contain_text(
-                "(by alice)", timeout=ONE_REFRESH)
-            expect(b.get_by_text("No findings match")).to_be_visible(timeout=ONE_REFRESH)
-        slow_down(b)
-        b.get_by_role("button", name="Triaged").click()  # the New / Known / Triaged filter
-        choose(b, "Finding details", TITLE)
-        expect(b.get_by_text(re.compile(r"^triage: false_positive by alice at .* — staging host, not production$"))
-               ).to_be_visible(timeout=TIMEOUT)
+    # The other browser: the finding leaves its default view, and a toast says who did it.
+    # The toast first: it goes after a while, and the view's check may use up its time.
+    with told_of(b):
+        expect(b.locator('[data-testid="stToast"]').filter(has_text="Marked false_positive")).to_contain_text(
+            "(by alice)", timeout=ONE_REFRESH)
+        expect(b.get_by_text("No findings match")).to_be_visible(timeout=ONE_REFRESH)
+    slow_down(b)
+    b.get_by_role("button", name="Triaged").click()  # the New / Known / Triaged filter
+    choose(b, "Finding details", TITLE)
+    expect(b.get_by_text(re.compile(r"^triage: false_positive by alice at .* — staging host, not production$"))
+           ).to_be_visible(timeout=TIMEOUT)
 
-        # The same finding in a later scan of the target arrives triaged (and known).
-        publish_scan(gateway, producer, "w2")
-        later = open_scan(other, app, "w2")
-        expect(later.get_by_text("No findings match")).to_be_visible(timeout=TIMEOUT)
-        slow_down(later)
-        later.get_by_role("button", name="Triaged").click()
-        choose(later, "Finding details", TITLE)
-        expect(later.get_by_text("new: known")).to_be_visible(timeout=TIMEOUT)
-        expect(later.get_by_text(re.compile(r"^triage: false_positive by alice"))).to_be_visible(timeout=TIMEOUT)
-    finally:
-        one.close()
-        other.close()
+    # The same finding in a later scan of the target arrives triaged (and known).
+    publish_scan(gateway, producer, "w2")
+    later = open_scan(other, app, "w2")
+    expect(later.get_by_text("No findings match")).to_be_visible(timeout=TIMEOUT)
+    slow_down(later)
+    later.get_by_role("button", name="Triaged").click()
+    choose(later, "Finding details", TITLE)
+    expect(later.get_by_text("new: known")).to_be_visible(timeout=TIMEOUT)
+    expect(later.get_by_text(re.compile(r"^triage: false_positive by alice"))).to_be_visible(timeout=TIMEOUT)
