@@ -138,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
     if args.command == "test":
         return test(config)
-    if args.dry_run:  # a scratch state: nothing it sees counts as handled
-        options = dataclasses.replace(options, db=os.path.join(tempfile.mkdtemp(prefix="alerts-dry-"), "db.sqlite"))
-    return run(config, options, args)
+    if not args.dry_run:
+        return run(config, options, args)
+    with tempfile.TemporaryDirectory(prefix="alerts-dry-") as scratch:  # nothing it sees counts as handled
+        return run(config, dataclasses.replace(options, db=os.path.join(scratch, "db.sqlite")), args)
 
 
 if __name__ == "__main__":

@@ -186,9 +186,12 @@ def test_test_command_reports_each_destination_and_never_prints_secrets(gateway,
     assert [m["title"] for m in hook.messages()] == ["Bug Hunt Monitor: test alert"]
 
 
-def test_dry_run_prints_what_it_would_send(gateway, workers, hook):
+def test_dry_run_prints_what_it_would_send_and_leaves_no_state_behind(gateway, workers, hook, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     worker = workers(gateway, {"hook": hook.url},
-                     [{"name": "failed", "on": "scan_failed", "to": ["hook"]}], args=("--dry-run",))
+                     [{"name": "failed", "on": "scan_failed", "to": ["hook"]}], args=("--dry-run",),
+                     env={"TMPDIR": str(scratch)})
     worker.wait_connected()
     start_scan(gateway)
     gateway.publish("scan_failed", {"scan_id": "s1", "error": "target unreachable"})
@@ -196,6 +199,9 @@ def test_dry_run_prints_what_it_would_send(gateway, workers, hook):
     assert "--- to hook (json, text, failure)" in worker.text()
     assert "Scan failed on shop.example.com" in worker.text()
     assert hook.messages() == []
+    assert [p.name for p in scratch.iterdir()][0].startswith("alerts-dry-")  # its scratch state while it runs
+    worker.stop()
+    assert list(scratch.iterdir()) == []
 
 
 def test_rules_errors_are_clear_and_the_worker_does_not_start(tmp_path):
