@@ -144,8 +144,8 @@ class Changes:
     def _look(self, urgent: Counter[str]) -> bool:
         """Count the store's new log records, routine ones into `_held`; True when every kind
         changed (the log dropped records not yet seen, or a snapshot replaced the state)."""
-        snap = self.store.snapshot()  # shared with the reruns this causes
-        fresh = newest_records(snap.events, self._logged)
+        news = self.store.news(self._logged)  # (not a snapshot: most looks cause no rerun)
+        fresh = news.records
         everything = bool(fresh) and fresh[-1].index > self._logged
         for record in fresh:
             (self._held if routine(record.event, record.data) else urgent).update(
@@ -153,15 +153,16 @@ class Changes:
             everything = everything or record.event == "snapshot"
         if not fresh:
             urgent[OTHER] += 1
-        self._version, self._logged = snap.version, snap.logged
-        self._forget_gone_scans(snap.scans)
+        self._version, self._logged = news.version, news.logged
+        self._forget_gone_scans(news.scans)
         return everything
 
-    def _forget_gone_scans(self, scans: Any) -> None:
+    def _forget_gone_scans(self, held: int) -> None:
         """Drop the counters of scans the store dropped, once there are more than 2 × (scans it
         holds) + 64 counters. No total shrinks; the areas watching a scan rerun once."""
-        if len(self._counts) <= 2 * len(scans) + 64:
+        if len(self._counts) <= 2 * held + 64:
             return
+        scans = self.store.snapshot().scans
         gone = [k for k in self._counts if k.startswith(SCAN_PREFIX) and k[len(SCAN_PREFIX):] not in scans]
         self._dropped += sum(self._counts.pop(k) for k in gone)
 
@@ -170,16 +171,6 @@ class Changes:
         with self._lock:
             self._counts[kind] += 1
             self.advances += 1
-
-
-def newest_records(events: tuple, cursor: int) -> list:
-    """Log records at or after position `cursor` (newest first, as a snapshot holds them)."""
-    fresh = []
-    for record in events:
-        if record.index < cursor:
-            break
-        fresh.append(record)
-    return fresh
 
 
 class Tickets:

@@ -1,7 +1,7 @@
 """The store's records: what pages read (frozen) and the writer's mutable twin of a scan."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -139,6 +139,27 @@ class EventRecord:
 
     def __repr__(self) -> str:
         return f"EventRecord(seq={self.seq!r}, event={self.event!r}, data={self.data!r})"
+
+
+def newest_records(events: Iterable[EventRecord], cursor: int) -> list[EventRecord]:
+    """Log records at or after position `cursor`, from records given newest first."""
+    fresh = []
+    for record in events:
+        if record.index < cursor:
+            break
+        fresh.append(record)
+    return fresh
+
+
+@dataclass(frozen=True, slots=True)
+class LogNews:
+    """What the store logged since a cursor and where it stands, without building a snapshot
+    (the change watcher looks after each event; most looks cause no rerun)."""
+
+    version: int
+    logged: int
+    scans: int  # how many scans the store holds
+    records: list[EventRecord]  # newest first
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from realtime import protocol
-from realtime.changes import CONNECTION, NOTIFICATIONS, Changes, Tickets, newest_records
+from realtime.changes import CONNECTION, NOTIFICATIONS, Changes, Tickets
+from realtime.models import newest_records
 from realtime.views.text import ago, one_line
 
 PATH = "/_bughunt/changes"
@@ -189,7 +190,7 @@ class ChangeFeed:
         whether one is under way, the gateway's stream (a page sends the one its render read)."""
         if self.changes is None:
             return ""
-        state = self.changes.store.snapshot().connection  # (the look's, or the render's sync's: shared)
+        state = self.changes.store.snapshot().connection  # (a render's, when no event came since: shared)
         said = repr((state.connected, state.reason, state.attempts, state.trying, state.stream))
         return hashlib.blake2s(said.encode(), digest_size=8).hexdigest()
 
@@ -197,7 +198,7 @@ class ChangeFeed:
         """The notifications logged since the watch's `after` (which moves on past them)."""
         if watch.after is None:
             return {}
-        snap = self.changes.store.snapshot()  # the watcher's look took it (unless events came since)
+        snap = self.changes.store.snapshot()  # (only when an area is told: shared with its rerun)
         found, watch.after = notices(snap, watch.after), snap.logged
         return {"notices": found} if found else {}
 

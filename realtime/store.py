@@ -140,10 +140,9 @@ class EventStore:
                 self._dirty_scans.add(rec.scan_id)
 
     def load_state(self, doc: dict[str, Any], at: float | None = None) -> dict[str, int]:
-        """Catch up from a gateway snapshot (GET /api/state): scans and metrics as the gateway
-        has them (a scan we had under way that it lacks loses contact), findings and
-        notifications it has that we lack (read flags stay ours). The stream position becomes
-        the snapshot's. Returns what was loaded and what the snapshot left out."""
+        """Catch up from a gateway snapshot (GET /api/state): scans and metrics as the gateway has them (a
+        scan we had under way that it lacks loses contact), findings and notifications it has that we lack
+        (read flags stay ours). The stream position becomes the snapshot's. Returns what it loaded and left out."""
         at = time.time() if at is None else at
         doc = resync.checked(doc)
         with self._lock:
@@ -238,8 +237,7 @@ class EventStore:
         history = rec.history
         history.append(point)
         if len(history) > self.options.max_history:
-            # Thin out to half, keeping the first and the newest point: amortised O(1) per
-            # point, and the curve's shape survives however long the scan runs.
+            # Thin out to half, keeping the first and the newest point: O(1) amortised, the curve's shape kept.
             del history[1:-1:2]
 
     def _finish(self, rec: ScanRecord, status: str, ev: protocol.Event, at: float) -> bool:
@@ -295,13 +293,10 @@ class EventStore:
     def mark_read(self, ids: Any = None, journal: bool = True) -> int:
         """Mark the given notification ids (all when None) as read; returns how many changed."""
         with self._lock:
-            targets = list(self._notifications) if ids is None else list(ids)
-            changed = []
-            for nid in targets:
-                n = self._notifications.get(nid)
-                if n is not None and not n.read:
-                    self._notifications[nid] = replace(n, read=True)
-                    changed.append(nid)
+            targets = self._notifications if ids is None else dict.fromkeys(ids)  # (an id given twice: once)
+            changed = [nid for nid in targets if (n := self._notifications.get(nid)) is not None and not n.read]
+            for nid in changed:
+                self._notifications[nid] = replace(self._notifications[nid], read=True)
             if changed:
                 self._changed.add("notifications")
                 self._changed_version()
@@ -324,11 +319,16 @@ class EventStore:
     def version(self) -> int:
         return self._version
 
+    def news(self, cursor: int) -> models.LogNews:
+        """The log records at or after position `cursor`, and the store's version and position."""
+        with self._lock:
+            return models.LogNews(self._version, self._logged, len(self._scans),
+                                  models.newest_records(reversed(self._events), cursor))
+
     def snapshot(self, max_age: float = 0.0) -> Snapshot:
-        """The current state, frozen. With `max_age`, a snapshot taken less than that many
-        seconds ago is returned even if events arrived since: viewers polling a busy store then
-        share one snapshot (and everything derived from it) instead of one each. A local action
-        (mark read, catching up) always shows at once."""
+        """The current state, frozen. With `max_age`, a snapshot taken less than that many seconds ago
+        is returned even if events arrived since: viewers of a busy store then share one snapshot (and
+        everything derived from it) instead of one each. A local action (mark read, a catch-up) shows at once."""
         with self._lock:
             prev = self._snapshot
             if prev is not None and (prev.version == self._version or (
