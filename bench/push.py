@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -108,24 +110,43 @@ def measure(env: dict, args, push: bool, figures: dict) -> None:
                 figures["push_emit_to_dom_p95_ms_10_tabs_no_scanner"] = ms(lat, 95)
             figures[f"{tag}_quiet_1_tab_cpu_ms_per_s"] = round(quiet * 1000, 1)
             browser.close()
-        figures[f"{tag}_no_tab_cpu_ms_per_s"] = no_tab(server, gateway_url, args)
+        figures[f"{tag}_no_tab_cpu_ms_per_s"], figures[f"{tag}_bare_client_cpu_ms_per_s"] = no_tab(
+            server, gateway_url, args)
     finally:
         scanner.running = False
         stop(dashboard)
         stop(gateway)
 
 
-def no_tab(server: psutil.Process, gateway_url: str, args) -> float:
+# A bare python-socketio client with a no-op handler for every event (acknowledging what asks for it,
+# as the dashboard's client does): what receiving the stream costs before the dashboard does anything.
+BARE_CLIENT = """import asyncio, sys, socketio
+async def main():
+    sio = socketio.AsyncClient()
+    sio.on("*", lambda *args: None)
+    await sio.connect(sys.argv[1], transports=["websocket"])
+    await sio.wait()
+asyncio.run(main())"""
+
+
+def no_tab(server: psutil.Process, gateway_url: str, args) -> tuple[float, float]:
     """The process's CPU per second with its tabs closed while a scanner publishes --rate events/s:
     the part of the per-viewer figures no viewer causes (the client's ingest, the journal,
-    Streamlit's own timers)."""
+    Streamlit's own timers); and, in the same window, a bare client's on the same stream."""
+    bare = subprocess.Popen([sys.executable, "-c", BARE_CLIENT, gateway_url])
     scanner = Scanner(gateway_url, args.rate)
     scanner.start()
     try:
         time.sleep(3)  # the closed tabs' sessions end
-        return round(busy_cpu(server, args.window) / args.window * 1000, 1)
+        floor = psutil.Process(bare.pid)
+        before = cpu_seconds(server), cpu_seconds(floor)
+        time.sleep(args.window)
+        after = cpu_seconds(server), cpu_seconds(floor)
+        server_ms, bare_ms = ((b - a) / args.window * 1000 for a, b in zip(before, after))
+        return round(server_ms, 1), round(bare_ms, 1)
     finally:
         scanner.running = False
+        stop(bare)
 
 
 def ingest_rounds(args, figures: dict) -> None:

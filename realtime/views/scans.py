@@ -57,8 +57,9 @@ def scan_label(snap: Snapshot, scan_id: str) -> str:
     return visible(f"{scan.name or scan_id} ({scan_id})") if scan else visible(scan_id)
 
 
-def active_scans(snap: Snapshot) -> list[Scan]:
-    return [s for s in scans_by_start(snap) if s.status in protocol.ACTIVE_STATUSES]
+@per_snapshot
+def active_scans(snap: Snapshot) -> tuple[Scan, ...]:
+    return tuple(s for s in scans_by_start(snap) if s.status in protocol.ACTIVE_STATUSES)
 
 
 def elapsed(scan: Scan, now: float) -> float:
@@ -80,9 +81,10 @@ def duration_text(scan: Scan, now: float) -> str:
     return f"{text} until contact was lost" if lost(scan) else text
 
 
-def lost_scans(snap: Snapshot) -> list[Scan]:
+@per_snapshot
+def lost_scans(snap: Snapshot) -> tuple[Scan, ...]:
     """Scans the dashboard had under way that the gateway's stream no longer knows."""
-    return [s for s in scans_by_start(snap) if s.status == protocol.LOST_CONTACT]
+    return tuple(s for s in scans_by_start(snap) if s.status == protocol.LOST_CONTACT)
 
 
 def scans_frame(snap: Snapshot, now: float, stuck_after: float, statuses: tuple[str, ...] = (),
