@@ -142,6 +142,8 @@ def no_tab(server: psutil.Process, gateway_url: str, args) -> tuple[float, float
         before = cpu_seconds(server), cpu_seconds(floor)
         time.sleep(args.window)
         after = cpu_seconds(server), cpu_seconds(floor)
+        if bare.poll() is not None:
+            raise RuntimeError(f"the bare client exited ({bare.returncode}): its figure would read 0")
         server_ms, bare_ms = ((b - a) / args.window * 1000 for a, b in zip(before, after))
         return round(server_ms, 1), round(bare_ms, 1)
     finally:

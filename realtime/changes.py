@@ -139,6 +139,9 @@ class Changes:
             if pressing:
                 self._published = now
             self.advances += 1
+            # Renders share the store's last snapshot for a while (max_age): it must hold what was just
+            # counted, or an area would report a total it does not show and never be told again.
+            self.store.snapshot()
         return True
 
     def _look(self, urgent: Counter[str]) -> bool:

@@ -56,7 +56,7 @@ def fragment(*kinds: str, every: float | None = None, enabled: bool = True, hear
         def run(*args: Any, **kwargs: Any) -> Any:
             key = f"changes_{func.__qualname__}"
             # Before the area reads the store: every change counted by then is in what it shows
-            # (the change socket's look at the store is the snapshot viewers share).
+            # (each advance of the counts takes the snapshot viewers share: realtime/changes.py).
             FEED.sync()
             shows = FEED.total(heard), FEED.panel() if changes.CONNECTION in heard else None
             # An area with previews is a block of its own, whose CSS (views/style.py) shows the

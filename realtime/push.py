@@ -225,7 +225,7 @@ class ChangeFeed:
         loop, looked = asyncio.get_running_loop(), float("-inf")
         while self.tabs:
             if (gap := looked + LOOK - loop.time()) > 0:
-                await asyncio.sleep(gap)  # a look takes a snapshot: 50 a second at most
+                await asyncio.sleep(gap)  # a flood wakes it per event: 50 looks a second at most
             looked = loop.time()
             self._woken = False
             self._wake.clear()

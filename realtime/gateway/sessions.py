@@ -23,6 +23,7 @@ class Session:
     forged: bool = False  # sent a connect/disconnect event of its own (logged once)
     stalled_since: float | None = None  # monotonic time since which it leaves its replay unread
     check_sent: float | None = None  # when the outstanding backlog_check went out (monotonic)
+    asked: float = float("-inf")  # when the last backlog_check went out (monotonic)
     confirmed: int = 0  # the stream's emitted count when the last answered backlog_check went out
 
 

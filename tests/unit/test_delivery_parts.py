@@ -4,7 +4,7 @@ import asyncio
 
 from realtime.auth import Identity
 from realtime.gateway.api import with_ids
-from realtime.gateway.backlog import Backlog
+from realtime.gateway.backlog import TICK, Backlog
 from realtime.gateway.sessions import Sessions
 from realtime.gateway.stream import AcceptedKeys
 from realtime.options import GatewayOptions
@@ -63,6 +63,37 @@ def test_a_socket_is_asked_for_its_backlog_only_when_events_went_out_since_its_l
     asyncio.run(backlog.check_all(now=2.0))
     asyncio.run(backlog.check_all(now=3.0))
     assert asked == ["sid"] and session.confirmed == 8 and session.check_sent is None
+
+
+def test_a_socket_keeping_up_is_asked_once_a_second_and_one_falling_behind_every_round():
+    def asks_in(seconds: float, events_per_round: int) -> int:
+        options = GatewayOptions(max_backlog_events=100)
+        sessions, stream = Sessions(options), FakeStream()
+        sessions.open("sid", Identity(sub=None, role="viewer"), "127.0.0.1", stream.emitted)
+        asked = []
+
+        async def emit(event, data, to, callback):
+            asked.append(to)
+            callback(True)  # answered at once
+
+        async def stream_events():
+            while True:
+                stream.emitted += events_per_round
+                await asyncio.sleep(TICK)
+
+        async def run():
+            backlog = Backlog(options, sessions, stream, emit=emit, disconnect=None)
+            events = asyncio.create_task(stream_events())
+            await backlog.start()
+            await asyncio.sleep(seconds)
+            await backlog.stop()
+            events.cancel()
+
+        asyncio.run(run())
+        return len(asked)
+
+    assert asks_in(2.6, events_per_round=1) <= 3  # a trickle: once a second (it was every round: 10)
+    assert asks_in(2.6, events_per_round=30) >= 8  # over a quarter of its limit each round: every round
 
 
 def test_a_socket_is_behind_when_a_check_goes_unanswered_or_too_many_events_are_unconfirmed():

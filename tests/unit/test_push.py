@@ -76,6 +76,21 @@ def test_a_flood_advances_the_counters_once_per_interval():
     assert hub.total(("scans",)) == 1 and hub.due() > 0
 
 
+def test_what_the_counts_say_changed_is_in_the_snapshot_viewers_share():
+    """A render counts changes, then reads the shared snapshot (taken under 0.25 s ago, say): what
+    it was counted as showing must be in it, or its area is never told of that change again."""
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=0)
+    store.apply("scan_started", {"scan_id": "a"})
+    hub.refresh()
+    store.snapshot(max_age=0.25)
+    for event, data, seen in (("scan_progress", {"scan_id": "a", "progress": 42}, lambda s: s.progress == 42),
+                              ("scan_completed", {"scan_id": "a"}, lambda s: s.status == "completed")):
+        store.apply(event, data)
+        assert hub.refresh()
+        assert seen(store.snapshot(max_age=0.25).scans["a"]), event
+
+
 def test_a_gap_in_the_bounded_log_counts_as_every_kind():
     from realtime.options import StoreOptions
 
@@ -337,7 +352,7 @@ def test_the_watcher_looks_only_when_the_store_changes_and_still_brings_what_it_
 
 
 def test_a_flood_of_progress_costs_the_watcher_one_look_per_look_interval_not_one_per_event():
-    """Each look takes a snapshot of the store. Routine changes wait without advancing anything,
+    """Each look reads the store's new log records. Routine changes wait without advancing anything,
     so nothing else spaces the looks out: the watcher itself does."""
     store = EventStore()
     store.apply("scan_started", {"scan_id": "a"})
