@@ -16,6 +16,7 @@ import random
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -33,11 +34,15 @@ from realtime.publisher import Publisher  # noqa: E402
 
 
 def latency(alerts: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp:
+        return latency_in(alerts, Path(tmp))
+
+
+def latency_in(alerts: int, workdir: Path) -> dict:
     hook = WebhookReceiver().start()
     proc, url = start_gateway()
     worker = WorkerProcess(url, rules_toml({"hook": hook.url}, [
-        {"name": "critical", "on": "finding", "severity": "critical", "to": ["hook"], "max_per_hour": 0}]),
-        __import__("pathlib").Path(tempfile.mkdtemp(prefix="bench-alerts-")))
+        {"name": "critical", "on": "finding", "severity": "critical", "to": ["hook"], "max_per_hour": 0}]), workdir)
     try:
         worker.wait_connected()
         publisher = Publisher(url)
@@ -90,19 +95,20 @@ def stream(events: int) -> list[tuple[str, dict]]:
 def throughput(events: int) -> float:
     config = parse(RULES, {})
     assert len(config.rules) == 20
-    options = AlertOptions(db=os.path.join(tempfile.mkdtemp(prefix="bench-alerts-"), "a.sqlite"))
-    worker = Worker(config, options, Links("http://dash.example"), deliver=lambda *a: None)
     items = stream(events)
-    worker.start()  # its senders 'deliver' with a no-op: this measures the handler
-    try:
-        started = time.perf_counter()
-        for event, data in items:  # as the client's loop thread hands them over
-            worker.on_event(event, data)
-        while worker.handled < len(items):
-            time.sleep(0.001)
-        return len(items) / (time.perf_counter() - started)
-    finally:
-        worker.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp:
+        options = AlertOptions(db=os.path.join(tmp, "a.sqlite"))
+        worker = Worker(config, options, Links("http://dash.example"), deliver=lambda *a: None)
+        worker.start()  # its senders 'deliver' with a no-op: this measures the handler
+        try:
+            started = time.perf_counter()
+            for event, data in items:  # as the client's loop thread hands them over
+                worker.on_event(event, data)
+            while worker.handled < len(items):
+                time.sleep(0.001)
+            return len(items) / (time.perf_counter() - started)
+        finally:
+            worker.stop()
 
 
 def main() -> int:
