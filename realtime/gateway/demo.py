@@ -129,17 +129,16 @@ class DemoEngine:
             await publish("scan_started", {"scan_id": scan_id, "scan_name": name, "target": url})
             await publish("notification", {"type": "info", "title": "Scan started",
                                            "message": f"{name} started on {url}", "scan_id": scan_id})
-            progress, found, start = 0.0, 0, asyncio.get_running_loop().time()
+            progress, found, start = 0.0, set(), asyncio.get_running_loop().time()  # found: distinct titles
             for phase, share in phases.items():
                 end = progress + share
                 while progress < end - 0.01:
                     progress = min(end, progress + rng.uniform(0.3, 1.0) * share / 4)
                     await publish("scan_progress", {
                         "scan_id": scan_id, "progress": round(progress, 1), "phase": phase,
-                        "current_step": rng.choice(STEPS[phase]), "vulnerabilities_found": found})
+                        "current_step": rng.choice(STEPS[phase]), "vulnerabilities_found": len(found)})
                     if phase in ("vulnerability_testing", "exploitation") and rng.random() < 0.35:
-                        found += 1
-                        await self._finding(rng, scan_id, name, url)
+                        found.add(await self._finding(rng, scan_id, name, url))  # one reported again counts once
                     if phase == fails_in and rng.random() < 0.5:
                         error = rng.choice(ERRORS)
                         await publish("scan_failed", {"scan_id": scan_id, "scan_name": name, "error": error})
@@ -147,18 +146,19 @@ class DemoEngine:
                                                        "message": f"{name}: {error}", "scan_id": scan_id})
                         return
                     await self._sleep(rng, 1.0, 4.0)
-            duration = asyncio.get_running_loop().time() - start
+            duration, count = asyncio.get_running_loop().time() - start, len(found)
             await publish("scan_completed", {"scan_id": scan_id, "scan_name": name,
-                                             "total_vulnerabilities": found, "duration": round(duration, 1)})
+                                             "total_vulnerabilities": count, "duration": round(duration, 1)})
             await publish("notification", {"type": "success", "title": "Scan completed",
-                                           "message": f"{name} finished with {found} finding" + "s" * (found != 1),
+                                           "message": f"{name} finished with {count} finding" + "s" * (count != 1),
                                            "scan_id": scan_id})
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a demo scan's bug must not stop the others
             log.exception("demo scan %s crashed", scan_id)
 
-    async def _finding(self, rng: random.Random, scan_id: str, name: str, url: str) -> None:
+    async def _finding(self, rng: random.Random, scan_id: str, name: str, url: str) -> str:
+        """Report one of the demo's findings (the same one may come again, as scanners do); its title."""
         title, kind, severity, cvss, path = rng.choice(FINDINGS)
         await self.gateway.publish("vulnerability_found", {
             "scan_id": scan_id, "title": title, "severity": severity, "cvss_score": cvss,
@@ -168,6 +168,7 @@ class DemoEngine:
             await self.gateway.publish("notification", {
                 "type": "warning", "title": "Critical finding", "scan_id": scan_id,
                 "message": f"{title} on {url}"})
+        return title
 
 
 def _short(host: str) -> str:

@@ -139,7 +139,7 @@ def events_gone_note(snap: Snapshot, scan: Scan) -> str:
     """Why a scan has no rows in the event log, and what is known of it anyway."""
     known = (f"What is known: {scan.status}, {scan.progress:.0f}%, {scan.vulnerability_count:,} findings, "
              f"started {clock(scan.started_at)}, last event {clock(scan.updated_at)}.")
-    if snap.events and scan.updated_at < snap.events[-1].at:
+    if snap.events and snap.events[-1].index > 0 and scan.updated_at < snap.events[-1].at:  # (the log dropped some)
         return (f"This scan's events are older than the event log, which holds the newest {len(snap.events):,} "
                 f"(since {clock(snap.events[-1].at)}; BUGHUNT_MAX_EVENTS). " + known)
     return "No events of this scan were logged here: its state came from the gateway's snapshot. " + known

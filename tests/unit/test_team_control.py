@@ -12,17 +12,17 @@ from realtime.protocol import PHASES, StartScan
 class Gateway:
     """What the demo engine uses of a gateway: its options and `publish`."""
 
-    def __init__(self):
-        self.options = GatewayOptions(demo=True, demo_scans=0, seed=1, speed=10_000)
+    def __init__(self, seed=1):
+        self.options = GatewayOptions(demo=True, demo_scans=0, seed=seed, speed=10_000)
         self.events = []
 
     async def publish(self, event, data):
         self.events.append((event, data))
 
 
-def run_scan(profile, cancel_after=None):
+def run_scan(profile, cancel_after=None, seed=1):
     async def scenario():
-        gateway = Gateway()
+        gateway = Gateway(seed)
         engine = DemoEngine(gateway)
         scan_id = await engine.start_scan(StartScan(target="shop.example.com", options={"profile": profile}))
         if cancel_after is not None:
@@ -45,6 +45,15 @@ def test_the_demo_honours_the_quick_profile():
     assert phases == set(PHASES[:3])  # quick: no exploitation, no reporting
     assert events[0][1]["scan_name"] == "Shop quick scan" and events[-2][0] == "scan_completed"
     assert set(PHASES) == {d["phase"] for e, d in run_scan("full") if e == "scan_progress"}
+
+
+def test_a_demo_scan_counts_a_finding_it_reports_again_once():
+    for seed in range(1, 9):  # some of these scans report the same finding twice
+        events = run_scan("full", seed=seed)
+        findings = {(d["title"], d["url"]) for e, d in events if e == "vulnerability_found"}
+        counted = [d.get("total_vulnerabilities", d.get("vulnerabilities_found"))
+                   for e, d in events if e in ("scan_progress", "scan_completed")]
+        assert counted[-1] == len(findings) or events[-2][0] == "scan_failed", seed
 
 
 def test_a_cancelled_demo_scan_publishes_nothing_more():

@@ -89,6 +89,20 @@ def test_scan_older_than_the_event_log_says_what_is_known():
     assert "older than the event log" in note and "What is known: running, 0%, 0 findings" in note
 
 
+def test_a_scan_known_from_the_gateways_snapshot_is_not_said_to_be_older_than_a_log_that_dropped_nothing():
+    store = EventStore()
+    store.load_state({"epoch": "e1", "last_seq": 3, "metrics": {}, "notifications": [], "vulnerabilities": [],
+                      "scans": [{"scan_id": "42", "name": None, "target": None, "status": "running",
+                                 "progress": 0.0, "phase": None, "current_step": None, "error": None,
+                                 "vulnerability_count": 0, "started_at": time.time() - 900,
+                                 "updated_at": time.time() - 900, "finished_at": None, "duration": None,
+                                 "history": []}]})
+    store.apply("scan_progress", {"scan_id": "other", "progress": 1})
+    snap = store.snapshot()
+    note = views.events_gone_note(snap, snap.scans["42"])
+    assert note.startswith("No events of this scan were logged here: its state came from the gateway's snapshot")
+
+
 def test_inert_text_adds_nothing_invisible():
     for text in ("https://a.example/x:y", "at 10:58:24 see :smile: and :material/home:", "a@b.example",
                  "**x** `c` \u202e"):
