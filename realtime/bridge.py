@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from realtime import debug, push, troubleshoot, views
+from realtime import changes, debug, push, troubleshoot, views
 from realtime.auth import Authenticator, AuthError, for_gateway, load_secret
 from realtime.client import RealtimeClient
 from realtime.gateway import RunningGateway, start_in_thread
@@ -262,8 +262,10 @@ def runtime() -> Runtime:
             raise RuntimeError("the dashboard is shutting down")
         rt = build_runtime(_environment())
         BUILT[:] = [rt]
-        # the change socket follows this store
+        # the change socket follows this store, and tells every area when the journal stops writing
         push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)
+        if rt.journal is not None:
+            rt.journal.on_failure = lambda: push.FEED.touch(changes.OTHER)
         atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway
         try:
             return rt.start()

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sys
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,9 @@ from realtime import protocol
 
 SCANS, FINDINGS, NOTIFICATIONS, METRICS = "scans", "findings", "notifications", "metrics"
 EVENTS, CONNECTION, TOASTS = "events", "connection", "toasts"
+# How many scans are under way changed (the sidebar's count): a scan's start or end is a toast too,
+# but a scan first seen by its progress, or back in contact, is not.
+ACTIVE = "active"
 # A change no event record explains (a notification marked read, the connection's rooms, a new
 # epoch): every page's kinds include it except a share link's, which hears of its scan only.
 OTHER = "other"
@@ -82,8 +86,8 @@ class Changes:
         # The counts of scans the store no longer holds, summed: part of every scan kind's total,
         # so dropping their counters (memory stays bounded by the scans kept) shrinks no total.
         self._dropped = 0
-        self._version = store.version
-        self._logged = store.snapshot().logged
+        head = store.news(sys.maxsize)  # (no records: where the log stands)
+        self._version, self._logged, self._active = head.version, head.logged, head.active
         self._published = float("-inf")  # monotonic time the counters last advanced for changes not routine
         self._routine_told = float("-inf")  # monotonic time the held routine changes were last told
         self.advances = 0  # how often the counters advanced, by whichever thread
@@ -156,7 +160,9 @@ class Changes:
             everything = everything or record.event == "snapshot"
         if not fresh:
             urgent[OTHER] += 1
-        self._version, self._logged = news.version, news.logged
+        if news.active != self._active:  # (routine: a start or end, which is not, toasts)
+            self._held[ACTIVE] += 1
+        self._version, self._logged, self._active = news.version, news.logged, news.active
         self._forget_gone_scans(news.scans)
         return everything
 

@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 from realtime import protocol
@@ -72,6 +72,7 @@ class Journal:
         self.durable: tuple[str | None, int] | None = None  # (epoch, seq) of the newest committed event
         self.failure: str | None = None  # why writing stopped (the disk filled up, ...)
         self.lost = 0  # events applied after the failure, kept in memory only
+        self.on_failure: Callable[[], None] | None = None  # called once, when writing stops
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -171,6 +172,8 @@ class Journal:
                             "in memory only, and a restart fetches them from the gateway again")
             self.lost += len(items)
             log.error("journal write failed; journaling stopped: %s", self.failure)
+            if self.on_failure is not None:
+                self.on_failure()
 
     def _write_items(self, items: list[tuple]) -> None:
         rows, reads, viewer_reads = [], [], []

@@ -23,7 +23,7 @@ from realtime.views.style import PREVIEW_AREA
 
 TICKET_SECONDS = 600.0
 KINDS = frozenset((changes.SCANS, changes.FINDINGS, changes.NOTIFICATIONS, changes.METRICS, changes.EVENTS,
-                   changes.CONNECTION, changes.TOASTS))
+                   changes.CONNECTION, changes.TOASTS, changes.ACTIVE))
 # In the page's own DOM (no shadow root): a notification it previews has the page's font and colours.
 _watcher = st.components.v2.component("bughunt_changes", js=Path(__file__).with_name("changes.js").read_text(),
                                       isolate_styles=False)

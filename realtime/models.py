@@ -159,6 +159,7 @@ class LogNews:
     version: int
     logged: int
     scans: int  # how many scans the store holds
+    active: int  # how many of them are under way
     records: list[EventRecord]  # newest first
 
 

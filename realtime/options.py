@@ -54,8 +54,8 @@ class DashboardOptions:
     push_heartbeat: float = setting(
         30.0, "BUGHUNT_PUSH_HEARTBEAT",
         "With push: seconds between reruns of a live area showing relative times when nothing changed "
-        "(\"3 s ago\" moves on), never more often than the tab's refresh. Charts rerun on change only; the "
-        "sidebar every refresh while it counts down to the next reconnect.")
+        "(\"3 s ago\" moves on), never more often than the tab's refresh. Charts and the sidebar's panel (its "
+        "times are clock times) rerun on change only, the panel every refresh while it counts down to a reconnect.")
     push_min_interval: float = setting(
         0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
         "With push: shortest time between two notices of changes that are not routine (a notification, a "

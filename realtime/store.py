@@ -1,7 +1,6 @@
-"""EventStore: the state every page reads. One writer applies events; readers take snapshots.
-Writes happen under a lock into mutable internal records; `snapshot()` turns them into frozen
-objects. Only what changed since the previous snapshot is rebuilt, and a snapshot is cached by
-version, so many viewers polling the same version share one object."""
+"""EventStore: the state every page reads. One writer applies events; readers take snapshots. Writes happen under a
+lock into mutable records; `snapshot()` turns them into frozen objects, rebuilding only what changed since the last
+one, and a snapshot is cached by version: viewers of one version share one object."""
 from __future__ import annotations
 
 import logging
@@ -38,7 +37,7 @@ class EventStore:
     def __init__(self, options: StoreOptions | None = None, journal: Any = None):
         self.options = options or StoreOptions()
         self._lock = threading.Lock()
-        self._version = 0
+        self._version = self._logged = 0
         self._scans: OrderedDict[str, ScanRecord] = OrderedDict()
         self._status_counts: Counter[str] = Counter()
         self._findings = FindingLog(self.options.max_findings)
@@ -53,12 +52,10 @@ class EventStore:
         self._snapshot: Snapshot | None = None
         self._snapshot_at = 0.0  # monotonic time it was taken
         self._urgent = False  # a local change readers must see now, whatever max_age says
-        self._logged = 0
         self._samples: deque[Sample] = deque(maxlen=self.options.max_samples)
         self._samples_view: tuple[Sample, ...] = ()
         self._epoch: str | None = None
-        self._last_seq = -1
-        self._seq_skipped = 0
+        self._last_seq, self._seq_skipped = -1, 0
         self.journal = journal
         self._handlers = {name: getattr(self, "_on_" + name) for name in protocol.SERVER_EVENTS}
         self._listeners: list[Callable[[], None]] = []
@@ -322,8 +319,11 @@ class EventStore:
     def news(self, cursor: int) -> models.LogNews:
         """The log records at or after position `cursor`, and the store's version and position."""
         with self._lock:
-            return models.LogNews(self._version, self._logged, len(self._scans),
+            return models.LogNews(self._version, self._logged, len(self._scans), self._active(),
                                   models.newest_records(reversed(self._events), cursor))
+
+    def _active(self) -> int:
+        return sum(self._status_counts[s] for s in protocol.ACTIVE_STATUSES)  # (the Active Scans card's)
 
     def snapshot(self, max_age: float = 0.0) -> Snapshot:
         """The current state, frozen. With `max_age`, a snapshot taken less than that many seconds ago
@@ -394,7 +394,7 @@ class EventStore:
         return {**derived, **server, **found, **{key: derived[key] for key in SCAN_COUNTS}}
 
     def _derived_metrics(self) -> dict[str, int]:
-        return {"total_scans": len(self._scans), "active_scans": self._status_counts["running"],
+        return {"total_scans": len(self._scans), "active_scans": self._active(),
                 "total_vulnerabilities": self._findings.seen,  # triaged-away criticals are not critical work
                 "critical_count": self._findings.critical_seen - self._findings.critical_away,
                 "completed_scans": self._status_counts["completed"]}

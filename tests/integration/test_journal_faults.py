@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from realtime import bridge
+from realtime import bridge, changes, push
 from realtime.client import RealtimeClient
 from realtime.journal import Journal
 from realtime.journal_files import open_replayed
@@ -104,12 +104,14 @@ def test_a_full_disk_is_shown_in_the_sidebar_and_on_live_events(tiny_fs, monkeyp
     monkeypatch.setenv("BUGHUNT_JOURNAL", str(tiny_fs / "journal.sqlite"))
     bridge.runtime.clear()
     rt = bridge.runtime()
+    told = push.FEED.total((changes.OTHER,))
     try:
         for i in range(3000):
             rt.store.apply("vulnerability_found", {"scan_id": "s", "id": f"f{i}", "title": "t" * 300,
                                                    "severity": "low", "seq": i + 1})
         rt.journal.flush()
         assert rt.journal.failure
+        assert push.FEED.total((changes.OTHER,)) > told  # every tab's areas hear of it (no heartbeat needed)
         for page in ("pages/dashboard.py", "pages/events.py"):
             at = open_page(page)
             shown = [html.unescape(e.value) for e in at.error]

@@ -65,6 +65,30 @@ def test_every_event_a_toast_is_made_of_counts_for_the_toasts_kind():
     assert changes.FINDINGS in changes.kinds_of("finding_triaged", samples["finding_triaged"])
 
 
+def test_a_change_of_how_many_scans_are_under_way_is_heard_when_no_toast_tells_it():
+    """The sidebar counts the scans under way and has no heartbeat: a scan first seen by its
+    progress, or one back in contact, changes that count with no toast; the Active Scans card
+    counts what the list under it shows, queued scans too."""
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=0)
+    active = (changes.ACTIVE,)
+    store.set_epoch("one")
+    store.apply("scan_progress", {"scan_id": "a", "progress": 5})  # a scan already under way when we came
+    hub.refresh()
+    assert hub.total(active) == 1 and hub.total(("toasts",)) == 0
+    store.apply("scan_progress", {"scan_id": "a", "progress": 6})
+    hub.refresh()
+    assert hub.total(active) == 1  # still one under way: nothing to tell
+    store.set_epoch("two")  # the stream changed: scan a lost contact
+    hub.refresh()
+    lost = hub.total(active)
+    store.apply("scan_progress", {"scan_id": "a", "progress": 7})  # back in contact
+    hub.refresh()
+    assert hub.total(active) == lost + 1 and hub.total(("toasts",)) == 0
+    store.apply("scan_started", {"scan_id": "q", "status": "queued"})
+    assert store.snapshot().metrics["active_scans"] == 2
+
+
 def test_a_flood_advances_the_counters_once_per_interval():
     store = EventStore()
     hub = changes.Changes(store, min_interval=60)

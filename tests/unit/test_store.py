@@ -3,6 +3,7 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from realtime import protocol
 from realtime.options import StoreOptions
 from realtime.store import ConnectionState, EventStore
 
@@ -175,7 +176,7 @@ def test_counts_match_findings_held_in_any_order(sequence, rnd):
     assert {s: scan.vulnerability_count for s, scan in snap.scans.items() if scan.vulnerability_count} == held
     assert snap.metrics["total_vulnerabilities"] == len(snap.vulnerabilities)
     assert snap.metrics["critical_count"] == sum(v.severity == "critical" for v in snap.vulnerabilities)
-    assert snap.metrics["active_scans"] == sum(s.status == "running" for s in snap.scans.values())
+    assert snap.metrics["active_scans"] == sum(s.status in protocol.ACTIVE_STATUSES for s in snap.scans.values())
     assert len({v.id for v in snap.vulnerabilities}) == len(snap.vulnerabilities)
 
 
