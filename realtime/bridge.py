@@ -62,8 +62,7 @@ class Runtime:
         return self.store.snapshot(max_age=self.settings.snapshot_interval)
 
     def start(self) -> Runtime:
-        """Start the background parts: journal writer, demo gateway, client (connecting), lease
-        janitor."""
+        """Start the background parts: journal writer, demo gateway, client (connecting), leases."""
         if self.journal is not None:
             self.journal.start()
         url, token = self.settings.ws_url, self.settings.ws_token
@@ -129,8 +128,7 @@ def live(*kinds: str, **options: Any) -> Any:
 
 
 def live_note(rt: Runtime, refresh: float) -> str:
-    """How this tab's live areas update when push is off, for the connection panel ("" with push:
-    the sidebar's watcher shows it)."""
+    """How this tab's live areas update with push off, for the connection panel (with push: "")."""
     from realtime import live as areas
 
     return areas.mode_note(rt.settings.push, refresh)
@@ -262,8 +260,10 @@ def runtime() -> Runtime:
             raise RuntimeError("the dashboard is shutting down")
         rt = build_runtime(_environment())
         BUILT[:] = [rt]
-        # the change socket follows this store, and tells every area when the journal stops writing
+        # The change socket follows this store, and hears what no event tells: a viewer's read flags
+        # changed (their other tabs show them), the journal stopped writing (every area shows it).
         push.FEED.attach(rt.store, rt.settings.push_min_interval, rt.settings.push_routine_interval)
+        rt.reads.on_mark = lambda: push.FEED.touch(changes.NOTIFICATIONS)
         if rt.journal is not None:
             rt.journal.on_failure = lambda: push.FEED.touch(changes.OTHER)
         atexit.register(rt.close)  # commits the journal's queue, stops the demo gateway

@@ -90,14 +90,20 @@ class Changes:
         self._version, self._logged, self._active = head.version, head.logged, head.active
         self._published = float("-inf")  # monotonic time the counters last advanced for changes not routine
         self._routine_told = float("-inf")  # monotonic time the held routine changes were last told
-        self.advances = 0  # how often the counters advanced, by whichever thread
+        self._advanced = 0  # how often a look advanced the counters, by whichever thread
+        # What `touch` counted, under a lock of its own that is never held while waiting for the
+        # store: a thread holding the store's lock may wait for one that touches (the journal's writer).
+        self._touched: Counter[str] = Counter()
+        self._touch_lock = threading.Lock()
 
     def total(self, kinds: Iterable[str]) -> int:
         """The sum a reader of these kinds compares with: it only grows."""
         with self._lock:
             kinds = tuple(kinds)
             dropped = self._dropped if any(k.startswith(SCAN_PREFIX) for k in kinds) else 0
-            return sum(self._counts.get(k, 0) for k in kinds) + self._everything + dropped
+            with self._touch_lock:
+                touched = sum(self._touched.get(k, 0) for k in kinds)
+            return sum(self._counts.get(k, 0) for k in kinds) + self._everything + dropped + touched
 
     def _routine_gap(self) -> float:
         """Routine changes are never told more often than notices may be (0 s would mean per look)."""
@@ -142,7 +148,7 @@ class Changes:
             self._everything += everything
             if pressing:
                 self._published = now
-            self.advances += 1
+            self._advanced += 1
             # Renders share the store's last snapshot for a while (max_age): it must hold what was just
             # counted, or an area would report a total it does not show and never be told again.
             self.store.snapshot()
@@ -158,10 +164,10 @@ class Changes:
             (self._held if routine(record.event, record.data) else urgent).update(
                 kinds_of(record.event, record.data))
             everything = everything or record.event == "snapshot"
-        if not fresh:
+        if news.version - self._version > news.logged - self._logged:  # a change with no record: each has one
             urgent[OTHER] += 1
-        if news.active != self._active:  # (routine: a start or end, which is not, toasts)
-            self._held[ACTIVE] += 1
+        if news.active != self._active:  # with what is told now (a start or end toasts), else routine
+            (urgent if urgent else self._held)[ACTIVE] += 1
         self._version, self._logged, self._active = news.version, news.logged, news.active
         self._forget_gone_scans(news.scans)
         return everything
@@ -177,9 +183,14 @@ class Changes:
 
     def touch(self, kind: str) -> None:
         """Count a change of `kind` that is not in the store (whose read flags a tab shows)."""
-        with self._lock:
-            self._counts[kind] += 1
-            self.advances += 1
+        with self._touch_lock:
+            self._touched[kind] += 1
+
+    @property
+    def advances(self) -> int:
+        """How often the counters advanced (a look, a touch): the watcher tells the tabs when it moved."""
+        with self._touch_lock:
+            return self._advanced + self._touched.total()
 
 
 class Tickets:

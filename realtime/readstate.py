@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from realtime.models import Notification, Snapshot
@@ -18,6 +18,7 @@ class ReadState:
     def __init__(self, journal: Any = None, max_viewers: int = 1000):
         self.journal = journal
         self.max_viewers = max_viewers
+        self.on_mark: Callable[[], None] | None = None  # called after a viewer's flags changed
         self._lock = threading.Lock()
         self._viewers: OrderedDict[str, frozenset[str]] = OrderedDict()
 
@@ -59,6 +60,8 @@ class ReadState:
             self._keep(viewer, frozenset(nid for nid in self._viewers.get(viewer, before) if nid in held) | set(new))
         if self.journal is not None and self.journal.failure is None:
             self.journal.mark_read(new, viewer)  # committed when it returns
+        if self.on_mark is not None:
+            self.on_mark()
         return len(new)
 
     def hand_over(self, old: str, new: str, snap: Snapshot) -> int:

@@ -5,7 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from realtime import bridge, debug, views
+from realtime import bridge, changes, debug, push, views
 from tests.conftest import ROOT, free_port, wait_for
 
 PAGES = {
@@ -108,8 +108,11 @@ def test_notifications_read_and_unread(rt):
                     ("notification", {"id": "n2", "message": "second", "type": "success"})])
     at = open_page("pages/notifications.py")
     assert "2 unread · 2 in all" in texts(at)
+    told = push.FEED.total((changes.NOTIFICATIONS,))
     at.button(key="read-n1").click().run()
     assert "1 unread · 2 in all" in texts(at)
+    # the viewer's other tabs hear of it: no store change tells them, nor a heartbeat (their sidebar has none)
+    assert push.FEED.total((changes.NOTIFICATIONS,)) > told
     viewer = "session:" + at.session_state["session_viewer"]  # read flags are this viewer's (issue 18), not the store's
     assert rt.reads.read_ids(viewer) == {"n1"} and rt.store.snapshot().unread == 2
     next(b for b in at.button if b.label == "Mark all as read").click().run()

@@ -89,6 +89,22 @@ def test_a_change_of_how_many_scans_are_under_way_is_heard_when_no_toast_tells_i
     assert store.snapshot().metrics["active_scans"] == 2
 
 
+def test_a_change_no_record_explains_is_heard_though_records_come_in_the_same_look():
+    """The gateway's stream going down changes the connection panel with no log record; progress
+    taken in by the same look must not hide it (the panel has no heartbeat to show it later)."""
+    store = EventStore()
+    hub = changes.Changes(store, min_interval=0)
+    store.apply("scan_progress", {"scan_id": "a", "progress": 1})
+    hub.refresh()
+    other = hub.total((changes.OTHER,))
+    store.set_connection(ConnectionState(connected=True, url="u", stream={"ok": False, "since": 1.0}))
+    store.apply("scan_progress", {"scan_id": "a", "progress": 2})
+    assert hub.refresh() and hub.total((changes.OTHER,)) == other + 1
+    store.apply("scan_progress", {"scan_id": "a", "progress": 3})
+    hub.refresh()
+    assert hub.total((changes.OTHER,)) == other + 1  # records alone: no change without one
+
+
 def test_a_flood_advances_the_counters_once_per_interval():
     store = EventStore()
     hub = changes.Changes(store, min_interval=60)
