@@ -143,6 +143,9 @@ export default function (component) {
   prune(area, data.after);
   show();
   return () => {
+    // Streamlit also calls it, at once, for a render that ended after a newer render of the element
+    // began (a page's run while the module loads): it may come last, the element still in the page.
+    if (area.root?.isConnected) return;
     area.mounted = false;
     setTimeout(() => {
       if (!area.mounted) {  // not rendered again: the area is gone

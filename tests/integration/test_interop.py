@@ -30,12 +30,26 @@ def test_a_busy_tab_asks_for_one_more_rerun_of_an_area_not_one_per_change():
     is under way bring one more rerun once it has rendered, and after the tab rested five times as
     long as that rerun took; a change told urgent (the connection panel's) and timer polling (the
     socket down) do not wait for the rest."""
-    done = subprocess.run(["node", str(JS / "changes.mjs"), str(ROOT / "realtime/changes.js")],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = watcher_scenario("changes.mjs")
     assert (result["first"], result["whileBusy"], result["after"]) == (1, 1, 2), result
     # (the harness reads the clock a moment after the watcher does: a few ms of slack)
     assert 5 * result["took"] - 20 <= result["rested"] < 5 * result["took"] + 1000, result
     assert (result["calm"], result["resting"], result["urgent"]) == (1, 0, 1), result  # an urgent one goes
     assert result["polled"] >= 1, result  # polling every 0.3 s, resting or not
+
+
+def test_an_areas_watcher_stays_while_its_element_is_in_the_page():
+    """realtime/changes.js in Node (tests/js/cleanup.mjs): a render that ends after a newer render
+    of the same element, and its cleanup, leave the area heard and rerun when told (CI: the
+    sidebar's panel lost its watcher in a page's first moment and went on saying "asking this
+    browser which it has read"); the element leaving the page drops it."""
+    result = watcher_scenario("cleanup.mjs")
+    assert result == {"keptDrops": 0, "heard": 1, "goneDrops": 1}, result
+
+
+def watcher_scenario(name: str) -> dict:
+    """Run a scenario of the change watcher in Node (tests/js/NAME): the JSON line it prints."""
+    done = subprocess.run(["node", str(JS / name), str(ROOT / "realtime/changes.js")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -4,21 +4,9 @@
 // rerun further behind), and only after the tab rested five times as long as that rerun took
 // (backpressure), unless told the change is urgent; timer polling (the socket down) does not rest.
 // Prints one JSON line.
-import { readFileSync } from "node:fs";
+import { sleep, sockets, watcher } from "./stand_ins.mjs";
 
-const sockets = [];
-globalThis.location = { href: "http://127.0.0.1/" };
-globalThis.document = { addEventListener() {} };  // no user input here
-globalThis.window = { addEventListener() {} };  // nor history
-globalThis.WebSocket = class {
-  constructor(url) { this.url = url; this.sent = []; sockets.push(this); }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close() {}
-};
-const source = readFileSync(process.argv[2], "utf8");
-const mount = (await import("data:text/javascript," + encodeURIComponent(source))).default;
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
+const mount = await watcher(process.argv[2]);
 const triggers = [];
 const data = { url: "/_bughunt/changes", since: 0, ticket: "t", every: 0, refresh: 60000, note: false };
 const render = () => mount({ key: "live", data: { ...data, drawn: Date.now() }, parentElement: null,
