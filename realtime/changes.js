@@ -208,6 +208,8 @@ function connect() {
       preview(area, message.notices);
       if (message.urgent) area.urgent = true;  // (a rerun on its way, resting, goes now too)
       changed(area, message.version);
+    } else {
+      preview(area, message.notices);  // new notifications, ahead of the change that reruns the area
     }
   };
   ws.onclose = (event) => {

@@ -60,7 +60,8 @@ class DashboardOptions:
         0.2, "BUGHUNT_PUSH_MIN_INTERVAL",
         "With push: shortest time between two notices of changes that are not routine (a notification, a "
         "scan's start or end, a high or critical finding); under a flood of them each live area reruns at "
-        "most once per this many seconds. A routine notice (`BUGHUNT_PUSH_ROUTINE_INTERVAL`) holds none back.")
+        "most once per this many seconds. A routine notice (`BUGHUNT_PUSH_ROUTINE_INTERVAL`) holds none back; "
+        "nor is a new notification's text held back (the Dashboard's preview of it shows at once).")
     push_routine_interval: float = setting(
         1.0, "BUGHUNT_PUSH_ROUTINE_INTERVAL",
         "With push: shortest time (at least `BUGHUNT_PUSH_MIN_INTERVAL`) between two notices of routine "

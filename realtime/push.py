@@ -12,7 +12,9 @@ An area that lists the newest notifications adds `"after": L` to its watch (the 
 its render shows them up to); when its ticket lets it hear of notifications, its answers then carry
 `"notices"`: the notifications the store took in since, newest first (`PREVIEWS` at most, as
 bounded one-line text), which the tab shows at once, before the rerun that draws them as the page
-does (a notice is on screen in milliseconds where a rerun of ten busy tabs takes seconds).
+does (a notice is on screen in milliseconds where a rerun of ten busy tabs takes seconds). A new
+notification is told at once, as `{"key": key, "notices": [...]}` while the change that reruns the
+area waits (`BUGHUNT_PUSH_MIN_INTERVAL` after the last one): spacing the reruns need not delay it.
 It says `{"hello": 1}` first, so a tab knows the route (not a proxy's stand-in) answers, and
 `{"alive": 1}` when it has said nothing for `HOLD` seconds, under proxies' idle timeouts.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -72,10 +75,13 @@ class ChangeFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._woken = False  # a wake is on its way to the watcher: the next needs no call of its own
+        self._read_to = 0  # the log position the watcher looked for notifications up to
+        self._noticed = 0  # the position just past the newest notification it found there
 
     def attach(self, store: Any, min_interval: float, routine_interval: float = 0.0) -> None:
         """Follow this store (the dashboard's runtime calls it when it builds one)."""
         self.changes = Changes(store, min_interval, routine_interval)
+        self._read_to = self._noticed = store.news(sys.maxsize).logged  # (no records: where the log stands)
         store.listen(self.poke)
         self.poke()
 
@@ -174,6 +180,8 @@ class ChangeFeed:
             elif (total := self.changes.total(watch.kinds)) != watch.since:
                 watch.since = total
                 out.append({"key": key, "version": total, **self._urgent(watch), **self._previews(watch)})
+            elif watch.after is not None and watch.after < self._noticed and (previews := self._previews(watch)):
+                out.append({"key": key, **previews})  # ahead of the change, which min_interval holds back
         return out
 
     def _urgent(self, watch: Watch) -> dict:
@@ -233,7 +241,8 @@ class ChangeFeed:
             wait = None
             if changes is not None:
                 changes.refresh()
-                if (changes, changes.advances) != told:  # advanced here or by a render's sync, or a new store
+                noticed = self._notified(changes.store)  # (told at once: previews wait for no interval)
+                if (changes, changes.advances) != told or noticed:  # advanced here or by a sync, or a new store
                     told = (changes, changes.advances)
                     for tab in self.tabs:
                         tab.dirty.set()
@@ -243,6 +252,17 @@ class ChangeFeed:
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    def _notified(self, store: Any) -> bool:
+        """Whether the store logged a notification since the last look (the areas previewing them
+        are told at once, whatever holds the counters back)."""
+        news = store.news(self._read_to)
+        self._read_to = news.logged
+        for record in news.records:  # newest first
+            if record.event == "notification":
+                self._noticed = record.index + 1
+                return True
+        return False
 
     async def stop(self) -> None:
         """Stop the watcher now (it also stops by itself once no tab is connected)."""

@@ -170,6 +170,33 @@ def test_a_notification_shows_at_once_inert_though_no_rerun_can_run(stack, page)
     assert page.locator('[data-testid="stMarkdown"] img').count() == 0
 
 
+@pytest.fixture(scope="module")
+def spaced():
+    """A dashboard whose live areas rerun for notices a minute apart (BUGHUNT_PUSH_MIN_INTERVAL)."""
+    gateway = GatewayProcess("--metrics-interval", "60", env={"BUGHUNT_SECRET": SECRET})
+    app = StreamlitProcess({"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_SECRET": SECRET,
+                            "BUGHUNT_WS_TOKEN": AUTH.mint("dashboard", "viewer"), "BUGHUNT_REFRESH_SECONDS": "30",
+                            "BUGHUNT_PUSH_HEARTBEAT": "300", "BUGHUNT_PUSH_MIN_INTERVAL": "60"})
+    yield gateway, app
+    app.stop()
+    gateway.stop()
+    assert not [line for line in app.log + gateway.log if "Traceback" in line]
+
+
+def test_a_notification_shows_at_once_while_the_rerun_it_causes_waits_its_turn(spaced, page):
+    """Spacing reruns does not delay what a notification says: a second notification right after a
+    first, whose area may rerun only a minute after the last, shows at once (the change socket's
+    preview), while the page's own list draws it only with that later rerun."""
+    gateway, app = spaced
+    page.goto(app.url)
+    push_up(page)
+    publish(gateway, "notification", {"title": "SPACED-1", "message": "first", "type": "info"})
+    expect(page.get_by_text("SPACED-1").first).to_be_visible(timeout=SOON)  # previewed, or drawn
+    publish(gateway, "notification", {"title": "SPACED-2", "message": "second", "type": "info"})
+    expect(page.locator("[data-previews] p", has_text="SPACED-2")).to_be_visible(timeout=SOON)
+    assert page.locator('[data-testid="stMarkdown"]', has_text="SPACED-2").count() == 0  # its rerun waits
+
+
 def test_with_the_change_route_blocked_a_tab_polls_and_says_so(stack, page):
     gateway, app = stack
     blocked = []

@@ -281,6 +281,45 @@ def test_an_area_listing_notifications_is_told_the_new_ones_with_the_change_and_
     asyncio.run(scenario())
 
 
+def test_a_new_notification_is_told_at_once_while_the_change_that_reruns_its_area_waits():
+    """Spacing reruns (`min_interval`) does not hold back a notification's preview: it is told at
+    once, on its own; the change comes once the interval is over, and nothing is told twice. A
+    share tab's area hears of its scan's changes, never of a notification's text."""
+    store = EventStore()
+    feed = feed_of(store, min_interval=0.6)
+
+    async def scenario():
+        tab, share = FakeSocket(), FakeSocket()
+        tasks = [asyncio.create_task(feed.socket(ws)) for ws in (tab, share)]
+        assert await tab.next() == {"hello": 1} and await share.next() == {"hello": 1}
+        kinds, shown = ["notifications", changes.OTHER], store.snapshot().logged
+        tab.inbox.put_nowait(watch(feed, "latest", kinds, feed.total(kinds), after=shown))
+        scan_kinds = list(allowed(["scan:mine"], True, "mine"))
+        share.inbox.put_nowait(watch(feed, "live", scan_kinds, feed.total(scan_kinds), after=shown))
+        await asyncio.sleep(0.05)
+        store.apply("notification", {"id": "first", "message": "first", "scan_id": "mine"})
+        told = await tab.next()
+        assert told["version"] == 1 and [n["message"] for n in told["notices"]] == ["first"]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        store.apply("notification", {"id": "second", "message": "second", "scan_id": "mine"})  # within min_interval
+        told = await tab.next()
+        assert loop.time() - start < 0.3 and "version" not in told
+        assert [n["message"] for n in told["notices"]] == ["second"]
+        assert await tab.next() == {"key": "latest", "version": 2}  # the change, its notice already told
+        assert loop.time() - start > 0.3
+        await asyncio.sleep(0.1)
+        assert tab.told.empty()
+        heard = [share.told.get_nowait() for _ in range(share.told.qsize())]
+        assert heard and not any("notices" in m for m in heard)  # told of its scan's changes only
+        for ws in (tab, share):
+            ws.inbox.put_nowait(None)
+        await asyncio.gather(*tasks)
+        await feed.stop()
+
+    asyncio.run(scenario())
+
+
 def test_the_socket_refuses_what_a_client_may_send():
     feed = feed_of(EventStore())
     tab = Tab()
