@@ -75,13 +75,13 @@ class ChangeFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._woken = False  # a wake is on its way to the watcher: the next needs no call of its own
-        self._read_to = 0  # the log position the watcher looked for notifications up to
-        self._noticed = 0  # the position just past the newest notification it found there
+        # (store, the log position the watcher looked for notifications up to, the position just
+        # past the newest it found): kept with its store, as a store may be replaced meanwhile.
+        self._notices: tuple[Any, int, int] = (None, 0, 0)
 
     def attach(self, store: Any, min_interval: float, routine_interval: float = 0.0) -> None:
         """Follow this store (the dashboard's runtime calls it when it builds one)."""
         self.changes = Changes(store, min_interval, routine_interval)
-        self._read_to = self._noticed = store.news(sys.maxsize).logged  # (no records: where the log stands)
         store.listen(self.poke)
         self.poke()
 
@@ -180,7 +180,7 @@ class ChangeFeed:
             elif (total := self.changes.total(watch.kinds)) != watch.since:
                 watch.since = total
                 out.append({"key": key, "version": total, **self._urgent(watch), **self._previews(watch)})
-            elif watch.after is not None and watch.after < self._noticed and (previews := self._previews(watch)):
+            elif self._behind(watch) and (previews := self._previews(watch)):
                 out.append({"key": key, **previews})  # ahead of the change, which min_interval holds back
         return out
 
@@ -242,10 +242,14 @@ class ChangeFeed:
             if changes is not None:
                 changes.refresh()
                 noticed = self._notified(changes.store)  # (told at once: previews wait for no interval)
-                if (changes, changes.advances) != told or noticed:  # advanced here or by a sync, or a new store
+                if (changes, changes.advances) != told:  # advanced here or by a render's sync, or a new store
                     told = (changes, changes.advances)
                     for tab in self.tabs:
                         tab.dirty.set()
+                elif noticed:  # only the tabs with an area that previews it
+                    for tab in self.tabs:
+                        if any(map(self._behind, tab.watches.values())):
+                            tab.dirty.set()
                 wait = changes.pending()  # changes held back (min_interval, routine): look again then
             try:
                 async with asyncio.timeout(self.hold if wait is None else wait):
@@ -255,14 +259,19 @@ class ChangeFeed:
 
     def _notified(self, store: Any) -> bool:
         """Whether the store logged a notification since the last look (the areas previewing them
-        are told at once, whatever holds the counters back)."""
-        news = store.news(self._read_to)
-        self._read_to = news.logged
-        for record in news.records:  # newest first
-            if record.event == "notification":
-                self._noticed = record.index + 1
-                return True
-        return False
+        are told at once, whatever holds the counters back). Runs on the watcher's loop only."""
+        owner, read_to, noticed = self._notices
+        if owner is not store:  # a new store: from where its log stands
+            read_to = noticed = store.news(sys.maxsize).logged  # (no records)
+        news = store.news(read_to)
+        found = next((r.index + 1 for r in news.records if r.event == "notification"), None)  # newest first
+        self._notices = (store, news.logged, found or noticed)
+        return found is not None
+
+    def _behind(self, watch: Watch) -> bool:
+        """An area previewing notifications has not been told of the newest one logged."""
+        owner, _, noticed = self._notices
+        return watch.after is not None and owner is self.changes.store and watch.after < noticed
 
     async def stop(self) -> None:
         """Stop the watcher now (it also stops by itself once no tab is connected)."""
