@@ -204,12 +204,11 @@ function connect() {
     } else if (message.error) {
       area.refused = String(message.error).slice(0, 120);  // it polls until a render brings a fresh ticket
       show();
-    } else if (typeof message.version === "number") {
-      preview(area, message.notices);
+    } else {
+      preview(area, message.notices);  // (new notifications may come ahead of the change that reruns the area)
+      if (typeof message.version !== "number") return;
       if (message.urgent) area.urgent = true;  // (a rerun on its way, resting, goes now too)
       changed(area, message.version);
-    } else {
-      preview(area, message.notices);  // new notifications, ahead of the change that reruns the area
     }
   };
   ws.onclose = (event) => {

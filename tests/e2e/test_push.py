@@ -23,16 +23,21 @@ TIMEOUT = 30_000
 UP = "globalThis.__bughuntChanges && globalThis.__bughuntChanges.up"  # the tab's change socket said hello
 
 
-@pytest.fixture(scope="module")
-def stack():
+def running(**settings):
+    """A gateway and a dashboard with these settings, for a module's tests; no traceback in their logs."""
     gateway = GatewayProcess("--metrics-interval", "60", env={"BUGHUNT_SECRET": SECRET})
     app = StreamlitProcess({"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_SECRET": SECRET,
                             "BUGHUNT_WS_TOKEN": AUTH.mint("dashboard", "viewer"),
-                            "BUGHUNT_REFRESH_SECONDS": "30", "BUGHUNT_PUSH_HEARTBEAT": "60"})
+                            "BUGHUNT_REFRESH_SECONDS": "30", **settings})
     yield gateway, app
     app.stop()
     gateway.stop()
     assert not [line for line in app.log + gateway.log if "Traceback" in line]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    yield from running(BUGHUNT_PUSH_HEARTBEAT="60")
 
 
 def publish(gateway, event, data):
@@ -174,14 +179,7 @@ def test_a_notification_shows_at_once_inert_though_no_rerun_can_run(stack, page)
 def spaced():
     """A dashboard whose live areas rerun for notices five minutes apart (BUGHUNT_PUSH_MIN_INTERVAL):
     after its first, none in a test's time."""
-    gateway = GatewayProcess("--metrics-interval", "60", env={"BUGHUNT_SECRET": SECRET})
-    app = StreamlitProcess({"BUGHUNT_WS_URL": gateway.url, "BUGHUNT_SECRET": SECRET,
-                            "BUGHUNT_WS_TOKEN": AUTH.mint("dashboard", "viewer"), "BUGHUNT_REFRESH_SECONDS": "30",
-                            "BUGHUNT_PUSH_HEARTBEAT": "600", "BUGHUNT_PUSH_MIN_INTERVAL": "300"})
-    yield gateway, app
-    app.stop()
-    gateway.stop()
-    assert not [line for line in app.log + gateway.log if "Traceback" in line]
+    yield from running(BUGHUNT_PUSH_HEARTBEAT="600", BUGHUNT_PUSH_MIN_INTERVAL="300")
 
 
 def test_a_notification_shows_at_once_while_the_rerun_it_causes_waits_its_turn(spaced, page):
