@@ -2,14 +2,16 @@
 
 Prints, from one run (these machines are noisy: compare figures of the same run only):
   * events/s into the store through RealtimeClient, and events/s of a bare socketio.AsyncClient
-    with a no-op handler, over the same flood from the same server process, and their ratio;
+    with a no-op handler, over the same flood from the same server process, and their ratio,
+    round by round (the clients take turns every CHUNK events; a second bare client shows what
+    the machine alone makes of the ratio);
   * out-of-order applications seen by a subscriber (seq must only grow);
   * the store's median cost per direct `apply`;
   * memory: 1M events through RealtimeClient into a store whose bounds are reached early (10,000
     findings: full after 100,000 events); the RSS growth from then to the end is growth beyond
     the bounded store, which must stay small (nothing else may accumulate).
 
-Run: python -m bench.ingest [--events 50000] [--rounds 3] [--direct 300000] [--memory 1000000] [--json FILE]
+Run: python -m bench.ingest [--events 50000] [--rounds 5] [--direct 300000] [--memory 1000000] [--json FILE]
 """
 from __future__ import annotations
 
@@ -71,44 +73,70 @@ def serve(port: int) -> None:
     uvicorn.run(socketio.ASGIApp(sio), host="127.0.0.1", port=port, log_level="warning")
 
 
-async def bare_round(url: str, n: int) -> tuple[float, float]:
-    """Events/s of a bare client, and events per CPU second of this process meanwhile."""
-    client = socketio.AsyncClient()
-    done = asyncio.Event()
+class Bare:
+    """A bare socketio.AsyncClient with a no-op handler, on a loop thread of its own: what
+    receiving the flood costs before anyone does anything with it."""
 
-    async def noop(data):
-        pass
+    def __init__(self, url: str):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.done = threading.Event()  # the main thread blocks on it: no polling to compete for the GIL
+        self.sio = self._run(self._connect(url))
 
-    client.on("scan_progress", noop)
-    client.on("vulnerability_found", noop)
-    client.on("flood_done", lambda data: done.set())
-    await client.connect(url, transports=["websocket"])
-    start, cpu = time.perf_counter(), time.process_time()
-    await client.emit("flood", n)
-    await asyncio.wait_for(done.wait(), 600)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    await client.disconnect()
-    return n / elapsed, n / cpu
+    async def _connect(self, url: str) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient()
+
+        async def noop(data):
+            pass
+
+        sio.on("scan_progress", noop)
+        sio.on("vulnerability_found", noop)
+        sio.on("flood_done", lambda data: self.done.set())
+        await sio.connect(url, transports=["websocket"])
+        return sio
+
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def flood(self, n: int, offset: int) -> tuple[float, float]:
+        """Seconds and this process's CPU seconds the flood of n events took."""
+        self.done.clear()
+        start, cpu = time.perf_counter(), time.process_time()
+        self._run(self.sio.emit("flood", {"n": n, "offset": offset}))
+        assert self.done.wait(600), "the flood did not finish"
+        return time.perf_counter() - start, time.process_time() - cpu
+
+    def close(self) -> None:
+        self._run(self.sio.disconnect())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
 
 
-def store_round(url: str, n: int) -> tuple[float, float, int]:
-    """Events/s into the store through RealtimeClient, events per CPU second of this process
-    meanwhile, and the seq inversions the store saw."""
-    store = EventStore()
-    client = RealtimeClient(store).start()
-    finished = []
-    done = threading.Event()  # the main thread blocks on it: no polling to compete for the GIL
-    client.on("flood_done", lambda data: (finished.extend((time.perf_counter(), time.process_time())), done.set()))
-    client.connect(url)
-    assert client.wait_connected(10), client.status
-    start, cpu = time.perf_counter(), time.process_time()
-    client.send("flood", n)
-    assert done.wait(600), "the flood did not finish"
-    elapsed, cpu = finished[0] - start, finished[1] - cpu
-    client.close()
-    snap = store.snapshot()
-    assert snap.last_seq == n - 1, snap.last_seq  # every event was applied
-    return n / elapsed, n / cpu, snap.seq_skipped  # no replays here: any skip is a reordering
+class Ours:
+    """RealtimeClient into a fresh EventStore."""
+
+    def __init__(self, url: str):
+        self.store = EventStore()
+        self.client = RealtimeClient(self.store).start()
+        self.done = threading.Event()
+        self.client.on("flood_done", lambda data: self.done.set())
+        self.client.connect(url)
+        assert self.client.wait_connected(10), self.client.status
+
+    def flood(self, n: int, offset: int) -> tuple[float, float]:
+        self.done.clear()
+        start, cpu = time.perf_counter(), time.process_time()
+        self.client.send("flood", {"n": n, "offset": offset})
+        assert self.done.wait(600), "the flood did not finish"
+        return time.perf_counter() - start, time.process_time() - cpu
+
+    def close(self, n: int) -> int:
+        """The seq inversions the store saw (no replays here: any skip is a reordering)."""
+        self.client.close()
+        snap = self.store.snapshot()
+        assert snap.last_seq == n - 1, snap.last_seq  # every event was applied
+        return snap.seq_skipped
 
 
 def direct(n: int) -> float:
@@ -174,31 +202,61 @@ def flood_server():
 
 @dataclass
 class Rounds:
-    """Round by round: events/s of the bare client and into the store, and the same per CPU
-    second of this process (what other processes on the machine hardly change)."""
+    """Round by round: events/s of the bare client and into the store, the same per CPU second
+    of this process, and a second bare client's events/s (the bare client against itself: what
+    the machine's swings alone make of a ratio)."""
     bare: list[float] = field(default_factory=list)
     store: list[float] = field(default_factory=list)
     bare_cpu: list[float] = field(default_factory=list)
     store_cpu: list[float] = field(default_factory=list)
+    twin: list[float] = field(default_factory=list)
     inversions: int = 0
 
-    def ratios(self) -> list[float]:  # each round against the bare client's round just before it
+    def ratios(self) -> list[float]:
         return [s / b for s, b in zip(self.store, self.bare)]
 
     def cpu_ratios(self) -> list[float]:
         return [s / b for s, b in zip(self.store_cpu, self.bare_cpu)]
 
+    def twin_ratios(self) -> list[float]:
+        return [t / b for t, b in zip(self.twin, self.bare)]
+
+
+CHUNK = 5_000  # events per flood: the clients take turns this often within a round
+WARM_UP = 2  # floods of CHUNK events each client takes before the rounds
+
 
 def ratio_rounds(url: str, rounds: int, events: int) -> Rounds:
+    """Each round floods `events` to the bare client, to RealtimeClient into a fresh store and to
+    a second bare client, taking turns every CHUNK events: the machine's speed swings by a fifth
+    over seconds (two bare rounds one after the other differed by 0.73-1.49x), and turns of half a
+    second let those swings hit all three alike."""
     out = Rounds()
-    for _ in range(rounds):  # interleaved so drift hits both alike
-        rate, cpu_rate = asyncio.run(bare_round(url, events))
-        out.bare.append(rate)
-        out.bare_cpu.append(cpu_rate)
-        rate, cpu_rate, inversions = store_round(url, events)
-        out.store.append(rate)
-        out.store_cpu.append(cpu_rate)
-        out.inversions += inversions
+    bare, twin = Bare(url), Bare(url)
+    try:
+        for _ in range(WARM_UP):  # not counted: the process's first floods warm its code and caches
+            ours = Ours(url)
+            for client in (bare, ours, twin):
+                client.flood(CHUNK, 0)
+            ours.close(CHUNK)
+        for _ in range(rounds):
+            ours = Ours(url)
+            took = {"bare": [0.0, 0.0], "store": [0.0, 0.0], "twin": [0.0, 0.0]}
+            for offset in range(0, events, CHUNK):
+                n = min(CHUNK, events - offset)
+                for name, client in (("bare", bare), ("store", ours), ("twin", twin)):
+                    wall, cpu = client.flood(n, offset)
+                    took[name][0] += wall
+                    took[name][1] += cpu
+            out.inversions += ours.close(events)
+            out.bare.append(events / took["bare"][0])
+            out.store.append(events / took["store"][0])
+            out.twin.append(events / took["twin"][0])
+            out.bare_cpu.append(events / took["bare"][1])
+            out.store_cpu.append(events / took["store"][1])
+    finally:
+        bare.close()
+        twin.close()
     return out
 
 
@@ -209,7 +267,8 @@ def round_figures(rounds: Rounds) -> dict:
     return {"ratio_rounds": " ".join(f"{r:.2f}" for r in wall), "ratio_min_of_rounds": round(min(wall), 3),
             "rounds_at_ratio_goal": sum(r >= 0.8 for r in wall),
             "cpu_ratio_rounds": " ".join(f"{r:.2f}" for r in cpu),
-            "cpu_rounds_at_ratio_goal": sum(r >= 0.8 for r in cpu)}
+            "cpu_rounds_at_ratio_goal": sum(r >= 0.8 for r in cpu),
+            "bare_vs_bare_rounds": " ".join(f"{r:.2f}" for r in rounds.twin_ratios())}
 
 
 def round_goals(figures: dict, rounds: int, prefix: str = "") -> dict:

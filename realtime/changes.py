@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from realtime import protocol
+from realtime.models import EventRecord
 
 SCANS, FINDINGS, NOTIFICATIONS, METRICS = "scans", "findings", "notifications", "metrics"
 EVENTS, CONNECTION, TOASTS = "events", "connection", "toasts"
@@ -44,8 +45,8 @@ def scan_kind(scan_id: str) -> str:
 
 
 def kinds_of(event: str, data: Any) -> set[str]:
-    """The kinds a logged event changes."""
-    data = data if isinstance(data, dict) else {}
+    """The kinds a logged event changes (`data`: its payload, or its log record)."""
+    data = data if isinstance(data, dict | EventRecord) else {}
     kinds = {EVENTS}
     if event in SCAN_EVENTS:
         kinds.add(SCANS)
@@ -61,15 +62,15 @@ def kinds_of(event: str, data: Any) -> set[str]:
         kinds.add(METRICS)
     if event == protocol.CONNECTION_STATUS:
         kinds.update((CONNECTION, OTHER))
-    if isinstance(data.get("scan_id"), str):
-        kinds.add(scan_kind(data["scan_id"]))
+    if isinstance(scan_id := data.get("scan_id"), str):
+        kinds.add(scan_kind(scan_id))
     return kinds
 
 
 def routine(event: str, data: Any) -> bool:
     """A change that may wait for the next routine advance."""
     if event == "vulnerability_found":
-        return isinstance(data, dict) and data.get("severity") not in ("critical", "high")
+        return isinstance(data, dict | EventRecord) and data.get("severity") not in ("critical", "high")
     return event in ROUTINE_EVENTS
 
 
@@ -161,8 +162,7 @@ class Changes:
         fresh = news.records
         everything = bool(fresh) and fresh[-1].index > self._logged
         for record in fresh:
-            (self._held if routine(record.event, record.data) else urgent).update(
-                kinds_of(record.event, record.data))
+            (self._held if routine(record.event, record) else urgent).update(kinds_of(record.event, record))
             everything = everything or record.event == "snapshot"
         if news.version - self._version > news.logged - self._logged:  # a change with no record: each has one
             urgent[OTHER] += 1

@@ -4,7 +4,7 @@ A `socketio.AsyncClient` runs on its own asyncio loop in a daemon thread (`start
 `close()`). The sync
 `socketio.Client` handles each message on a new thread and reorders events (DEVELOPERS.md); one
 loop keeps them in arrival order. Every received event goes to the store first (the single
-writer), then to subscribers.
+writer), then to subscribers; the events of a burst together (realtime.inbox).
 
 Reconnection is ours rather than the library's so that the guide's schedule holds for first
 connects too: quick attempts 1 s, 2 s, 4 s, 5 s, 5 s, then `connection_error`, then a slow retry
@@ -29,6 +29,7 @@ import socketio
 from realtime import protocol, stream_health
 from realtime.catchup import CatchUp, catch_up, describe
 from realtime.debug import fields
+from realtime.inbox import Inbox
 from realtime.options import ClientOptions
 from realtime.reconnect import delay, pause, quietly
 from realtime.store import ConnectionState, EventStore
@@ -52,6 +53,7 @@ class RealtimeClient:
         self._connected = threading.Event()
         self._out: asyncio.Queue | None = None  # ordered emits of the live connection
         self._pending: list | None = None  # events held while a reconnect catches up
+        self._inbox = Inbox(self._take)
         self._supervisor: asyncio.Task | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -253,6 +255,7 @@ class RealtimeClient:
             reason = "client disconnect"
             raise
         finally:
+            self._inbox.flush()  # what came before the drop, before the drop
             await self._shut(sio, out, sender)
             self._publish_status(connected=False, reason=reason, since=time.time(), queued=len(self._outbox))
             log.warning(fields("disconnected", url=url, reason=reason))
@@ -292,7 +295,7 @@ class RealtimeClient:
                 self._refused = {r: why for r, why in caught_up.refused.items() if r in self._rooms}
         pending, self._pending = self._pending, None
         for event, args in pending:  # in arrival order, before anything newer
-            self._receive(event, *args)
+            self._take(event, args)
         return caught_up, rooms
 
     def _go_live(self, caught_up: CatchUp, rooms: set[str]) -> asyncio.Queue:
@@ -362,10 +365,13 @@ class RealtimeClient:
         if event == stream_health.STREAM_STATUS:  # the connection's state, not the stream's content
             news = stream_health.read(args[0] if args else None)
             self._publish_status(stream=stream_health.newer(self._status.stream, news))
-            return
-        if self._pending is not None:
+        elif self._pending is not None:
             self._pending.append((event, args))
-            return
+        else:
+            self._inbox.put(event, args)
+
+    def _take(self, event: str, args: tuple) -> None:
+        """One received event, in arrival order: to the store, then to subscribers."""
         data = args[0] if len(args) == 1 else (list(args) if args else None)
         parsed = self.store.apply(event, data)
         if parsed is None and event in protocol.SERVER_EVENTS:

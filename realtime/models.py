@@ -137,6 +137,14 @@ class EventRecord:
             self._payload = payload
         return payload
 
+    def get(self, name: str) -> Any:
+        """One field of the payload, as `data` has it, without making `data` (the change watcher
+        reads two of every record)."""
+        payload = self._payload
+        if isinstance(payload, protocol.Event):
+            return getattr(payload, name, None)
+        return payload.get(name) if isinstance(payload, dict) else None
+
     def __repr__(self) -> str:
         return f"EventRecord(seq={self.seq!r}, event={self.event!r}, data={self.data!r})"
 

@@ -2,6 +2,7 @@
 import socket
 import time
 
+from realtime import inbox
 from tests.conftest import wait_for
 
 FAST = {"reconnect_delay": 0.1, "reconnect_delay_max": 0.3}
@@ -158,3 +159,26 @@ def test_call_returns_the_ack_or_a_clear_error(server, make_client):
     client.connect(server.url)
     assert client.wait_connected(5)
     assert client.call("start_scan", {"target": "x"}) == {"ok": True}
+
+
+def test_a_burst_that_arrived_before_a_drop_is_in_the_store_before_the_drop_is_told(server, make_client, monkeypatch):
+    """A burst's events wait a few milliseconds to be applied together (realtime/inbox.py): a
+    drop right after them must not be told first, as if they had come after it."""
+    monkeypatch.setattr(inbox, "COALESCE", 2.0)  # a wait no drop comes after by chance
+    client = make_client(**FAST)
+    told = []
+    client.on("connection_status", lambda status: told.append(
+        (status, getattr(client.store.snapshot().scans.get("burst"), "progress", None))))
+    client.connect(server.url)
+    assert client.wait_connected(5)
+
+    async def burst_then_drop():
+        sid = next(iter(server.sio.manager.rooms["/"][None]))
+        for i in range(1, 201):
+            await server.sio.emit("scan_progress", {"scan_id": "burst", "progress": i / 2}, to=sid)
+        await server.sio.disconnect(sid)
+
+    server.run(burst_then_drop())
+    wait_for(lambda: any(not status["connected"] and status.get("reason") == "server disconnect"
+                         for status, _ in told))
+    assert next(progress for status, progress in told if status.get("reason") == "server disconnect") == 100.0

@@ -62,7 +62,20 @@ def test_every_event_a_toast_is_made_of_counts_for_the_toasts_kind():
         record = store.snapshot().events[0]
         toasted = bool(plan_toasts([record]))
         assert toasted == (changes.TOASTS in changes.kinds_of(record.event, record.data)), event
+        # The watcher reads the record's fields without making its payload: the same kinds.
+        assert changes.kinds_of(record.event, record) == changes.kinds_of(record.event, record.data), event
+        assert changes.routine(record.event, record) == changes.routine(record.event, record.data), event
     assert changes.FINDINGS in changes.kinds_of("finding_triaged", samples["finding_triaged"])
+
+
+def test_a_records_fields_read_without_its_payload_are_the_payloads():
+    store = EventStore()
+    store.apply("vulnerability_found", {"scan_id": 7, "title": "t", "severity": "HIGH"})
+    store.apply("something_unknown", "text")
+    found, unknown = reversed(store.snapshot().events)
+    assert (found.get("scan_id"), found.get("severity"), found.get("nothing")) == ("7", "high", None)
+    assert (found.get("scan_id"), found.get("severity")) == (found.data["scan_id"], found.data["severity"])
+    assert unknown.get("scan_id") is None and unknown.get("title") is None
 
 
 def test_a_change_of_how_many_scans_are_under_way_is_heard_when_no_toast_tells_it():
