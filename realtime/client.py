@@ -255,8 +255,8 @@ class RealtimeClient:
             reason = "client disconnect"
             raise
         finally:
-            self._inbox.flush()  # what came before the drop, before the drop
             await self._shut(sio, out, sender)
+            self._inbox.flush()  # what came before the drop (the last of it during _shut), before the drop
             self._publish_status(connected=False, reason=reason, since=time.time(), queued=len(self._outbox))
             log.warning(fields("disconnected", url=url, reason=reason))
         return None
@@ -339,7 +339,7 @@ class RealtimeClient:
         while True:
             event, data, callback = await out.get()
             try:
-                await sio.emit(event, data, callback=callback)
+                await sio.emit(event, data, callback=callback and self._inbox.after(callback))
             except Exception:  # noqa: BLE001 - the link is going; keep it for the next one
                 with self._lock:
                     self._outbox.appendleft((event, data))
@@ -363,6 +363,7 @@ class RealtimeClient:
         if event == protocol.BACKLOG_CHECK:
             return True  # the acknowledgement is the answer: everything before it has arrived
         if event == stream_health.STREAM_STATUS:  # the connection's state, not the stream's content
+            self._inbox.flush()  # (told after what came before it)
             news = stream_health.read(args[0] if args else None)
             self._publish_status(stream=stream_health.newer(self._status.stream, news))
         elif self._pending is not None:

@@ -5,7 +5,11 @@ flood (bench/README.md, "ingest"). Used on the client's loop only."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("bughunt.client")
 
 COALESCE = 0.005  # seconds a flood's event may wait for the ones after it: far under a screen's rerun
 
@@ -30,4 +34,15 @@ class Inbox:
         events, self._events = self._events, []
         self._handed_at = asyncio.get_running_loop().time()
         for event, args in events:
-            self.take(event, args)
+            try:
+                self.take(event, args)
+            except Exception:  # noqa: BLE001 - as each event went alone: one failing loses no other
+                log.exception("applying a received %s failed", event)
+
+    def after(self, answer: Callable[..., Any]) -> Callable[..., Any]:
+        """`answer` (the gateway's reply to a request), called once what came before the reply is
+        handed on: a page that asked then reads the store as the gateway left it."""
+        def answered(*args: Any) -> Any:
+            self.flush()
+            return answer(*args)
+        return answered

@@ -171,14 +171,33 @@ def test_a_burst_that_arrived_before_a_drop_is_in_the_store_before_the_drop_is_t
         (status, getattr(client.store.snapshot().scans.get("burst"), "progress", None))))
     client.connect(server.url)
     assert client.wait_connected(5)
+    sid = next(iter(server.sio.manager.rooms["/"][None]))
+    server.emit("scan_progress", {"scan_id": "burst", "progress": 0.5}, to=sid)
+    wait_for(lambda: "burst" in client.store.snapshot().scans)  # handed on: what follows is a burst
 
     async def burst_then_drop():
-        sid = next(iter(server.sio.manager.rooms["/"][None]))
-        for i in range(1, 201):
+        for i in range(2, 201):
             await server.sio.emit("scan_progress", {"scan_id": "burst", "progress": i / 2}, to=sid)
         await server.sio.disconnect(sid)
 
     server.run(burst_then_drop())
-    wait_for(lambda: any(not status["connected"] and status.get("reason") == "server disconnect"
-                         for status, _ in told))
+    wait_for(lambda: any(status.get("reason") == "server disconnect" for status, _ in told))
     assert next(progress for status, progress in told if status.get("reason") == "server disconnect") == 100.0
+
+
+def test_a_reply_is_read_after_the_events_the_gateway_sent_before_it(server, make_client, monkeypatch):
+    """A page that asks the gateway (a triage, a cancel) reads the store once the reply comes:
+    what the gateway sent before the reply must be in it, burst or not."""
+    monkeypatch.setattr(inbox, "COALESCE", 2.0)
+    client = make_client()
+    client.connect(server.url)
+    assert client.wait_connected(5)
+
+    @server.sio.on("cancel_scan")
+    async def cancel(sid, data):
+        for i in range(1, 51):
+            await server.sio.emit("scan_progress", {"scan_id": "asked", "progress": i}, to=sid)
+        return {"ok": True}
+
+    assert client.call("cancel_scan", {"scan_id": "asked"}) == {"ok": True}
+    assert client.store.snapshot().scans["asked"].progress == 50.0

@@ -60,3 +60,32 @@ def test_flush_hands_on_what_waits_and_the_timer_then_finds_nothing():
         assert handed == [(1, "a"), (2, "b"), (2, "c")]
 
     run(steps)
+
+
+def test_an_event_that_fails_loses_no_other_of_its_burst(caplog):
+    def take(event, args):
+        if event == "bad":
+            raise RuntimeError("the journal's writer stopped")
+        handed.append(event)
+
+    async def main():
+        box = inbox.Inbox(take)
+        for name in ("a", "bad", "b"):
+            box.put(name, ())
+        box.flush()
+
+    handed = []
+    asyncio.run(main())
+    assert handed == ["a", "b"]
+    assert "applying a received bad failed" in caplog.text
+
+
+def test_an_answer_is_read_after_what_came_before_it():
+    async def steps(box, handed):
+        box.put("first", ())
+        await asyncio.sleep(0)
+        box.put("second", ())  # a burst: it waits
+        box.after(lambda reply: handed.append((None, reply)))("the answer")
+        assert [e for _, e in handed] == ["first", "second", "the answer"]
+
+    run(steps)
