@@ -223,7 +223,7 @@ class Rounds:
 
 
 CHUNK = 5_000  # events per flood: the clients take turns this often within a round
-WARM_UP = 2  # floods of CHUNK events each client takes before the rounds
+WARM_UP = 10  # turns before the rounds: a round's worth
 
 
 def ratio_rounds(url: str, rounds: int, events: int) -> Rounds:
@@ -234,11 +234,11 @@ def ratio_rounds(url: str, rounds: int, events: int) -> Rounds:
     out = Rounds()
     bare, twin = Bare(url), Bare(url)
     try:
-        for _ in range(WARM_UP):  # not counted: the process's first floods warm its code and caches
-            ours = Ours(url)
+        ours = Ours(url)  # a round not counted: a fresh process's first floods ran slower (its heap grows)
+        for turn in range(WARM_UP):
             for client in (bare, ours, twin):
-                client.flood(CHUNK, 0)
-            ours.close(CHUNK)
+                client.flood(CHUNK, turn * CHUNK)
+        ours.close(WARM_UP * CHUNK)
         for _ in range(rounds):
             ours = Ours(url)
             took = {"bare": [0.0, 0.0], "store": [0.0, 0.0], "twin": [0.0, 0.0]}
