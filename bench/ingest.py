@@ -73,6 +73,16 @@ def serve(port: int) -> None:
     uvicorn.run(socketio.ASGIApp(sio), host="127.0.0.1", port=port, log_level="warning")
 
 
+def timed(done: threading.Event, ask) -> tuple[float, float]:
+    """Seconds and this process's CPU seconds from asking for a flood until `done` says it is over
+    (the main thread blocks on it: no polling to compete for the GIL)."""
+    done.clear()
+    start, cpu = time.perf_counter(), time.process_time()
+    ask()
+    assert done.wait(600), "the flood did not finish"
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 class Bare:
     """A bare socketio.AsyncClient with a no-op handler, on a loop thread of its own: what
     receiving the flood costs before anyone does anything with it."""
@@ -81,7 +91,7 @@ class Bare:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.done = threading.Event()  # the main thread blocks on it: no polling to compete for the GIL
+        self.done = threading.Event()
         self.sio = self._run(self._connect(url))
 
     async def _connect(self, url: str) -> socketio.AsyncClient:
@@ -100,12 +110,7 @@ class Bare:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     def flood(self, n: int, offset: int) -> tuple[float, float]:
-        """Seconds and this process's CPU seconds the flood of n events took."""
-        self.done.clear()
-        start, cpu = time.perf_counter(), time.process_time()
-        self._run(self.sio.emit("flood", {"n": n, "offset": offset}))
-        assert self.done.wait(600), "the flood did not finish"
-        return time.perf_counter() - start, time.process_time() - cpu
+        return timed(self.done, lambda: self._run(self.sio.emit("flood", {"n": n, "offset": offset})))
 
     def close(self) -> None:
         self._run(self.sio.disconnect())
@@ -114,10 +119,10 @@ class Bare:
 
 
 class Ours:
-    """RealtimeClient into a fresh EventStore."""
+    """RealtimeClient into a fresh EventStore (or the one given)."""
 
-    def __init__(self, url: str):
-        self.store = EventStore()
+    def __init__(self, url: str, store: EventStore | None = None):
+        self.store = store or EventStore()
         self.client = RealtimeClient(self.store).start()
         self.done = threading.Event()
         self.client.on("flood_done", lambda data: self.done.set())
@@ -125,11 +130,7 @@ class Ours:
         assert self.client.wait_connected(10), self.client.status
 
     def flood(self, n: int, offset: int) -> tuple[float, float]:
-        self.done.clear()
-        start, cpu = time.perf_counter(), time.process_time()
-        self.client.send("flood", {"n": n, "offset": offset})
-        assert self.done.wait(600), "the flood did not finish"
-        return time.perf_counter() - start, time.process_time() - cpu
+        return timed(self.done, lambda: self.client.send("flood", {"n": n, "offset": offset}))
 
     def close(self, n: int) -> int:
         """The seq inversions the store saw (no replays here: any skip is a reordering)."""
@@ -159,23 +160,15 @@ def memory(url: str, n: int, chunk: int = 50_000) -> tuple[float, float, float]:
     proc = psutil.Process()
     gc.collect()
     rss = [proc.memory_info().rss / 2**20]
-    store = EventStore(StoreOptions(max_findings=10_000))
-    client = RealtimeClient(store).start()
-    done = threading.Event()
-    client.on("flood_done", lambda data: done.set())
-    client.connect(url)
-    assert client.wait_connected(10), client.status
+    ours = Ours(url, EventStore(StoreOptions(max_findings=10_000)))
     for offset in range(0, n, chunk):
-        done.clear()
-        client.send("flood", {"n": min(chunk, n - offset), "offset": offset})
-        assert done.wait(600), "the flood did not finish"
+        ours.flood(min(chunk, n - offset), offset)
         if offset + chunk == 2 * 100_000:  # the store has been full for a while
             gc.collect()
             rss.append(proc.memory_info().rss / 2**20)
-    client.close()
+    ours.close(n)
     gc.collect()
     rss.append(proc.memory_info().rss / 2**20)
-    assert store.snapshot().last_seq == n - 1, store.snapshot().last_seq
     return rss[0], rss[1], rss[-1]
 
 
